@@ -1,0 +1,33 @@
+// Every crossing between the C++ host and Lua, in one place.
+//
+// Host -> Lua (C functions a script can reach), opened by luaopen_kshost as
+// the stdlib's `host` module (only stdlib/ks.lua uses it):
+//   host.log(text)            write one log line (ks.log, print)
+//
+// Lua -> host (Lua functions the host calls), all through Sandbox::ProtectedCall:
+//   migration chunk()                         -> the migration table      (migration_script.cc)
+//   runner.apply(mig, key, type, value)       -> action, value, new_key   (migration_script.cc)
+//   runner.verify(mig, key, value)            -> ok, reason               (migration_script.cc)
+//
+// Values cross as described in convert.h: Redis values become plain Lua
+// tables/strings; the runner hands back values already normalised to flat
+// arrays of strings, so the host never formats a Lua number itself.
+//
+// Globals a migration sees (allow-list, sandbox.cc): base functions without
+// loading or files, string, table, math (no random), utf8, os.time/os.clock,
+// and the stdlib modules below. Forbidden names raise a clear error.
+#pragma once
+
+struct lua_State;
+
+namespace keyshift {
+
+// Stdlib modules in load order; each gets the ones before it as its argument.
+inline constexpr const char* kStdlibLoadOrder[] = {"canon", "json", "time", "ks", "runner"};
+// The stdlib modules migrations see as globals.
+inline constexpr const char* kGlobalModules[] = {"json", "time", "ks"};
+
+// Pushes the table of host primitives (see above).
+int luaopen_kshost(lua_State* L);
+
+}  // namespace keyshift

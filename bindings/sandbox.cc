@@ -1,0 +1,339 @@
+// The sandboxed Lua state: allocator cap, count hook budget, allow-listed
+// environment, stdlib loading and the protected-call path with traceback.
+#include "bindings/sandbox.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "lauxlib.h"
+#include "lua.h"
+#include "lualib.h"
+
+#include "bindings/boundary.h"
+#include "bindings/stdlib_sources.h"
+
+namespace keyshift {
+
+namespace {
+
+constexpr int kHookEvery = 1000;  // instructions between budget checks
+constexpr const char* kModulesKey = "keyshift.modules";
+constexpr const char* kStdlibChunkPrefix = "@stdlib/";
+
+Sandbox* SandboxOf(lua_State* L) { return *static_cast<Sandbox**>(lua_getextraspace(L)); }
+
+bool IsMigrationSource(const char* source) {
+  return source[0] == '@' && std::strncmp(source, kStdlibChunkPrefix, std::strlen(kStdlibChunkPrefix)) != 0;
+}
+
+// "file:line" of the innermost active function defined in a migration file.
+std::string MigrationPosition(lua_State* L) {
+  lua_Debug ar;
+  for (int level = 0; lua_getstack(L, level, &ar); ++level) {
+    lua_getinfo(L, "Sl", &ar);
+    if (IsMigrationSource(ar.source) && ar.currentline > 0)
+      return fmt::format("{}:{}", ar.short_src, ar.currentline);
+  }
+  return "";
+}
+
+void CountHook(lua_State* L, lua_Debug*) {
+  Sandbox* sb = SandboxOf(L);
+  Sandbox::Budget& b = sb->budget();
+  sb->NotePosition(L);
+  b.steps_left -= kHookEvery;
+  if (!b.killed && b.steps_left <= 0) {
+    b.killed = true;
+    b.kill_reason = fmt::format("instruction limit exceeded ({} instructions)", sb->limits().instructions);
+  } else if (!b.killed && std::chrono::steady_clock::now() > b.deadline) {
+    b.killed = true;
+    b.kill_reason = fmt::format("time limit exceeded ({} ms)", sb->limits().wall_ms);
+  }
+  // Re-raised on every hook tick, so a script's own pcall cannot swallow it.
+  if (b.killed) {
+    lua_pushstring(L, b.kill_reason.c_str());
+    lua_error(L);
+  }
+}
+
+// Message handler: makes sure the message starts with the migration file's
+// file:line, even when the error was raised inside the stdlib or by the host.
+int MessageHandler(lua_State* L) {
+  const char* msg = lua_isstring(L, 1) ? lua_tostring(L, 1) : luaL_tolstring(L, 1, nullptr);
+  std::string position = MigrationPosition(L);
+  std::string text = msg ? msg : "(error object is not a string)";
+  if (!position.empty()) {
+    std::string file = position.substr(0, position.rfind(':'));
+    if (text.compare(0, file.size(), file) != 0) text = position + ": " + text;
+  }
+  lua_pushstring(L, text.c_str());
+  return 1;
+}
+
+// pcall/xpcall for scripts: a budget kill or memory refusal is re-raised so
+// that a runaway cannot hide inside its own pcall.
+void RethrowIfKilled(lua_State* L, int status) {
+  Sandbox* sb = SandboxOf(L);
+  if (status != LUA_OK && (sb->budget().killed || status == LUA_ERRMEM)) lua_error(L);
+}
+
+int SafePcall(lua_State* L) {
+  luaL_checkany(L, 1);
+  int status = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+  RethrowIfKilled(L, status);
+  lua_pushboolean(L, status == LUA_OK);
+  lua_insert(L, 1);
+  return lua_gettop(L);
+}
+
+int SafeXpcall(lua_State* L) {
+  int n = lua_gettop(L);  // f, handler, args...
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  lua_pushvalue(L, 1);
+  lua_rotate(L, 3, 1);  // f, handler, f, args...
+  int status = lua_pcall(L, n - 2, LUA_MULTRET, 2);
+  RethrowIfKilled(L, status);
+  lua_pushboolean(L, status == LUA_OK);
+  lua_replace(L, 2);  // handler slot becomes the status: returns status, results...
+  return lua_gettop(L) - 1;
+}
+
+// load(text [, chunkname]): text chunks only, always in the caller's sandbox
+// environment (upvalue 1).
+int SafeLoad(lua_State* L) {
+  size_t len;
+  const char* text = luaL_checklstring(L, 1, &len);
+  const char* name = luaL_optstring(L, 2, "=(load)");
+  if (luaL_loadbufferx(L, text, len, name, "t") != LUA_OK) {
+    luaL_pushfail(L);
+    lua_insert(L, -2);
+    return 2;
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_setupvalue(L, -2, 1);  // _ENV of the new chunk
+  return 1;
+}
+
+// __index of an environment: unknown and forbidden names are errors, as in Redis.
+int DeniedGlobal(lua_State* L) {
+  const char* name = luaL_checkstring(L, 2);
+  static const char* const kForbidden[] = {"require", "dofile", "loadfile", "io", "debug",
+                                           "collectgarbage", "package", "coroutine", "loadstring"};
+  for (const char* f : kForbidden)
+    if (std::strcmp(name, f) == 0) return luaL_error(L, "'%s' is not available in the keyshift sandbox", name);
+  return luaL_error(L, "undefined global '%s'", name);
+}
+
+int DeniedField(lua_State* L) {
+  const char* lib = lua_tostring(L, lua_upvalueindex(1));
+  const char* name = luaL_checkstring(L, 2);
+  const char* why = lua_tostring(L, lua_upvalueindex(2));
+  return luaL_error(L, "%s.%s is not available in the keyshift sandbox%s", lib, name, why);
+}
+
+// Pushes a new table holding the named fields of library `lib`, whose other
+// fields raise a clear error.
+void PushRestrictedLib(lua_State* L, const char* lib, const std::initializer_list<const char*>& keep,
+                       bool all_but, const char* why) {
+  lua_getglobal(L, lib);
+  lua_newtable(L);
+  if (all_but) {
+    for (lua_pushnil(L); lua_next(L, -3); lua_pop(L, 1)) {
+      bool dropped = false;
+      for (const char* k : keep) dropped |= lua_type(L, -2) == LUA_TSTRING && std::strcmp(lua_tostring(L, -2), k) == 0;
+      if (!dropped) {
+        lua_pushvalue(L, -2);
+        lua_pushvalue(L, -2);
+        lua_rawset(L, -5);
+      }
+    }
+  } else {
+    for (const char* k : keep) {
+      lua_getfield(L, -2, k);
+      lua_setfield(L, -2, k);
+    }
+  }
+  lua_newtable(L);  // metatable
+  lua_pushstring(L, lib);
+  lua_pushstring(L, why);
+  lua_pushcclosure(L, DeniedField, 2);
+  lua_setfield(L, -2, "__index");
+  lua_setmetatable(L, -2);
+  lua_remove(L, -2);  // the original library table
+}
+
+constexpr const char* kBaseAllowed[] = {
+    "assert", "error",  "ipairs",   "next",     "pairs",    "rawequal", "rawget", "rawlen",
+    "rawset", "select", "tonumber", "tostring", "type",     "setmetatable", "getmetatable",
+    "_VERSION", "string", "table", "utf8"};
+
+}  // namespace
+
+Sandbox::Sandbox(const SandboxLimits& limits) : limits_(limits) {}
+
+Sandbox::~Sandbox() {
+  if (L_) lua_close(L_);
+}
+
+void* Sandbox::Allocate(void* ud, void* ptr, size_t osize, size_t nsize) {
+  auto* self = static_cast<Sandbox*>(ud);
+  size_t old = ptr ? osize : 0;
+  if (nsize == 0) {
+    std::free(ptr);
+    self->used_ -= old;
+    return nullptr;
+  }
+  if (nsize > old && self->used_ + (nsize - old) > self->limits_.memory_bytes) {
+    self->memory_refused_ = true;
+    return nullptr;
+  }
+  void* p = std::realloc(ptr, nsize);
+  if (p) self->used_ = self->used_ - old + nsize;
+  return p;
+}
+
+void Sandbox::NotePosition(lua_State* L) {
+  // Cheap enough every kHookEvery instructions; used when an error has no position.
+  lua_Debug ar;
+  if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "Sl", &ar) && IsMigrationSource(ar.source) && ar.currentline > 0)
+    last_position_ = fmt::format("{}:{}", ar.short_src, ar.currentline);
+}
+
+Result<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxLimits& limits) {
+  std::unique_ptr<Sandbox> sb(new Sandbox(limits));
+  sb->L_ = lua_newstate(&Sandbox::Allocate, sb.get());
+  if (!sb->L_) return Fail("cannot create a Lua state (memory limit too small?)");
+  *static_cast<Sandbox**>(lua_getextraspace(sb->L_)) = sb.get();
+  lua_State* L = sb->L_;
+  luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
+  luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
+  luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
+  luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 1);
+  luaL_requiref(L, LUA_UTF8LIBNAME, luaopen_utf8, 1);
+  luaL_requiref(L, LUA_OSLIBNAME, luaopen_os, 1);
+  lua_pop(L, 6);
+  // Scripts must not reach the shared string metatable.
+  lua_pushliteral(L, "");
+  lua_getmetatable(L, -1);
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "__metatable");
+  lua_pop(L, 2);
+  lua_sethook(L, CountHook, LUA_MASKCOUNT, kHookEvery);
+  Status st = sb->LoadStdlib();
+  if (!st) return st.error();
+  return sb;
+}
+
+void Sandbox::BuildEnvironment() {
+  lua_State* L = L_;
+  lua_newtable(L);
+  for (const char* name : kBaseAllowed) {
+    lua_getglobal(L, name);
+    lua_setfield(L, -2, name);
+  }
+  PushRestrictedLib(L, LUA_MATHLIBNAME, {"random", "randomseed"}, true,
+                    ": transforms must be deterministic");
+  lua_setfield(L, -2, "math");
+  PushRestrictedLib(L, LUA_OSLIBNAME, {"time", "clock"}, false, " (only os.time and os.clock are)");
+  lua_setfield(L, -2, "os");
+  lua_pushcfunction(L, SafePcall);
+  lua_setfield(L, -2, "pcall");
+  lua_pushcfunction(L, SafeXpcall);
+  lua_setfield(L, -2, "xpcall");
+  lua_pushvalue(L, -1);
+  lua_pushcclosure(L, SafeLoad, 1);
+  lua_setfield(L, -2, "load");
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -2, "_G");
+  lua_getfield(L, LUA_REGISTRYINDEX, kModulesKey);
+  if (lua_istable(L, -1)) {
+    for (const char* name : kGlobalModules) {
+      lua_getfield(L, -1, name);
+      lua_setfield(L, -3, name);
+    }
+    lua_getfield(L, -1, "ks");
+    lua_getfield(L, -1, "log");
+    lua_setfield(L, -4, "print");
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  lua_newtable(L);
+  lua_pushcfunction(L, DeniedGlobal);
+  lua_setfield(L, -2, "__index");
+  lua_setmetatable(L, -2);
+}
+
+Status Sandbox::LoadChunk(const std::string& text, const std::string& chunkname) {
+  if (luaL_loadbufferx(L_, text.data(), text.size(), chunkname.c_str(), "t") != LUA_OK) {
+    std::string msg = lua_tostring(L_, -1);
+    lua_pop(L_, 1);
+    return Fail(msg);
+  }
+  BuildEnvironment();
+  lua_setupvalue(L_, -2, 1);
+  return Status::Ok();
+}
+
+Status Sandbox::LoadStdlib() {
+  lua_newtable(L_);
+  lua_setfield(L_, LUA_REGISTRYINDEX, kModulesKey);
+  lua_getfield(L_, LUA_REGISTRYINDEX, kModulesKey);
+  luaopen_kshost(L_);
+  lua_setfield(L_, -2, "host");
+  lua_pop(L_, 1);
+  for (const char* name : kStdlibLoadOrder) {
+    const StdlibSource* src = nullptr;
+    for (const auto& s : StdlibSources())
+      if (s.name == name) src = &s;
+    if (!src) return Fail(fmt::format("stdlib module '{}' is missing from this build", name));
+    Status st = LoadChunk(src->text, std::string(kStdlibChunkPrefix) + name + ".lua");
+    if (!st) return st;
+    lua_getfield(L_, LUA_REGISTRYINDEX, kModulesKey);
+    st = ProtectedCall(1, 1);
+    if (!st) return Fail(fmt::format("stdlib module '{}' failed to load: {}", name, st.error().message));
+    lua_getfield(L_, LUA_REGISTRYINDEX, kModulesKey);
+    lua_insert(L_, -2);
+    lua_setfield(L_, -2, name);
+    lua_pop(L_, 1);
+  }
+  return Status::Ok();
+}
+
+void Sandbox::PushModule(const char* name) {
+  lua_getfield(L_, LUA_REGISTRYINDEX, kModulesKey);
+  lua_getfield(L_, -1, name);
+  lua_remove(L_, -2);
+}
+
+Status Sandbox::ProtectedCall(int nargs, int nresults, LuaFailure* failure) {
+  if (depth_ == 0) {
+    budget_ = Budget{limits_.instructions, std::chrono::steady_clock::now() + std::chrono::milliseconds(limits_.wall_ms)};
+    memory_refused_ = false;
+    last_position_.clear();
+  }
+  int base = lua_gettop(L_) - nargs;
+  lua_pushcfunction(L_, MessageHandler);
+  lua_insert(L_, base);
+  ++depth_;
+  int status = lua_pcall(L_, nargs, nresults, base);
+  --depth_;
+  lua_remove(L_, base);
+  if (failure) *failure = LuaFailure::kNone;
+  if (status == LUA_OK) return Status::Ok();
+  std::string msg = lua_isstring(L_, -1) ? lua_tostring(L_, -1) : "(error object is not a string)";
+  lua_pop(L_, 1);
+  LuaFailure kind = budget_.killed ? LuaFailure::kBudget
+                    : (status == LUA_ERRMEM || (memory_refused_ && msg.find("not enough memory") != std::string::npos))
+                        ? LuaFailure::kMemory
+                        : LuaFailure::kError;
+  if (failure) *failure = kind;
+  if (kind == LuaFailure::kMemory) {
+    msg = fmt::format("memory limit exceeded ({} MiB for this migration's Lua state)", limits_.memory_bytes >> 20);
+    if (!last_position_.empty()) msg = last_position_ + ": " + msg;
+  }
+  return Fail(msg);
+}
+
+}  // namespace keyshift

@@ -1,0 +1,16 @@
+# Writes OUT: a C++ file holding every stdlib/*.lua as a string, looked up by
+# module name (file name without .lua). Run with cmake -P.
+file(GLOB files ${SRC_DIR}/*.lua)
+list(SORT files)
+set(body "// Generated from stdlib/*.lua by cmake/embed_stdlib.cmake. Do not edit.\n")
+string(APPEND body "#include \"bindings/stdlib_sources.h\"\n\nnamespace keyshift {\n\n")
+string(APPEND body "const std::vector<StdlibSource>& StdlibSources() {\n")
+string(APPEND body "  static const std::vector<StdlibSource> sources = {\n")
+foreach(f ${files})
+  get_filename_component(name ${f} NAME_WE)
+  file(READ ${f} text)
+  string(APPEND body "    {\"${name}\", R\"KSLUA(${text})KSLUA\"},\n")
+endforeach()
+string(APPEND body "  };\n  return sources;\n}\n\n}  // namespace keyshift\n")
+file(WRITE ${OUT}.tmp "${body}")
+configure_file(${OUT}.tmp ${OUT} COPYONLY)

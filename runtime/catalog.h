@@ -1,0 +1,47 @@
+// Every migration's state, joining the directory (files) with what Redis
+// records (ledger, checkpoints, lock): what `status` shows and what `up`,
+// `check` and `verify` decide from.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/checkpoint.h"
+#include "runtime/directory.h"
+#include "runtime/ledger.h"
+#include "runtime/redis_client.h"
+#include "runtime/result.h"
+#include "runtime/state_keys.h"
+
+namespace keyshift {
+
+enum class MigrationStatus {
+  kPending,      // not applied (or rolled back)
+  kApplied,
+  kRunning,      // a checkpoint exists and a runner holds the lock
+  kInterrupted,  // a checkpoint exists and nobody runs it: `up` resumes it
+  kFailed,       // the last run stopped on a failing key: `up` resumes it
+  kDrifted,      // applied, but the file changed (or was removed) since
+};
+
+const char* MigrationStatusName(MigrationStatus status);
+
+struct MigrationState {
+  long long version = 0;
+  std::string name;
+  const MigrationFile* file = nullptr;  // null when the file is gone
+  std::optional<LedgerRecord> record;
+  std::optional<Checkpoint> checkpoint;
+  MigrationStatus status = MigrationStatus::kPending;
+  bool applied() const { return status == MigrationStatus::kApplied || status == MigrationStatus::kDrifted; }
+};
+
+struct Catalog {
+  std::vector<MigrationState> migrations;  // by version: files and ledger entries alike
+  std::optional<std::string> lock_holder;  // raw lock value when held
+};
+
+Result<Catalog> LoadCatalog(RedisConnection* conn, const StateKeys& keys, const MigrationDir& dir);
+
+}  // namespace keyshift

@@ -1,0 +1,147 @@
+// Command-line parsing (CLI11), the command table, environment defaults and
+// the error edge.
+#include "runtime/cli.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "runtime/commands.h"
+
+namespace keyshift {
+
+namespace {
+
+std::string EnvOr(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+
+void AddNew(CLI::App& app, CliOptions& o) {
+  app.add_option("slug", o.slug, "Short name for the migration, e.g. iso_dates (letters, digits, _ and -)")
+      ->required();
+}
+
+void AddUp(CLI::App& app, CliOptions& o) {
+  app.add_option("--to", o.to, "Apply pending migrations up to and including this version");
+  app.add_flag("--dry-run", o.dry_run, "Print a diff for every key that would change; write nothing at all");
+  app.add_option("--mode", o.mode, "Override the files' mode: host or server")->check(CLI::IsMember({"host", "server"}));
+  app.add_option("--batch", o.batch, "Keys per SCAN batch and write pipeline (default: the file's scan.batch, or 500)")
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--on-error", o.on_error,
+                 "abort: stop at the first failing key (default); skip: log it, leave it as it was, go on")
+      ->check(CLI::IsMember({"abort", "skip"}));
+  app.add_option("--max-errors", o.max_errors, "With --on-error skip: stop once this many keys have failed")
+      ->check(CLI::NonNegativeNumber);
+  app.add_flag("--allow-drift", o.allow_drift, "Run even though an applied migration's file has changed since");
+}
+
+void AddVerify(CLI::App& app, CliOptions& o) {
+  app.add_option("version", o.version, "Migration to verify (default: every applied migration with a verify function)");
+  app.add_option("--limit", o.limit, "Print at most this many failing keys per migration (default 20)")
+      ->check(CLI::PositiveNumber);
+}
+
+void AddNothing(CLI::App&, CliOptions&) {}
+
+struct CommandSpec {
+  const char* name;
+  const char* help;
+  void (*add_options)(CLI::App&, CliOptions&);
+  CommandHandler run;
+};
+
+const CommandSpec kCommands[] = {
+    {"new", "Write the next migration file from a commented template", AddNew, CmdNew},
+    {"status", "Show every migration: pending, applied, running, failed or drifted", AddNothing, CmdStatus},
+    {"up", "Apply pending migrations in order (--dry-run to preview the diffs)", AddUp, CmdUp},
+    {"check", "Lint the migration directory: syntax, fields, sandbox, numbering, drift", AddNothing, CmdCheck},
+    {"verify", "Run the migrations' verify functions over their keys; exit 1 if any key fails", AddVerify, CmdVerify},
+};
+
+constexpr const char* kFooter = R"(Environment:
+  KEYSHIFT_URL     default for --url (else redis://127.0.0.1:6379/0)
+  KEYSHIFT_DIR     default for --dir (else ./migrations)
+  KEYSHIFT_PREFIX  default for --prefix (else keyshift:)
+
+Exit codes: 0 ok, 1 a migration or verify failed, 2 usage or configuration
+error, 3 another run holds the lock.
+
+Examples:
+  keyshift new iso_dates            write migrations/0001_iso_dates.lua
+  keyshift up --dry-run             see what every pending migration would change
+  keyshift up                       apply them
+  keyshift status                   see what is applied where
+Docs: docs/getting-started.md, docs/migrations.md, docs/cli.md)";
+
+}  // namespace
+
+Context::Context(CliOptions options)
+    : options_(std::move(options)), state_(options_.prefix), stdout_tty_(isatty(1)), stderr_tty_(isatty(2)) {}
+
+Result<RedisConnection*> Context::Redis() {
+  if (conn_) return conn_.get();
+  auto url = ParseRedisUrl(options_.url);
+  if (!url.ok()) return url.error();
+  auto conn = ConnectRedis(*url);
+  if (!conn.ok()) return conn.error();
+  conn_ = std::move(conn.value());
+  return conn_.get();
+}
+
+std::string Context::RedisDescription() const {
+  auto url = ParseRedisUrl(options_.url);
+  return url.ok() ? url->Redacted() : "(invalid url)";
+}
+
+int ReportError(const Context& ctx, const Error& error) {
+  if (ctx.json()) {
+    nlohmann::json j = {{"ok", false}, {"error", error.message}, {"exit_code", error.exit_code}};
+    fmt::print("{}\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  }
+  fmt::print(stderr, "keyshift: {}\n", error.message);
+  return error.exit_code;
+}
+
+int RunCli(int argc, char** argv) {
+  CLI::App app{"keyshift: data migrations for Redis keyspaces.\n"
+               "Migrations are Lua files (NNNN_slug.lua) in a directory kept in git; keyshift applies them\n"
+               "in order, journals every change so `down` can undo it, and resumes interrupted runs.",
+               "keyshift"};
+  app.footer(kFooter);
+  app.require_subcommand(1);
+  app.fallthrough();
+  CliOptions o;
+  o.url = EnvOr("KEYSHIFT_URL", "redis://127.0.0.1:6379/0");
+  o.dir = EnvOr("KEYSHIFT_DIR", "migrations");
+  o.prefix = EnvOr("KEYSHIFT_PREFIX", "keyshift:");
+  app.add_option("--url", o.url, "redis://[user:pass@]host:port[/db] (env KEYSHIFT_URL)");
+  app.add_option("--dir", o.dir, "Migration directory (env KEYSHIFT_DIR, default ./migrations)");
+  app.add_option("--prefix", o.prefix, "Prefix of keyshift's own keys in Redis (env KEYSHIFT_PREFIX, default keyshift:)");
+  app.add_option("--output", o.output, "text (default) or json, for CI")->check(CLI::IsMember({"text", "json"}));
+  const CommandSpec* chosen = nullptr;
+  for (const auto& spec : kCommands) {
+    CLI::App* sub = app.add_subcommand(spec.name, spec.help);
+    spec.add_options(*sub, o);
+    sub->callback([&chosen, &spec] { chosen = &spec; });
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitUsage;
+  }
+  Context ctx(o);
+  if (Status st = StateKeys::Validate(o.prefix); !st) return ReportError(ctx, st.error());
+  return chosen->run(ctx);
+}
+
+}  // namespace keyshift

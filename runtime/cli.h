@@ -1,0 +1,64 @@
+// The command line: global options, the table of subcommands, and the one
+// place where an Error becomes a message and an exit code (SPEC 4).
+#pragma once
+
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/redis_client.h"
+#include "runtime/result.h"
+#include "runtime/state_keys.h"
+
+namespace keyshift {
+
+// Every option of every command; each command reads the ones it declared.
+struct CliOptions {
+  // global
+  std::string url, dir, prefix, output = "text";
+  // new
+  std::string slug;
+  // up
+  std::optional<long long> to;
+  bool dry_run = false;
+  std::string mode;
+  std::optional<int> batch;
+  std::string on_error = "abort";
+  long long max_errors = 0;
+  bool allow_drift = false;
+  // verify
+  std::optional<long long> version;
+  int limit = 20;
+};
+
+// What a command handler gets: its options, output streams, and a lazily
+// opened Redis connection.
+class Context {
+ public:
+  explicit Context(CliOptions options);
+  const CliOptions& options() const { return options_; }
+  bool json() const { return options_.output == "json"; }
+  bool stdout_tty() const { return stdout_tty_; }
+  bool stderr_tty() const { return stderr_tty_; }
+  const StateKeys& state() const { return state_; }
+  Result<RedisConnection*> Redis();
+  std::string RedisDescription() const;
+
+ private:
+  CliOptions options_;
+  StateKeys state_;
+  bool stdout_tty_, stderr_tty_;
+  std::unique_ptr<RedisConnection> conn_;
+};
+
+using CommandHandler = int (*)(Context&);
+
+// Runs the command line; returns the process exit code.
+int RunCli(int argc, char** argv);
+
+// Prints `error` once, in the chosen output format; returns its exit code.
+int ReportError(const Context& ctx, const Error& error);
+
+}  // namespace keyshift

@@ -1,0 +1,81 @@
+// `keyshift check`: lints the directory without changing anything: file
+// names and numbering, each file loaded in its sandbox (syntax, required
+// fields, top-level sandbox violations), and drift against the ledger when
+// Redis is reachable.
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "bindings/migration_script.h"
+#include "runtime/catalog.h"
+#include "runtime/commands.h"
+
+namespace keyshift {
+
+namespace {
+
+struct Finding {
+  std::string level;  // error | warning | ok
+  std::string text;
+};
+
+void CheckFiles(const MigrationDir& dir, std::vector<Finding>* out) {
+  long long expected = dir.files.empty() ? 0 : dir.files.front().version;
+  for (const auto& f : dir.files) {
+    if (f.version != expected)
+      out->push_back({"warning", fmt::format("{}: version {} follows {} (gap in numbering)", f.path, f.version,
+                                             expected - 1)});
+    expected = f.version + 1;
+    auto script = MigrationScript::Load(f.path, f.text, SandboxLimits{});
+    if (!script.ok()) {
+      out->push_back({"error", script.error().message});
+      continue;
+    }
+    if ((*script)->info().mode == "server")
+      out->push_back({"error", fmt::format("{}: server mode is not available in this build yet", f.path)});
+    else
+      out->push_back({"ok", fmt::format("{}: {}", f.path, (*script)->info().description)});
+  }
+}
+
+void CheckDrift(Context& ctx, const MigrationDir& dir, std::vector<Finding>* out) {
+  auto conn = ctx.Redis();
+  if (!conn.ok()) {
+    out->push_back({"warning", fmt::format("drift not checked: {}", conn.error().message)});
+    return;
+  }
+  auto cat = LoadCatalog(*conn, ctx.state(), dir);
+  if (!cat.ok()) {
+    out->push_back({"warning", fmt::format("drift not checked: {}", cat.error().message)});
+    return;
+  }
+  for (const auto& m : cat->migrations)
+    if (m.status == MigrationStatus::kDrifted)
+      out->push_back({"error", fmt::format("{}: drifted: {} since it was applied at {}", m.name,
+                                           m.file ? "the file changed" : "the file was removed",
+                                           m.record->applied_at)});
+}
+
+}  // namespace
+
+int CmdCheck(Context& ctx) {
+  auto dir = ReadMigrationDir(ctx.options().dir);
+  if (!dir.ok()) return ReportError(ctx, dir.error());
+  std::vector<Finding> findings;
+  for (const auto& w : dir->warnings) findings.push_back({"warning", w});
+  CheckFiles(*dir, &findings);
+  CheckDrift(ctx, *dir, &findings);
+  int errors = 0;
+  for (const auto& f : findings) errors += f.level == "error";
+  if (ctx.json()) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& f : findings) list.push_back({{"level", f.level}, {"message", f.text}});
+    fmt::print("{}\n", nlohmann::json({{"ok", errors == 0}, {"findings", list}})
+                           .dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+  } else {
+    for (const auto& f : findings) fmt::print("{:<8} {}\n", f.level, f.text);
+    fmt::print("{} file(s), {} error(s)\n", dir->files.size(), errors);
+  }
+  return errors ? kExitFailed : kExitOk;
+}
+
+}  // namespace keyshift

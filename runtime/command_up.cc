@@ -1,0 +1,195 @@
+// `keyshift up`: applies (or previews) pending migrations in version order.
+#include <unistd.h>
+
+#include <chrono>
+#include <memory>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "runtime/catalog.h"
+#include "runtime/commands.h"
+#include "runtime/migrator.h"
+
+namespace keyshift {
+
+namespace {
+
+struct Pending {
+  const MigrationState* state;
+  std::unique_ptr<MigrationScript> script;
+};
+
+// Refuses drifted migrations unless allowed; collects what `up` must run.
+Result<std::vector<Pending>> SelectPending(const Context& ctx, const Catalog& cat) {
+  const CliOptions& o = ctx.options();
+  std::vector<Pending> out;
+  long long highest_applied = 0;
+  for (const auto& m : cat.migrations) {
+    if (m.status == MigrationStatus::kDrifted && !o.allow_drift)
+      return Fail(fmt::format("{} was applied from a file that has {} since (ledger sha256 {:.12}); restore the file, "
+                              "or pass --allow-drift to run anyway",
+                              m.name, m.file ? "changed" : "been removed", m.record->sha256));
+    if (m.applied()) highest_applied = std::max(highest_applied, m.version);
+    bool wanted = m.status == MigrationStatus::kPending || m.status == MigrationStatus::kInterrupted ||
+                  m.status == MigrationStatus::kFailed || m.status == MigrationStatus::kRunning;
+    if (wanted && m.file && (!o.to || m.version <= *o.to)) out.push_back(Pending{&m, nullptr});
+  }
+  for (const auto& p : out)
+    if (p.state->version < highest_applied)
+      fmt::print(stderr, "warning: {} is pending although a later migration ({}) is applied; applying it now\n",
+                 p.state->name, highest_applied);
+  return out;
+}
+
+// Loads every pending file before anything runs: a broken 0003 stops the run
+// before 0001 writes a key.
+Status LoadScripts(const Context& ctx, std::vector<Pending>& pending) {
+  std::vector<std::string> errors;
+  for (auto& p : pending) {
+    auto script = MigrationScript::Load(p.state->file->path, p.state->file->text, SandboxLimits{});
+    if (!script.ok()) {
+      errors.push_back(script.error().message);
+      continue;
+    }
+    std::string mode = ctx.options().mode.empty() ? (*script)->info().mode : ctx.options().mode;
+    if (mode == "server")
+      return UsageError(fmt::format("{}: server mode is not available in this build yet; use mode = \"host\"",
+                                    p.state->file->path));
+    p.script = std::move(script.value());
+  }
+  if (errors.empty()) return Status::Ok();
+  std::string joined;
+  for (const auto& e : errors) joined += (joined.empty() ? "" : "\n") + e;
+  return Fail(joined);
+}
+
+std::string Bytes(long long n) {
+  if (n < 10 * 1024) return fmt::format("{} B", n);
+  if (n < 10LL * 1024 * 1024) return fmt::format("{:.1f} KiB", n / 1024.0);
+  return fmt::format("{:.1f} MiB", n / 1048576.0);
+}
+
+std::string Summary(const std::string& name, const RunReport& r, bool dry_run) {
+  const Counters& c = r.counters;
+  if (dry_run)
+    return fmt::format("{} (dry-run): scanned {}, would change {}, would delete {}, would rename {}, errors {}; "
+                       "journal would take ~{}",
+                       name, c.scanned, c.changed, c.deleted, c.renamed, c.failed, Bytes(c.journal_bytes));
+  double secs = r.duration_ms / 1000.0;
+  return fmt::format("{}: {} scanned {}, changed {}, deleted {}, renamed {}, already done {}, errors {} in {:.1f}s{}",
+                     name, r.ok ? "applied;" : "FAILED;", c.scanned, c.changed, c.deleted, c.renamed, c.skipped,
+                     c.failed, secs, r.resumed ? " (resumed from checkpoint)" : "");
+}
+
+// Progress on a terminal: keys done, rate, and an ETA against DBSIZE.
+class Progress {
+ public:
+  Progress(bool enabled, std::string name, long long total) : enabled_(enabled), name_(std::move(name)), total_(total) {}
+  void Update(const Counters& c) {
+    if (!enabled_) return;
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    double rate = secs > 0 ? (c.scanned - first_) / secs : 0;
+    std::string eta = rate > 0 && total_ > c.scanned ? fmt::format(", ETA {:.0f}s", (total_ - c.scanned) / rate) : "";
+    fmt::print(stderr, "\r\033[K{}: {} of ~{} keys scanned, {} changed, {:.0f} keys/s{}", name_, c.scanned, total_,
+               c.changed + c.deleted + c.renamed, rate, eta);
+    shown_ = true;
+  }
+  ~Progress() {
+    if (shown_) fmt::print(stderr, "\r\033[K");
+  }
+  void Start(long long already) { first_ = already; }
+
+ private:
+  bool enabled_;
+  std::string name_;
+  long long total_;
+  long long first_ = 0;
+  bool shown_ = false;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+nlohmann::json ReportJson(const MigrationState& m, const RunReport& r, const nlohmann::json& diffs,
+                          const nlohmann::json& errors) {
+  const Counters& c = r.counters;
+  nlohmann::json j = {{"version", m.version}, {"name", m.name}, {"ok", r.ok},           {"resumed", r.resumed},
+                      {"scanned", c.scanned}, {"changed", c.changed}, {"deleted", c.deleted}, {"renamed", c.renamed},
+                      {"skipped", c.skipped}, {"failed", c.failed},   {"journal_bytes", c.journal_bytes},
+                      {"duration_ms", r.duration_ms}};
+  if (!r.ok) j["error"] = r.error.message;
+  if (!r.ok) j["failed_key"] = r.failed_key;
+  if (!diffs.empty()) j["diffs"] = diffs;
+  if (!errors.empty()) j["key_errors"] = errors;
+  return j;
+}
+
+}  // namespace
+
+int CmdUp(Context& ctx) {
+  const CliOptions& o = ctx.options();
+  auto dir = ReadMigrationDir(o.dir);
+  if (!dir.ok()) return ReportError(ctx, dir.error());
+  for (const auto& w : dir->warnings) fmt::print(stderr, "warning: {}\n", w);
+  auto conn = ctx.Redis();
+  if (!conn.ok()) return ReportError(ctx, conn.error());
+  auto cat = LoadCatalog(*conn, ctx.state(), *dir);
+  if (!cat.ok()) return ReportError(ctx, cat.error());
+  auto pending = SelectPending(ctx, *cat);
+  if (!pending.ok()) return ReportError(ctx, pending.error());
+  if (Status st = LoadScripts(ctx, *pending); !st) return ReportError(ctx, st.error());
+  if (pending->empty()) {
+    if (ctx.json()) fmt::print("{}\n", nlohmann::json({{"ok", true}, {"migrations", nlohmann::json::array()}}).dump());
+    else fmt::print("nothing to do: no pending migrations in {}\n", o.dir);
+    return kExitOk;
+  }
+  std::unique_ptr<Lock> lock;
+  if (!o.dry_run) {
+    auto acquired = Lock::Acquire(*conn, ctx.state(), "up");
+    if (!acquired.ok()) return ReportError(ctx, acquired.error());
+    lock = std::move(acquired.value());
+  }
+  if (o.dry_run && pending->size() > 1 && !ctx.json())
+    fmt::print("note: each migration is previewed against the current data, not the output of the ones before it\n");
+  auto dbsize = (*conn)->Call({"DBSIZE"});
+  long long total = dbsize.ok() ? dbsize->integer : 0;
+  RunOptions run;
+  run.dry_run = o.dry_run;
+  run.batch = o.batch;
+  run.on_error = o.on_error == "skip" ? OnError::kSkip : OnError::kAbort;
+  run.max_errors = o.max_errors;
+  run.mode = "host";
+  Migrator migrator(*conn, ctx.state());
+  nlohmann::json results = nlohmann::json::array();
+  int exit_code = kExitOk;
+  for (auto& p : *pending) {
+    nlohmann::json diffs = nlohmann::json::array(), errors = nlohmann::json::array();
+    Progress progress(ctx.stderr_tty() && !ctx.json(), p.state->name, total);
+    RunSinks sinks;
+    DiffStyle style{ctx.stdout_tty() && !ctx.json(), 3};
+    sinks.diff = [&](const KeyChange& change) {
+      std::string text = RenderDiff(change, style);
+      if (ctx.json()) diffs.push_back({{"key", change.key}, {"diff", text}});
+      else fmt::print("{}", text);
+    };
+    sinks.key_error = [&](const std::string& msg) {
+      if (ctx.json()) errors.push_back(msg);
+      else fmt::print(stderr, "keyshift: skipped: {}\n", msg);
+    };
+    sinks.progress = [&](const Counters& c) { progress.Update(c); };
+    auto report = migrator.Up(*p.state->file, *p.script, run, lock.get(), sinks);
+    if (!report.ok()) return ReportError(ctx, report.error());
+    results.push_back(ReportJson(*p.state, *report, diffs, errors));
+    if (!ctx.json()) fmt::print("{}\n", Summary(p.state->name, *report, o.dry_run));
+    if (!report->ok) {
+      if (!ctx.json()) fmt::print(stderr, "keyshift: {}\n", report->error.message);
+      exit_code = kExitFailed;
+      break;
+    }
+  }
+  if (ctx.json()) fmt::print("{}\n", nlohmann::json({{"ok", exit_code == kExitOk}, {"dry_run", o.dry_run},
+                                                     {"migrations", results}}).dump(2, ' ', false,
+                                                                                    nlohmann::json::error_handler_t::replace));
+  return exit_code;
+}
+
+}  // namespace keyshift

@@ -1,0 +1,89 @@
+// `keyshift verify [V]`: runs a migration's verify(key, value) over the keys
+// it scans and reports the failing ones. Reads only.
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "bindings/migration_script.h"
+#include "runtime/catalog.h"
+#include "runtime/commands.h"
+#include "runtime/reader.h"
+#include "runtime/scanner.h"
+
+namespace keyshift {
+
+namespace {
+
+struct VerifyResult {
+  long long checked = 0;
+  long long failed = 0;
+  std::vector<std::pair<std::string, std::string>> shown;  // key, reason
+};
+
+Result<VerifyResult> VerifyOne(Context& ctx, RedisConnection* conn, const MigrationFile& file, MigrationScript& script) {
+  VerifyResult r;
+  const ScanSpec& scan = script.info().scan;
+  Scanner scanner(conn, scan.match, scan.type, scan.batch, &ctx.state());
+  ScriptCache scripts(conn);
+  while (!scanner.done()) {
+    auto keys = scanner.Next();
+    if (!keys.ok()) return keys.error();
+    auto snaps = ReadKeys(scripts, ctx.state(), file.version, *keys, /*skip_done=*/false);
+    if (!snaps.ok()) return snaps.error();
+    for (const auto& s : *snaps) {
+      if (s.state != KeySnapshot::kPresent) continue;
+      ++r.checked;
+      auto outcome = script.Verify(s.key, s.value);
+      std::string reason = !outcome.ok() ? outcome.error().message : outcome->second;
+      if (outcome.ok() && outcome->first) continue;
+      ++r.failed;
+      if (static_cast<int>(r.shown.size()) < ctx.options().limit) r.shown.emplace_back(s.key, reason);
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+int CmdVerify(Context& ctx) {
+  auto dir = ReadMigrationDir(ctx.options().dir);
+  if (!dir.ok()) return ReportError(ctx, dir.error());
+  auto conn = ctx.Redis();
+  if (!conn.ok()) return ReportError(ctx, conn.error());
+  auto cat = LoadCatalog(*conn, ctx.state(), *dir);
+  if (!cat.ok()) return ReportError(ctx, cat.error());
+  const auto& version = ctx.options().version;
+  if (version && !dir->Find(*version))
+    return ReportError(ctx, UsageError(fmt::format("no migration with version {} in {}", *version, ctx.options().dir)));
+  nlohmann::json results = nlohmann::json::array();
+  long long total_failed = 0;
+  for (const auto& m : cat->migrations) {
+    if (!m.file || (version ? m.version != *version : !m.applied())) continue;
+    auto script = MigrationScript::Load(m.file->path, m.file->text, SandboxLimits{});
+    if (!script.ok()) return ReportError(ctx, script.error());
+    if (!(*script)->info().has_verify) {
+      if (version) return ReportError(ctx, UsageError(fmt::format("{} has no verify function", m.file->path)));
+      continue;
+    }
+    auto r = VerifyOne(ctx, *conn, *m.file, **script);
+    if (!r.ok()) return ReportError(ctx, r.error());
+    total_failed += r->failed;
+    nlohmann::json shown = nlohmann::json::array();
+    for (const auto& [key, reason] : r->shown) {
+      shown.push_back({{"key", key}, {"reason", reason}});
+      if (!ctx.json()) fmt::print("  FAIL {} {}: {}\n", m.name, QuoteKey(key), reason);
+    }
+    if (!ctx.json())
+      fmt::print("{}: {} keys checked, {} failed{}\n", m.name, r->checked, r->failed,
+                 r->failed > static_cast<long long>(r->shown.size()) ? fmt::format(" ({} shown)", r->shown.size()) : "");
+    results.push_back({{"version", m.version}, {"name", m.name}, {"checked", r->checked}, {"failed", r->failed},
+                       {"failures", shown}});
+  }
+  if (ctx.json())
+    fmt::print("{}\n", nlohmann::json({{"ok", total_failed == 0}, {"migrations", results}})
+                           .dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+  else if (results.empty())
+    fmt::print("nothing to verify: no applied migration has a verify function\n");
+  return total_failed ? kExitFailed : kExitOk;
+}
+
+}  // namespace keyshift

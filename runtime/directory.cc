@@ -1,0 +1,147 @@
+// Migration file discovery, hashing and the `new` template.
+#include "runtime/directory.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+
+namespace keyshift {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::regex kFileName(R"(^([0-9]+)_([A-Za-z0-9_-]+)\.lua$)");
+
+Result<std::string> ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return UsageError(fmt::format("cannot read {}", path.string()));
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+std::string JoinPath(const std::string& dir, const std::string& file) {
+  if (dir.empty() || dir == ".") return file;
+  return dir.back() == '/' ? dir + file : dir + "/" + file;
+}
+
+}  // namespace
+
+std::string Sha256Hex(const std::string& data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
+  std::string hex;
+  for (unsigned int i = 0; i < len; ++i) hex += fmt::format("{:02x}", digest[i]);
+  return hex;
+}
+
+const MigrationFile* MigrationDir::Find(long long version) const {
+  for (const auto& f : files)
+    if (f.version == version) return &f;
+  return nullptr;
+}
+
+Result<MigrationDir> ReadMigrationDir(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    return UsageError(fmt::format("migration directory '{}' does not exist (set --dir or KEYSHIFT_DIR)", dir));
+  MigrationDir out;
+  std::vector<fs::directory_entry> entries(fs::directory_iterator(dir, ec), fs::directory_iterator());
+  if (ec) return UsageError(fmt::format("cannot list '{}': {}", dir, ec.message()));
+  for (const auto& entry : entries) {
+    std::string name = entry.path().filename().string();
+    if (name.empty() || name[0] == '.' || !entry.is_regular_file()) continue;
+    std::smatch m;
+    if (!std::regex_match(name, m, kFileName)) {
+      out.warnings.push_back(fmt::format("ignoring {}: not named NNNN_slug.lua", JoinPath(dir, name)));
+      continue;
+    }
+    MigrationFile f;
+    if (m[1].str().size() > 15) return UsageError(fmt::format("{}: version number too long", JoinPath(dir, name)));
+    f.version = std::stoll(m[1].str());
+    f.slug = m[2].str();
+    f.filename = name;
+    f.path = JoinPath(dir, name);
+    auto text = ReadFile(entry.path());
+    if (!text.ok()) return text.error();
+    f.text = std::move(text.value());
+    f.sha256 = Sha256Hex(f.text);
+    out.files.push_back(std::move(f));
+  }
+  std::sort(out.files.begin(), out.files.end(),
+            [](const MigrationFile& a, const MigrationFile& b) { return a.version < b.version; });
+  for (size_t i = 1; i < out.files.size(); ++i)
+    if (out.files[i].version == out.files[i - 1].version)
+      return UsageError(fmt::format("duplicate migration version {}: {} and {}", out.files[i].version,
+                                    out.files[i - 1].path, out.files[i].path));
+  std::sort(out.warnings.begin(), out.warnings.end());
+  return out;
+}
+
+Result<std::string> WriteNewMigration(const std::string& dir, const std::string& slug) {
+  if (!std::regex_match(slug, std::regex("^[A-Za-z0-9_-]+$")))
+    return UsageError(fmt::format("invalid slug '{}': use letters, digits, '_' and '-'", slug));
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return UsageError(fmt::format("cannot create '{}': {}", dir, ec.message()));
+  auto existing = ReadMigrationDir(dir);
+  if (!existing.ok()) return existing.error();
+  long long next = existing->files.empty() ? 1 : existing->files.back().version + 1;
+  int width = 4;
+  if (!existing->files.empty()) width = std::max<int>(width, existing->files.back().filename.find('_'));
+  std::string path = JoinPath(dir, fmt::format("{:0{}}_{}.lua", next, width, slug));
+  std::ofstream out(path, std::ios::binary);
+  out << MigrationTemplate(slug);
+  if (!out) return UsageError(fmt::format("cannot write {}", path));
+  return path;
+}
+
+std::string MigrationTemplate(const std::string& slug) {
+  return fmt::format(R"LUA(-- keyshift migration: {slug}
+-- The file returns one table. keyshift scans the keys `scan` names and calls
+-- `transform(key, value)` on each. Reference: docs/migrations.md
+return {{
+  -- Required. One line that says what changes; shown by `keyshift status`.
+  description = "TODO: what this migration changes",
+
+  -- Who to ask about it, what success looks like, and how to back out.
+  owner    = "TODO: team or person",
+  expected = "TODO: e.g. every user:* hash has an integer created_at",
+  rollback = "keyshift down restores the journaled values",
+
+  -- Which keys: a SCAN MATCH pattern, optionally one Redis type (string,
+  -- hash, list, set, zset), and how many keys to read and write per batch.
+  scan = {{ match = "TODO:*", type = "hash", batch = 500 }},
+
+  -- "host": keyshift runs the transform (default). "server": Redis runs it
+  -- as one atomic script per key (see docs/server-mode.md).
+  mode = "host",
+
+  -- Required. `value` is a Lua value by key type: string -> string;
+  -- hash -> table field -> string; list -> array of strings; set -> sorted
+  -- array of strings; zset -> table member -> score.
+  -- Return nil to leave the key alone, a new value of the same type to
+  -- rewrite it, ks.DELETE to delete it, or ks.rename(new_key, value) to move
+  -- it. TTLs are kept. Numbers are written canonically ("5", "0.1").
+  -- Available: string, table, math, utf8, os.time, json, time, ks.
+  transform = function(key, value)
+    return nil
+  end,
+
+  -- Optional. Checked by `keyshift verify`: return true, or false and a reason.
+  verify = function(key, value)
+    return true
+  end,
+}}
+)LUA",
+                     fmt::arg("slug", slug));
+}
+
+}  // namespace keyshift

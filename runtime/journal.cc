@@ -1,0 +1,45 @@
+// Journal entry encoding, the same in C++ and in server-side Lua.
+#include "runtime/journal.h"
+
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+namespace keyshift {
+
+const char* const kJournalEntryLua = R"LUA(
+local function journal_entry(action, expire_at, post_digest, other, dump)
+  return '1|' .. action .. '|' .. expire_at .. '|' .. post_digest .. '|' .. #other .. '|' .. other .. dump
+end
+)LUA";
+
+std::string EncodeJournalEntry(const JournalEntry& e) {
+  return fmt::format("1|{}|{}|{}|{}|", e.action, e.expire_at, e.post_digest, e.other_key.size()) + e.other_key +
+         e.dump;
+}
+
+Result<JournalEntry> DecodeJournalEntry(const std::string& text) {
+  // Five '|'-terminated header fields; none of them can contain '|'.
+  std::string fields[5];
+  size_t pos = 0;
+  for (auto& field : fields) {
+    size_t bar = text.find('|', pos);
+    if (bar == std::string::npos) return Fail("corrupt journal entry: truncated header");
+    field = text.substr(pos, bar - pos);
+    pos = bar + 1;
+  }
+  if (fields[0] != "1") return Fail(fmt::format("journal entry of unknown format version '{}'", fields[0]));
+  JournalEntry e;
+  if (fields[1].size() != 1 || std::string("WDRC").find(fields[1][0]) == std::string::npos)
+    return Fail("corrupt journal entry: bad action");
+  e.action = fields[1][0];
+  e.expire_at = std::strtoll(fields[2].c_str(), nullptr, 10);
+  e.post_digest = fields[3];
+  size_t other_len = std::strtoull(fields[4].c_str(), nullptr, 10);
+  if (pos + other_len > text.size()) return Fail("corrupt journal entry: truncated key");
+  e.other_key = text.substr(pos, other_len);
+  e.dump = text.substr(pos + other_len);
+  return e;
+}
+
+}  // namespace keyshift

@@ -1,0 +1,53 @@
+// The undo journal (SPEC 3): the state of every key a migration changed, as
+// it was before, so `down` can restore it exactly; and the marker that makes
+// each key's transform happen exactly once (SPEC 5, guarantee 3).
+//
+// Layout. Migration V keeps one Redis hash per cluster slot it touched:
+//   <prefix>j:<V>:{<tag>}   field: the data key   value: an entry (below)
+// <tag> hashes to the data key's slot (slot.h), so a key and its entry always
+// live on one node and the write script can update both atomically.
+//
+// Entry format (binary safe; the DUMP payload is last so it needs no escaping):
+//   "1|" ACTION "|" EXPIREAT "|" POSTDIGEST "|" OTHERLEN "|" OTHER DUMP
+//   ACTION     W rewritten, D deleted, R renamed away to OTHER,
+//              C created by a rename from OTHER (DUMP empty: it did not exist)
+//   EXPIREAT   the key's absolute expiry in ms before the change, -1 for none
+//   POSTDIGEST sha1 of DUMP of what keyshift wrote (W, R: of the new key; C:
+//              of this key), empty for D; `down` compares it with the current
+//              value to tell whether the application changed the key since
+//   OTHER      the rename target (R) or source (C), OTHERLEN bytes
+//   DUMP       the DUMP payload of the key before the change
+//
+// Exactly once. The entry is written in the same atomic script as the change
+// it records (writer.h), and a key that already has an entry in V's journal
+// is never transformed again by V: the read script reports it "done" and the
+// write script refuses it. So a rerun after kill -9 at any instant, or SCAN
+// returning a key twice, cannot apply the transform a second time, whether
+// or not the transform is idempotent; and a rename target that matches the
+// scan pattern carries a C entry, so the migration skips its own output.
+// Keys the transform left unchanged have no entry; transforms are
+// deterministic, so seeing them again changes nothing.
+#pragma once
+
+#include <string>
+
+#include "runtime/result.h"
+
+namespace keyshift {
+
+struct JournalEntry {
+  char action = 'W';          // W, D, R, C
+  long long expire_at = -1;   // ms since epoch, -1 = no expiry
+  std::string post_digest;
+  std::string other_key;
+  std::string dump;           // DUMP payload before the change ("" for C of a new key)
+};
+
+std::string EncodeJournalEntry(const JournalEntry& entry);
+Result<JournalEntry> DecodeJournalEntry(const std::string& text);
+
+// Lua 5.1 source of `journal_entry(action, expire_at, post_digest, other, dump)`
+// for server-side scripts: builds the same bytes as EncodeJournalEntry.
+extern const char* const kJournalEntryLua;
+
+}  // namespace keyshift

@@ -1,0 +1,246 @@
+// One migration's run: batches of scan -> read -> transform -> CAS write,
+// with the error budget and a checkpoint after every batch.
+#include "runtime/migrator.h"
+
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "runtime/ledger.h"
+
+namespace keyshift {
+
+namespace {
+
+long long NowMs() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+WriteOp::Action ToWriteAction(TransformOutcome::Action a) {
+  return a == TransformOutcome::kDelete ? WriteOp::kDelete
+         : a == TransformOutcome::kRename ? WriteOp::kRename
+                                          : WriteOp::kRewrite;
+}
+
+KeyChange ToKeyChange(const WriteOp& op) {
+  KeyChange c;
+  c.key = op.before->key;
+  c.before = op.before->value;
+  c.before_pttl_ms = op.before->expire_at < 0 ? -1 : std::max(0LL, op.before->expire_at - NowMs());
+  c.action = op.action == WriteOp::kDelete ? KeyChange::kDelete
+             : op.action == WriteOp::kRename ? KeyChange::kRename
+                                             : KeyChange::kRewrite;
+  c.new_key = op.new_key;
+  c.after = op.value;
+  return c;
+}
+
+}  // namespace
+
+// The state one batch needs; lives for one migration run.
+struct Migrator::Batch {
+  long long version;
+  MigrationScript* script;
+  const RunOptions* options;
+  const RunSinks* sinks;
+  Lock* lock;
+  Counters* counters;
+  std::vector<std::string> keys;
+  // Set when the run must stop at this batch (abort policy or error budget).
+  std::optional<Error> stop;
+  std::string stop_key;
+};
+
+Status Migrator::KeyFailed(Batch& b, const std::string& key, const Error& error) {
+  ++b.counters->failed;
+  bool over_budget = b.options->max_errors > 0 && b.counters->failed >= b.options->max_errors;
+  if (b.options->on_error == OnError::kAbort || over_budget) {
+    if (!b.stop) {
+      b.stop = error;
+      b.stop_key = key;
+      if (over_budget && b.options->on_error == OnError::kSkip)
+        b.stop->message = fmt::format("{} failed keys reached --max-errors; last: {}", b.counters->failed, error.message);
+    }
+  } else if (b.sinks->key_error) {
+    b.sinks->key_error(error.message);
+  }
+  return Status::Ok();
+}
+
+Status Migrator::TransformAll(Batch& b, const std::vector<KeySnapshot>& snaps, std::vector<WriteOp>* ops) {
+  const ScanSpec& scan = b.script->info().scan;
+  for (const auto& snap : snaps) {
+    if (snap.state == KeySnapshot::kDone) {
+      ++b.counters->skipped;
+      continue;
+    }
+    if (snap.state == KeySnapshot::kMissing) continue;
+    if (snap.state == KeySnapshot::kUnsupported) {
+      KeyFailed(b, snap.key, Fail(fmt::format("{}: key {} is a {}; keyshift migrates string, hash, list, set and zset keys",
+                                              b.script->path(), QuoteKey(snap.key), snap.type_name)));
+      continue;
+    }
+    if (scan.type && *scan.type != snap.value.type) continue;  // the key changed type since SCAN
+    auto outcome = b.script->Transform(snap.key, snap.value);
+    if (!outcome.ok()) {
+      KeyFailed(b, snap.key, outcome.error());
+      continue;
+    }
+    if (outcome->action == TransformOutcome::kKeep) continue;
+    if (outcome->action == TransformOutcome::kRename && keys_.Owns(outcome->new_key)) {
+      KeyFailed(b, snap.key, Fail(fmt::format("{}: ks.rename target {} is inside keyshift's prefix '{}' (key {})",
+                                              b.script->path(), QuoteKey(outcome->new_key), keys_.prefix(),
+                                              QuoteKey(snap.key))));
+      continue;
+    }
+    ops->push_back(WriteOp{&snap, ToWriteAction(outcome->action), outcome->new_key, std::move(outcome->value)});
+  }
+  return Status::Ok();
+}
+
+Status Migrator::ApplyWrites(Batch& b, const std::vector<WriteOp>& ops, std::vector<std::string>* changed) {
+  if (ops.empty()) return Status::Ok();
+  Status st = b.lock->Renew();
+  if (!st) return st;
+  if (!b.lock->Safe()) return Fail("the lock lease is about to expire; stopped before writing more");
+  auto statuses = WriteBatch(scripts_, keys_, b.version, ops);
+  if (!statuses.ok()) return statuses.error();
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const WriteOp& op = ops[i];
+    switch ((*statuses)[i]) {
+      case WriteStatus::kWritten:
+        ++(op.action == WriteOp::kDelete ? b.counters->deleted
+           : op.action == WriteOp::kRename ? b.counters->renamed
+                                           : b.counters->changed);
+        b.counters->journal_bytes += op.before->dump_bytes;
+        break;
+      case WriteStatus::kChanged:
+        changed->push_back(op.before->key);
+        break;
+      case WriteStatus::kDone:
+        ++b.counters->skipped;
+        break;
+      case WriteStatus::kTargetExists:
+        KeyFailed(b, op.before->key, Fail(fmt::format("{}: ks.rename target {} already exists (key {})",
+                                                      b.script->path(), QuoteKey(op.new_key), QuoteKey(op.before->key))));
+        break;
+    }
+  }
+  return Status::Ok();
+}
+
+Status Migrator::ProcessBatch(Batch& b) {
+  std::vector<std::string> pending = b.keys;
+  for (int attempt = 0; !pending.empty(); ++attempt) {
+    if (attempt > b.options->max_cas_retries)
+      return KeyFailed(b, pending[0], Fail(fmt::format("key {} changed on every one of {} attempts to migrate it",
+                                                       QuoteKey(pending[0]), attempt)));
+    auto snaps = ReadKeys(scripts_, keys_, b.version, pending);
+    if (!snaps.ok()) return snaps.error();
+    std::vector<WriteOp> ops;
+    TransformAll(b, *snaps, &ops);
+    if (b.stop) return Status::Ok();  // abort: nothing of this batch is written
+    if (b.options->dry_run) {
+      for (const auto& op : ops) {
+        ++(op.action == WriteOp::kDelete ? b.counters->deleted
+           : op.action == WriteOp::kRename ? b.counters->renamed
+                                           : b.counters->changed);
+        b.counters->journal_bytes += op.before->dump_bytes;
+        if (b.sinks->diff) b.sinks->diff(ToKeyChange(op));
+      }
+      return Status::Ok();
+    }
+    std::vector<std::string> changed;
+    Status st = ApplyWrites(b, ops, &changed);
+    if (!st || b.stop) return st;
+    pending = std::move(changed);
+  }
+  return Status::Ok();
+}
+
+Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& script, const RunOptions& options,
+                               Lock* lock, const RunSinks& sinks) {
+  auto started = std::chrono::steady_clock::now();
+  CheckpointStore checkpoints(conn_, keys_);
+  RunReport report;
+  Checkpoint cp;
+  if (!options.dry_run) {
+    auto loaded = checkpoints.Load(file.version);
+    if (!loaded.ok()) return loaded.error();
+    if (loaded->has_value()) {
+      cp = **loaded;
+      report.resumed = true;
+    } else {
+      cp.started_at = NowIso8601();
+    }
+    cp.by = CurrentUserAtHost();
+    cp.status = "running";
+    if (Status st = checkpoints.Save(file.version, cp); !st) return st.error();
+  }
+  const ScanSpec& scan = script.info().scan;
+  int batch_size = options.batch.value_or(scan.batch);
+  Scanner scanner(conn_, scan.match, scan.type, batch_size, &keys_, cp.cursor);
+  Batch b{file.version, &script, &options, &sinks, lock, &cp.counters, {}, std::nullopt, ""};
+  auto elapsed = [&] {
+    return cp.elapsed_ms + std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+  };
+  while (!scanner.done()) {
+    auto keys = scanner.Next();
+    if (!keys.ok()) return keys.error();
+    cp.counters.scanned += static_cast<long long>(keys->size());
+    b.keys = std::move(*keys);
+    if (Status st = ProcessBatch(b); !st) return st.error();
+    if (b.stop) break;
+    cp.cursor = scanner.cursor();
+    if (!options.dry_run) {
+      Checkpoint now = cp;
+      now.elapsed_ms = elapsed();
+      if (Status st = checkpoints.Save(file.version, now); !st) return st.error();
+    }
+    if (sinks.progress) sinks.progress(cp.counters);
+  }
+  report.counters = cp.counters;
+  report.duration_ms = elapsed();
+  if (b.stop) {
+    report.ok = false;
+    report.error = *b.stop;
+    report.failed_key = b.stop_key;
+  }
+  if (options.dry_run) return report;
+  return Finish(file, options, cp, report, checkpoints);
+}
+
+}  // namespace keyshift
+
+namespace keyshift {
+
+Result<RunReport> Migrator::Finish(const MigrationFile& file, const RunOptions& options, Checkpoint& cp,
+                                   RunReport report, CheckpointStore& checkpoints) {
+  LedgerRecord rec;
+  rec.version = file.version;
+  rec.name = file.name();
+  rec.sha256 = file.sha256;
+  rec.status = report.ok ? "applied" : "failed";
+  rec.applied_at = NowIso8601();
+  rec.duration_ms = report.duration_ms;
+  rec.counters = report.counters;
+  rec.mode = options.mode;
+  rec.by = CurrentUserAtHost();
+  if (!report.ok) {
+    rec.error = report.error.message;
+    rec.failed_key = report.failed_key;
+    cp.status = "failed";
+    cp.error = rec.error;
+    cp.failed_key = rec.failed_key;
+    cp.elapsed_ms = report.duration_ms;
+    if (Status st = checkpoints.Save(file.version, cp); !st) return st.error();
+  }
+  if (Status st = Ledger(conn_, keys_).Put(rec); !st) return st.error();
+  if (report.ok) {
+    if (Status st = checkpoints.Delete(file.version); !st) return st.error();
+  }
+  return report;
+}
+
+}  // namespace keyshift

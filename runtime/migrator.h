@@ -1,0 +1,76 @@
+// Runs one migration over its keys: scan a batch, read it, transform each key
+// in the sandbox, then write the changes through the CAS writer (or, in a
+// dry-run, render them as diffs), checkpointing after every batch.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bindings/migration_script.h"
+#include "runtime/checkpoint.h"
+#include "runtime/diff.h"
+#include "runtime/directory.h"
+#include "runtime/lock.h"
+#include "runtime/reader.h"
+#include "runtime/redis_client.h"
+#include "runtime/result.h"
+#include "runtime/scanner.h"
+#include "runtime/script_cache.h"
+#include "runtime/state_keys.h"
+#include "runtime/writer.h"
+
+namespace keyshift {
+
+enum class OnError { kAbort, kSkip };
+
+struct RunOptions {
+  bool dry_run = false;
+  std::optional<int> batch;   // overrides the file's scan.batch
+  OnError on_error = OnError::kAbort;
+  long long max_errors = 0;   // with kSkip: abort once this many keys failed (0 = no limit)
+  int max_cas_retries = 50;   // re-reads of a key the application keeps changing
+  std::string mode = "host";
+};
+
+// Where a run's output goes; every member may be empty.
+struct RunSinks {
+  std::function<void(const KeyChange&)> diff;            // dry-run: one per key that would change
+  std::function<void(const std::string&)> key_error;     // a failed key under --on-error skip
+  std::function<void(const Counters&)> progress;         // after every batch
+};
+
+struct RunReport {
+  bool ok = true;
+  bool resumed = false;
+  Counters counters;       // of the whole migration, earlier interrupted runs included
+  long long duration_ms = 0;
+  Error error;             // when !ok
+  std::string failed_key;  // when !ok because of one key
+};
+
+class Migrator {
+ public:
+  Migrator(RedisConnection* conn, const StateKeys& keys) : conn_(conn), keys_(keys), scripts_(conn) {}
+  // Applies (or dry-runs) `file`. `lock` must be held unless dry-running.
+  // A transport error is returned as an Error; a failed migration is a report with ok == false.
+  Result<RunReport> Up(const MigrationFile& file, MigrationScript& script, const RunOptions& options, Lock* lock,
+                       const RunSinks& sinks);
+
+ private:
+  struct Batch;
+  Status ProcessBatch(Batch& batch);
+  Status TransformAll(Batch& batch, const std::vector<KeySnapshot>& snaps, std::vector<WriteOp>* ops);
+  Status KeyFailed(Batch& batch, const std::string& key, const Error& error);
+  Status ApplyWrites(Batch& batch, const std::vector<WriteOp>& ops, std::vector<std::string>* changed);
+  // Records the outcome: ledger entry, and checkpoint dropped (applied) or marked failed.
+  Result<RunReport> Finish(const MigrationFile& file, const RunOptions& options, Checkpoint& cp, RunReport report,
+                           CheckpointStore& checkpoints);
+
+  RedisConnection* conn_;
+  const StateKeys& keys_;
+  ScriptCache scripts_;
+};
+
+}  // namespace keyshift

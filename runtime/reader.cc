@@ -1,0 +1,89 @@
+// The read script and its reply parsing.
+#include "runtime/reader.h"
+
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+namespace keyshift {
+
+const char* const kReadScript = R"LUA(#!lua flags=no-writes
+-- keyshift read: KEYS[1] data key, KEYS[2] its journal hash; ARGV[1] '1' to
+-- report keys already journaled as done.
+local key = KEYS[1]
+if ARGV[1] == '1' and redis.call('HEXISTS', KEYS[2], key) == 1 then return {'done'} end
+local t = redis.call('TYPE', key).ok
+if t == 'none' then return {'none'} end
+local readers = {
+  string = function() return {redis.call('GET', key)} end,
+  hash = function() return redis.call('HGETALL', key) end,
+  list = function() return redis.call('LRANGE', key, 0, -1) end,
+  set = function() return redis.call('SMEMBERS', key) end,
+  zset = function() return redis.call('ZRANGE', key, 0, -1, 'WITHSCORES') end,
+}
+if not readers[t] then return {'unsupported', t} end
+local dump = redis.call('DUMP', key)
+local expire_at = string.format('%d', redis.call('PEXPIRETIME', key))
+return {t, expire_at, redis.sha1hex(dump), tostring(#dump), readers[t]()}
+)LUA";
+
+namespace {
+
+Value ValueFromElements(KeyType type, const std::vector<Reply>& elements) {
+  Value v;
+  v.type = type;
+  if (type == KeyType::kString) {
+    if (!elements.empty()) v.str = elements[0].str;
+  } else if (type == KeyType::kHash || type == KeyType::kZSet) {
+    for (size_t i = 0; i + 1 < elements.size(); i += 2) v.pairs.emplace_back(elements[i].str, elements[i + 1].str);
+  } else {
+    for (const auto& e : elements) v.items.push_back(e.str);
+  }
+  v.Normalize();
+  return v;
+}
+
+}  // namespace
+
+Result<KeySnapshot> SnapshotFromReply(const std::string& key, const Reply& reply) {
+  if (reply.is_error()) return Fail(fmt::format("reading key '{}': {}", key, reply.str));
+  const auto& el = reply.elements;
+  if (reply.kind != Reply::kArray || el.empty()) return Fail(fmt::format("reading key '{}': unexpected reply", key));
+  KeySnapshot s;
+  s.key = key;
+  const std::string& head = el[0].str;
+  if (head == "done") s.state = KeySnapshot::kDone;
+  else if (head == "none") s.state = KeySnapshot::kMissing;
+  else if (head == "unsupported") {
+    s.state = KeySnapshot::kUnsupported;
+    s.type_name = el.size() > 1 ? el[1].str : "?";
+  } else {
+    if (el.size() < 5) return Fail(fmt::format("reading key '{}': short reply", key));
+    s.state = KeySnapshot::kPresent;
+    s.type_name = head;
+    s.expire_at = std::strtoll(el[1].str.c_str(), nullptr, 10);
+    s.digest = el[2].str;
+    s.dump_bytes = std::strtoll(el[3].str.c_str(), nullptr, 10);
+    s.value = ValueFromElements(KeyTypeFromName(head), el[4].elements);
+  }
+  return s;
+}
+
+Result<std::vector<KeySnapshot>> ReadKeys(ScriptCache& scripts, const StateKeys& state, long long version,
+                                          const std::vector<std::string>& keys, bool skip_done) {
+  std::vector<Command> commands;
+  commands.reserve(keys.size());
+  for (const auto& key : keys) commands.push_back(scripts.Evalsha(kReadScript, {key, state.journal(version, key)}, {skip_done ? "1" : "0"}));
+  auto replies = scripts.Run(commands);
+  if (!replies.ok()) return replies.error();
+  std::vector<KeySnapshot> out;
+  out.reserve(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    auto snap = SnapshotFromReply(keys[i], (*replies)[i]);
+    if (!snap.ok()) return snap.error();
+    out.push_back(std::move(snap.value()));
+  }
+  return out;
+}
+
+}  // namespace keyshift

@@ -1,0 +1,37 @@
+// Reads a batch of keys in one pipelined round trip: for each key its type,
+// value, absolute expiry and a digest of its DUMP payload (the fingerprint the
+// CAS writer compares), or that the key is gone, or that migration V already
+// journaled it (journal.h: then it must not be transformed again).
+// The read script is flagged no-writes, so dry-runs and replicas can use it.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "runtime/result.h"
+#include "runtime/script_cache.h"
+#include "runtime/state_keys.h"
+#include "runtime/value.h"
+
+namespace keyshift {
+
+struct KeySnapshot {
+  enum State { kPresent, kMissing, kDone, kUnsupported };
+  std::string key;
+  State state = kMissing;
+  std::string type_name;     // as TYPE answered (for kUnsupported: e.g. "stream")
+  Value value;
+  long long expire_at = -1;  // absolute ms; -1 = no expiry
+  std::string digest;        // sha1 of DUMP
+  long long dump_bytes = 0;  // journal cost of changing this key
+};
+
+Result<std::vector<KeySnapshot>> ReadKeys(ScriptCache& scripts, const StateKeys& state, long long version,
+                                          const std::vector<std::string>& keys, bool skip_done = true);
+
+// Converts one reply of the read script (exposed for tests).
+Result<KeySnapshot> SnapshotFromReply(const std::string& key, const Reply& reply);
+
+extern const char* const kReadScript;
+
+}  // namespace keyshift

@@ -1,0 +1,69 @@
+// The I/O seam to Redis. Everything in the engine talks to a RedisConnection;
+// HiredisConnection (redis_client.cc) is the only code that touches hiredis, so
+// logic above it can be tested with a fake. Also owns redis:// URL parsing.
+//
+// Pipelining is the primitive: Pipeline() sends every command, then reads every
+// reply, in order. A per-key round trip is a bug; batch through Pipeline().
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/result.h"
+
+namespace keyshift {
+
+struct Reply {
+  enum Kind { kNil, kStatus, kError, kInteger, kString, kArray };
+  Kind kind = kNil;
+  long long integer = 0;
+  std::string str;              // kStatus, kError, kString
+  std::vector<Reply> elements;  // kArray
+
+  bool is_error() const { return kind == kError; }
+  bool is_nil() const { return kind == kNil; }
+};
+
+using Command = std::vector<std::string>;
+
+// redis://[user:pass@]host[:port][/db]. Password kept only here; Redacted()
+// is what may be printed.
+struct RedisUrl {
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  int db = 0;
+  std::string user;
+  std::string password;
+  std::string Redacted() const;
+};
+
+// Parses a URL; a malformed one is a usage error (exit 2) whose message never
+// contains the password.
+Result<RedisUrl> ParseRedisUrl(const std::string& text);
+
+// The raw text of a --url value with anything that may be a password replaced
+// by ***, for echoing a URL that may not even parse.
+std::string RedactUrlText(const std::string& text);
+
+class RedisConnection {
+ public:
+  virtual ~RedisConnection() = default;
+  // Sends all commands, returns one reply per command. A transport failure
+  // (connection lost, timeout) is an Error; a Redis error reply is not.
+  virtual Result<std::vector<Reply>> Pipeline(const std::vector<Command>& commands) = 0;
+  // Where this connection points, password redacted, for messages.
+  virtual std::string Describe() const = 0;
+
+  // One command; a Redis error reply becomes an Error too.
+  Result<Reply> Call(const Command& command);
+};
+
+// Connects, authenticates and selects the database. Unreachable server, bad
+// credentials: exit-2 errors with one-line messages. timeout_ms bounds the
+// connect; command_timeout_ms bounds each wait for a reply (a stuck server
+// becomes an Error rather than a hang).
+Result<std::unique_ptr<RedisConnection>> ConnectRedis(const RedisUrl& url, int timeout_ms = 5000,
+                                                      int command_timeout_ms = 30000);
+
+}  // namespace keyshift

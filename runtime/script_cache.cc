@@ -1,0 +1,54 @@
+// EVALSHA with reload on NOSCRIPT.
+#include "runtime/script_cache.h"
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+
+namespace keyshift {
+
+std::string Sha1Hex(const std::string& data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha1(), nullptr);
+  std::string hex;
+  for (unsigned int i = 0; i < len; ++i) hex += fmt::format("{:02x}", digest[i]);
+  return hex;
+}
+
+Command ScriptCache::Evalsha(const std::string& body, const std::vector<std::string>& keys,
+                             const std::vector<std::string>& args) {
+  std::string sha = Sha1Hex(body);
+  if (bodies_.find(sha) == bodies_.end()) bodies_.emplace(sha, body);
+  Command cmd{"EVALSHA", sha, std::to_string(keys.size())};
+  cmd.insert(cmd.end(), keys.begin(), keys.end());
+  cmd.insert(cmd.end(), args.begin(), args.end());
+  return cmd;
+}
+
+Result<std::vector<Reply>> ScriptCache::Run(const std::vector<Command>& commands) {
+  auto replies = conn_->Pipeline(commands);
+  if (!replies.ok()) return replies;
+  std::vector<size_t> retry;
+  std::vector<Command> loads;
+  std::map<std::string, bool> queued;
+  for (size_t i = 0; i < replies->size(); ++i) {
+    const Reply& r = (*replies)[i];
+    if (!r.is_error() || r.str.compare(0, 8, "NOSCRIPT") != 0 || commands[i].size() < 2) continue;
+    retry.push_back(i);
+    auto body = bodies_.find(commands[i][1]);
+    if (body == bodies_.end() || queued[body->first]) continue;
+    queued[body->first] = true;
+    loads.push_back({"SCRIPT", "LOAD", body->second});
+  }
+  if (retry.empty()) return replies;
+  std::vector<Command> again = loads;
+  for (size_t i : retry) again.push_back(commands[i]);
+  auto second = conn_->Pipeline(again);
+  if (!second.ok()) return second;
+  for (size_t i = 0; i < loads.size(); ++i)
+    if ((*second)[i].is_error()) return Fail(fmt::format("Redis refused a keyshift script: {}", (*second)[i].str));
+  for (size_t j = 0; j < retry.size(); ++j) (*replies)[retry[j]] = std::move((*second)[loads.size() + j]);
+  return replies;
+}
+
+}  // namespace keyshift

@@ -1,0 +1,40 @@
+// Names of the keys keyshift keeps in Redis under its prefix (SPEC 3).
+//
+//   <prefix>{state}:ledger        hash  version -> ledger record (ledger.h)
+//   <prefix>{state}:lock          string lease holder (lock.h)
+//   <prefix>{state}:ckpt:<V>      hash  checkpoint of migration V (checkpoint.h)
+//   <prefix>j:<V>:{<tag>}         hash  journal of migration V for one slot (journal.h)
+//
+// State keys share the hash tag {state}; journal hashes carry the tag of the
+// slot of the keys they protect, so each key and its journal entry live in
+// one slot (one node, one atomic script) on Redis Cluster.
+#pragma once
+
+#include <string>
+
+#include "runtime/result.h"
+
+namespace keyshift {
+
+class StateKeys {
+ public:
+  explicit StateKeys(std::string prefix) : prefix_(std::move(prefix)) {}
+  // A prefix with braces would capture the hash tag; empty would collide with data.
+  static Status Validate(const std::string& prefix);
+
+  const std::string& prefix() const { return prefix_; }
+  std::string ledger() const { return prefix_ + "{state}:ledger"; }
+  std::string lock() const { return prefix_ + "{state}:lock"; }
+  std::string checkpoint(long long version) const { return prefix_ + "{state}:ckpt:" + std::to_string(version); }
+  // The journal hash holding the entry for `key`.
+  std::string journal(long long version, const std::string& key) const;
+  // SCAN pattern matching every journal hash of `version`.
+  std::string journal_pattern(long long version) const { return prefix_ + "j:" + std::to_string(version) + ":*"; }
+  // keyshift's own keys are never migrated.
+  bool Owns(const std::string& key) const { return key.compare(0, prefix_.size(), prefix_) == 0; }
+
+ private:
+  std::string prefix_;
+};
+
+}  // namespace keyshift

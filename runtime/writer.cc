@@ -1,0 +1,106 @@
+// The CAS write script and the batch writer.
+#include "runtime/writer.h"
+
+#include <fmt/format.h>
+
+#include "runtime/journal.h"
+
+namespace keyshift {
+
+// KEYS: data key, its journal hash, target key, target's journal hash.
+// ARGV: digest, expire_at, action (W|D|R), type, elements...
+const char* const kWriteScript = R"LUA(-- keyshift CAS write
+local key, jkey, target, tjkey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local digest, expire_at, action, typ = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+if redis.call('HEXISTS', jkey, key) == 1 then return 'done' end
+local dump = redis.call('DUMP', key)
+if not dump or redis.sha1hex(dump) ~= digest
+   or string.format('%d', redis.call('PEXPIRETIME', key)) ~= expire_at then
+  return 'changed'
+end
+if action == 'R' and redis.call('EXISTS', target) == 1 then return 'target_exists' end
+local writers = { hash = 'HSET', list = 'RPUSH', set = 'SADD', zset = 'ZADD' }
+local function write(dest)
+  if typ == 'string' then
+    redis.call('SET', dest, ARGV[5])
+  else
+    local i, n = 5, #ARGV
+    while i <= n do  -- chunks of 1000 args: unpack has a stack limit; pairs never split
+      local last = math.min(i + 999, n)
+      redis.call(writers[typ], dest, unpack(ARGV, i, last))
+      i = last + 1
+    end
+  end
+  if expire_at ~= '-1' then redis.call('PEXPIREAT', dest, expire_at) end
+  return redis.sha1hex(redis.call('DUMP', dest))
+end
+redis.call('DEL', key)
+if action == 'D' then
+  redis.call('HSET', jkey, key, journal_entry('D', expire_at, '', '', dump))
+elseif action == 'W' then
+  redis.call('HSET', jkey, key, journal_entry('W', expire_at, write(key), '', dump))
+else
+  local post = write(target)
+  redis.call('HSET', jkey, key, journal_entry('R', expire_at, post, target, dump))
+  redis.call('HSET', tjkey, target, journal_entry('C', expire_at, post, key, ''))
+end
+return 'ok'
+)LUA";
+
+namespace {
+
+const std::string& WriteScriptBody() {
+  static const std::string body = std::string(kJournalEntryLua) + kWriteScript;
+  return body;
+}
+
+const char* ActionCode(WriteOp::Action a) { return a == WriteOp::kDelete ? "D" : a == WriteOp::kRename ? "R" : "W"; }
+
+}  // namespace
+
+std::vector<std::string> WriteArgs(const WriteOp& op) {
+  const KeySnapshot& b = *op.before;
+  std::vector<std::string> args{b.digest, std::to_string(b.expire_at), ActionCode(op.action), b.type_name};
+  if (op.action == WriteOp::kDelete) return args;
+  const Value& v = op.value;
+  switch (v.type) {
+    case KeyType::kString:
+      args.push_back(v.str);
+      break;
+    case KeyType::kHash:
+      for (const auto& [field, text] : v.pairs) args.insert(args.end(), {field, text});
+      break;
+    case KeyType::kZSet:  // ZADD wants score before member
+      for (const auto& [member, score] : v.pairs) args.insert(args.end(), {score, member});
+      break;
+    default:
+      args.insert(args.end(), v.items.begin(), v.items.end());
+  }
+  return args;
+}
+
+Result<std::vector<WriteStatus>> WriteBatch(ScriptCache& scripts, const StateKeys& state, long long version,
+                                            const std::vector<WriteOp>& ops) {
+  std::vector<Command> commands;
+  commands.reserve(ops.size());
+  for (const auto& op : ops) {
+    const std::string& key = op.before->key;
+    const std::string& target = op.action == WriteOp::kRename ? op.new_key : key;
+    commands.push_back(scripts.Evalsha(
+        WriteScriptBody(), {key, state.journal(version, key), target, state.journal(version, target)}, WriteArgs(op)));
+  }
+  auto replies = scripts.Run(commands);
+  if (!replies.ok()) return replies.error();
+  std::vector<WriteStatus> out;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const Reply& r = (*replies)[i];
+    if (r.is_error()) return Fail(fmt::format("writing key '{}': {}", ops[i].before->key, r.str));
+    if (r.str == "ok") out.push_back(WriteStatus::kWritten);
+    else if (r.str == "done") out.push_back(WriteStatus::kDone);
+    else if (r.str == "target_exists") out.push_back(WriteStatus::kTargetExists);
+    else out.push_back(WriteStatus::kChanged);
+  }
+  return out;
+}
+
+}  // namespace keyshift

@@ -1,0 +1,44 @@
+-- ks: the markers a transform returns besides a plain value (ks.DELETE,
+-- ks.rename) and logging. Runs unchanged in Lua 5.4 (host) and 5.1 (Redis).
+local modules = ...
+local host, canon = modules.host, modules.canon
+
+local M = {}
+
+-- Marks tables made by ks.rename without a visible field the value could clash with.
+local renames = setmetatable({}, { __mode = "k" })
+
+M.DELETE = setmetatable({}, {
+  __tostring = function() return "ks.DELETE" end,
+  __newindex = function() error("ks.DELETE is read-only", 2) end,
+  __metatable = false,
+})
+
+-- ks.rename(new_key [, value]): move the key to new_key (TTL kept). Without a
+-- value the key's current value moves unchanged.
+function M.rename(new_key, value)
+  if type(new_key) ~= "string" or new_key == "" then
+    error("ks.rename: the new key must be a non-empty string, got " .. type(new_key), 2)
+  end
+  local r = { key = new_key, value = value }
+  renames[r] = true
+  return r
+end
+
+function M.is_rename(x)
+  return renames[x] == true
+end
+
+-- ks.log(...): one line in keyshift's output, arguments joined by spaces.
+function M.log(...)
+  local parts = {}
+  for i = 1, select("#", ...) do
+    parts[i] = tostring((select(i, ...)))
+  end
+  host.log(table.concat(parts, " "))
+end
+
+-- The exact text keyshift writes for a number ("5", "0.1").
+M.number = canon.number
+
+return M

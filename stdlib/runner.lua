@@ -1,0 +1,135 @@
+-- runner: calls a migration's transform or verify on one key and checks and
+-- normalises what comes back, so the host (or the server-side script) only
+-- ever writes flat arrays of strings. Runs unchanged in Lua 5.4 and 5.1.
+local modules = ...
+local ks, canon = modules.ks, modules.canon
+
+local M = {}
+
+local EXPECTED = {
+  string = "a string or a number",
+  hash = "a table of field -> string",
+  list = "an array of strings",
+  set = "an array of strings",
+  zset = "a table of member -> score",
+}
+
+local function scalar(v, what)
+  local t = type(v)
+  if t == "string" then return v end
+  if t == "number" then return canon.number(v) end
+  return nil, what .. " is a " .. t .. " (expected a string or a number)"
+end
+
+local function score(v, member)
+  if type(v) ~= "number" then
+    return nil, "score of member '" .. tostring(member) .. "' is a " .. type(v) .. " (expected a number)"
+  end
+  if v ~= v then return nil, "score of member '" .. member .. "' is nan" end
+  if v == math.huge then return "inf" end
+  if v == -math.huge then return "-inf" end
+  return canon.number(v)
+end
+
+-- Keys of a table as strings, checked, sorted bytewise (sort order is only
+-- for determinism: Redis does not keep field order).
+local function string_keys(t, what)
+  local keys = {}
+  for k in pairs(t) do
+    local s, err = scalar(k, what .. " name")
+    if not s then return nil, err end
+    keys[#keys + 1] = s
+  end
+  table.sort(keys)
+  return keys
+end
+
+local function array_items(t, kind)
+  local n, count = #t, 0
+  for _ in pairs(t) do count = count + 1 end
+  if count ~= n then return nil, kind .. " value is not an array (it has non-integer keys or holes)" end
+  local out = {}
+  for i = 1, n do
+    local s, err = scalar(t[i], kind .. " element " .. i)
+    if not s then return nil, err end
+    out[i] = s
+  end
+  return out
+end
+
+local function pairs_flat(t, kind, convert)
+  local byname, names = {}, {}
+  for k, v in pairs(t) do
+    local name, err = scalar(k, kind .. " name")
+    if not name then return nil, err end
+    local text
+    text, err = convert(v, name)
+    if not text then return nil, err end
+    if byname[name] == nil then names[#names + 1] = name end
+    byname[name] = text
+  end
+  if #names == 0 then return nil, "an empty " .. kind .. " cannot be stored in Redis (return ks.DELETE to delete the key)" end
+  table.sort(names)
+  local out = {}
+  for i, name in ipairs(names) do
+    out[2 * i - 1], out[2 * i] = name, byname[name]
+  end
+  return out
+end
+
+local function unique_sorted(items)
+  table.sort(items)
+  local out = {}
+  for i = 1, #items do
+    if items[i] ~= out[#out] then out[#out + 1] = items[i] end
+  end
+  return out
+end
+
+-- Normalises a returned value of Redis type `typ`: string -> { text };
+-- hash -> { f1, v1, ... } sorted; list -> items; set -> sorted unique items;
+-- zset -> { m1, s1, ... } sorted by member. nil, message on a wrong shape.
+function M.normalize(typ, v)
+  if typ == "string" then
+    local s, err = scalar(v, "the value")
+    if not s then return nil, "returned " .. type(v) .. " for a string key; expected " .. EXPECTED.string end
+    return { s }
+  end
+  if type(v) ~= "table" or v == ks.DELETE then
+    return nil, "returned " .. type(v) .. " for a " .. typ .. " key; expected " .. (EXPECTED[typ] or "a value")
+  end
+  if typ == "hash" then return pairs_flat(v, "hash field", scalar) end
+  if typ == "zset" then return pairs_flat(v, "zset member", score) end
+  local items, err = array_items(v, typ)
+  if not items then return nil, err end
+  if #items == 0 then return nil, "an empty " .. typ .. " cannot be stored in Redis (return ks.DELETE to delete the key)" end
+  if typ == "set" then return unique_sorted(items) end
+  return items
+end
+
+-- apply(transform, key, typ, value) -> action [, flat_value] [, new_key]
+-- action: "keep" | "write" | "delete" | "rename" | "error" (then the message).
+-- A rename without a value returns no flat value: the key moves unchanged.
+function M.apply(transform, key, typ, value)
+  local out = transform(key, value)
+  if out == nil then return "keep" end
+  if out == ks.DELETE then return "delete" end
+  local action, new_key = "write", nil
+  if ks.is_rename(out) then
+    action, new_key, out = "rename", out.key, out.value
+    if out == nil then return action, nil, new_key end
+  end
+  local flat, err = M.normalize(typ, out)
+  if not flat then return "error", "transform " .. err end
+  return action, flat, new_key
+end
+
+-- verify(fn, key, value) -> true | false, reason
+function M.verify(fn, key, value)
+  local ok, reason = fn(key, value)
+  if ok then return true end
+  if reason == nil then reason = "verify returned " .. tostring(ok) end
+  return false, tostring(reason)
+end
+
+return M

@@ -1,0 +1,237 @@
+// Owns the lifecycle of the per-test redis-server: port choice, fork/exec,
+// readiness probe (raw hiredis, so a bug in RedisConnection cannot mask a
+// server that failed to start), and shutdown by pid.
+#include "tests/support/redis_server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace keyshift::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kStartAttempts = 5;
+constexpr auto kReadyTimeout = std::chrono::seconds(10);
+constexpr auto kStopTimeout = std::chrono::seconds(5);
+
+// The kernel hands out an unused port; another process may grab it before
+// redis-server binds it, which StartOnce's retry absorbs.
+int FreeLoopbackPort() {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+            getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+  close(fd);
+  REQUIRE(ok);
+  return ntohs(addr.sin_port);
+}
+
+// Resolved before fork: only async-signal-safe calls are allowed in the child.
+std::string RedisServerBinary() {
+  if (const char* over = std::getenv("KEYSHIFT_TEST_REDIS_SERVER")) return over;
+  const char* path = std::getenv("PATH");
+  std::stringstream dirs(path ? path : "/usr/local/bin:/usr/bin:/bin");
+  for (std::string dir; std::getline(dirs, dir, ':');) {
+    std::string candidate = dir + "/redis-server";
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  FAIL("redis-server not found in PATH (apt-get install redis-server)");
+  return {};
+}
+
+// Reaps pid if it has exited within `limit`; true when reaped.
+bool WaitForExit(pid_t pid, std::chrono::milliseconds limit, int* status) {
+  auto deadline = Clock::now() + limit;
+  while (true) {
+    pid_t r = waitpid(pid, status, WNOHANG);
+    if (r == pid || (r < 0 && errno == ECHILD)) return true;
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+std::string DescribeExit(int status) {
+  if (WIFEXITED(status)) return "with code " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return "on signal " + std::to_string(WTERMSIG(status));
+  return "(status " + std::to_string(status) + ")";
+}
+
+void KillAndReap(pid_t pid) {
+  kill(pid, SIGKILL);
+  while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
+std::string Tail(const std::string& path, size_t max_bytes = 3000) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "(no " + path + ")\n";
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (text.size() > max_bytes) text = "..." + text.substr(text.size() - max_bytes);
+  return "--- " + path + " ---\n" + text;
+}
+
+// Child side of fork: only async-signal-safe calls until exec.
+[[noreturn]] void ExecServer(pid_t parent, int console_fd, const std::vector<char*>& argv) {
+  // Dies with the test process even if that one crashes or is SIGKILLed.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(127);
+  int null_fd = open("/dev/null", O_RDONLY);
+  dup2(null_fd, STDIN_FILENO);
+  dup2(console_fd, STDOUT_FILENO);
+  dup2(console_fd, STDERR_FILENO);
+  close_range(3, ~0U, 0);  // no client sockets of the test leak into the server
+  execv(argv[0], argv.data());
+  _exit(127);
+}
+
+}  // namespace
+
+RedisServer::RedisServer(Options options) : options_(std::move(options)) {
+  std::string pattern = (fs::temp_directory_path() / "keyshift-redis-XXXXXX").string();
+  REQUIRE(mkdtemp(pattern.data()) != nullptr);
+  dir_ = pattern;
+  std::string why;
+  // Only a lost port race is worth another try; anything else (a bad extra
+  // arg, a missing binary) fails the same way every time.
+  for (int attempt = 1; attempt <= kStartAttempts; ++attempt) {
+    if (StartOnce(&why)) return;
+    if (LogTail().find("Address already in use") == std::string::npos) break;
+  }
+  std::string tail = LogTail();
+  Stop();  // the destructor does not run when a constructor throws
+  FAIL("redis-server did not start: " << why << "\n" << tail);
+}
+
+RedisServer::~RedisServer() { Stop(); }
+
+std::string RedisServer::url() const {
+  return "redis://127.0.0.1:" + std::to_string(port_) + "/0";
+}
+
+std::string RedisServer::url_with_password() const {
+  if (options_.requirepass.empty()) return url();
+  return "redis://:" + options_.requirepass + "@127.0.0.1:" + std::to_string(port_) + "/0";
+}
+
+bool RedisServer::StartOnce(std::string* why) {
+  port_ = FreeLoopbackPort();
+  std::vector<std::string> args = {RedisServerBinary(), "--port", std::to_string(port_),
+                                   "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                                   "--dir", dir_, "--daemonize", "no",
+                                   "--logfile", dir_ + "/redis.log"};
+  if (!options_.requirepass.empty()) {
+    args.insert(args.end(), {"--requirepass", options_.requirepass});
+  }
+  args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  std::string console = dir_ + "/redis.out";
+  int console_fd = open(console.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  unlink((dir_ + "/redis.log").c_str());  // the tail shown on failure is this attempt's
+  REQUIRE(console_fd >= 0);
+  pid_t parent = getpid();
+  pid_ = fork();
+  if (pid_ == 0) ExecServer(parent, console_fd, argv);
+  close(console_fd);
+  REQUIRE(pid_ > 0);
+  if (WaitUntilReady(why)) return true;
+  if (pid_ > 0) KillAndReap(pid_);
+  pid_ = -1;
+  return false;
+}
+
+bool RedisServer::WaitUntilReady(std::string* why) {
+  auto deadline = Clock::now() + kReadyTimeout;
+  while (Clock::now() < deadline) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      *why = "redis-server on port " + std::to_string(port_) + " exited " + DescribeExit(status);
+      return false;
+    }
+    if (AnswersAsUs()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  *why = "redis-server on port " + std::to_string(port_) + " did not answer PING within 10 s";
+  return false;
+}
+
+// PONG alone is not enough: if another process won the port race, the PING
+// could reach someone else's server. INFO's process_id tells them apart.
+bool RedisServer::AnswersAsUs() const {
+  redisContext* ctx = redisConnectWithTimeout("127.0.0.1", port_, timeval{0, 200 * 1000});
+  if (ctx == nullptr) return false;
+  bool ours = false;
+  if (ctx->err == 0) {
+    redisSetTimeout(ctx, timeval{1, 0});
+    if (!options_.requirepass.empty()) {
+      freeReplyObject(redisCommand(ctx, "AUTH %s", options_.requirepass.c_str()));
+    }
+    auto* reply = static_cast<redisReply*>(redisCommand(ctx, "INFO server"));
+    if (reply != nullptr && reply->type == REDIS_REPLY_STRING) {
+      std::string info(reply->str, reply->len);
+      ours = info.find("process_id:" + std::to_string(pid_) + "\r\n") != std::string::npos;
+    }
+    if (reply != nullptr) freeReplyObject(reply);
+  }
+  redisFree(ctx);
+  return ours;
+}
+
+std::unique_ptr<RedisConnection> RedisServer::Connect() const {
+  auto url = ParseRedisUrl(url_with_password());
+  REQUIRE(url.ok());
+  auto connection = ConnectRedis(*url);
+  if (!connection.ok()) FAIL("cannot connect to the test redis-server: " << connection.error().message);
+  return std::move(connection.value());
+}
+
+void RedisServer::Kill() {
+  if (pid_ > 0) KillAndReap(pid_);
+  pid_ = -1;
+}
+
+std::string RedisServer::LogTail() const {
+  return Tail(dir_ + "/redis.log") + Tail(dir_ + "/redis.out");
+}
+
+void RedisServer::Stop() {
+  if (pid_ > 0) {
+    kill(pid_, SIGTERM);
+    int status = 0;
+    if (!WaitForExit(pid_, kStopTimeout, &status)) KillAndReap(pid_);
+    pid_ = -1;
+  }
+  if (!dir_.empty()) {
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+}
+
+}  // namespace keyshift::testing

@@ -1,0 +1,59 @@
+// Test harness owning a private redis-server per test: started on a free
+// loopback port in its own temp dir, stopped by pid, never outliving the test
+// process. Integration tests never talk to a server they did not start.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/redis_client.h"
+
+namespace keyshift::testing {
+
+class RedisServer {
+ public:
+  struct Options {
+    std::vector<std::string> extra_args;  // appended to the redis-server command line
+    std::string requirepass;              // non-empty: --requirepass, and Connect() authenticates
+  };
+
+  // Starts the server and waits until it answers PING; FAILs the test (with
+  // the tail of the server's log) if it cannot.
+  explicit RedisServer(Options options = {});
+  // SIGTERM, wait up to 5 s, then SIGKILL; removes the temp dir.
+  ~RedisServer();
+  RedisServer(const RedisServer&) = delete;
+  RedisServer& operator=(const RedisServer&) = delete;
+
+  int port() const { return port_; }
+  // redis://127.0.0.1:PORT/0, never with a password (see url_with_password()).
+  std::string url() const;
+  // Like url(), plus ":PASSWORD@" when Options::requirepass is set.
+  std::string url_with_password() const;
+  pid_t pid() const { return pid_; }
+  // The server's working dir (its log is redis.log in there).
+  const std::string& dir() const { return dir_; }
+
+  // A connection to db 0, authenticated if needed; REQUIREs success.
+  std::unique_ptr<RedisConnection> Connect() const;
+  // SIGKILL now and reap: for tests of "Redis goes away". pid() is -1 after.
+  void Kill();
+  // The last lines of the server's log and console output, for diagnostics.
+  std::string LogTail() const;
+
+ private:
+  bool StartOnce(std::string* why);
+  bool WaitUntilReady(std::string* why);
+  bool AnswersAsUs() const;
+  void Stop();
+
+  Options options_;
+  std::string dir_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
+}  // namespace keyshift::testing
