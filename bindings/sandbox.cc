@@ -253,9 +253,10 @@ void Sandbox::BuildEnvironment() {
       lua_getfield(L, -1, name);
       lua_setfield(L, -3, name);
     }
-    lua_getfield(L, -1, "ks");
-    lua_getfield(L, -1, "log");
-    lua_setfield(L, -4, "print");
+    if (lua_getfield(L, -1, "ks") == LUA_TTABLE) {  // print is ks.log
+      lua_getfield(L, -1, "log");
+      lua_setfield(L, -4, "print");
+    }
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
