@@ -38,12 +38,34 @@ void AddUp(CLI::App& app, CliOptions& o) {
   app.add_option("--max-errors", o.max_errors, "With --on-error skip: stop once this many keys have failed")
       ->check(CLI::NonNegativeNumber);
   app.add_flag("--allow-drift", o.allow_drift, "Run even though an applied migration's file has changed since");
+  app.add_option("--journal-budget", o.journal_budget,
+                 "Run even if the undo journal would not fit under maxmemory, as long as it stays under this size "
+                 "(e.g. 2GB)");
 }
 
 void AddVerify(CLI::App& app, CliOptions& o) {
   app.add_option("version", o.version, "Migration to verify (default: every applied migration with a verify function)");
   app.add_option("--limit", o.limit, "Print at most this many failing keys per migration (default 20)")
       ->check(CLI::PositiveNumber);
+}
+
+void AddDown(CLI::App& app, CliOptions& o) {
+  app.add_option("--to", o.to, "Undo every applied migration above this version (--to 0: all of them)");
+  app.add_option("--steps", o.steps, "Undo this many of the most recent migrations (default 1)")
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--dry-run", o.dry_run, "Print the diff each key would get; write nothing at all");
+  app.add_flag("--force", o.force, "Also restore keys the application changed since the migration (overwrites them)");
+  app.add_option("--batch", o.batch, "Journal entries per pipeline (default 500)")->check(CLI::Range(1, 100000));
+}
+
+void AddPrune(CLI::App& app, CliOptions& o) {
+  app.add_option("version", o.version, "The applied migration whose journal to drop")->required();
+  app.add_flag("--yes", o.yes, "Do not ask for confirmation");
+}
+
+void AddPlan(CLI::App& app, CliOptions& o) {
+  app.add_option("--to", o.to, "Plan pending migrations up to and including this version");
+  app.add_option("--sample", o.sample, "Keys to examine per migration (default 2000)")->check(CLI::PositiveNumber);
 }
 
 void AddNothing(CLI::App&, CliOptions&) {}
@@ -59,8 +81,11 @@ const CommandSpec kCommands[] = {
     {"new", "Write the next migration file from a commented template", AddNew, CmdNew},
     {"status", "Show every migration: pending, applied, running, failed or drifted", AddNothing, CmdStatus},
     {"up", "Apply pending migrations in order (--dry-run to preview the diffs)", AddUp, CmdUp},
-    {"check", "Lint the migration directory: syntax, fields, sandbox, numbering, drift", AddNothing, CmdCheck},
+    {"down", "Undo applied migrations from their journals (newest first)", AddDown, CmdDown},
     {"verify", "Run the migrations' verify functions over their keys; exit 1 if any key fails", AddVerify, CmdVerify},
+    {"check", "Lint the migration directory: syntax, fields, sandbox, numbering, drift", AddNothing, CmdCheck},
+    {"plan", "Estimate what `up` would do: keys matched, journal size, time", AddPlan, CmdPlan},
+    {"prune", "Drop an applied migration's undo journal, making it final", AddPrune, CmdPrune},
 };
 
 constexpr const char* kFooter = R"(Environment:
@@ -91,6 +116,15 @@ Result<RedisConnection*> Context::Redis() {
   if (!conn.ok()) return conn.error();
   conn_ = std::move(conn.value());
   return conn_.get();
+}
+
+std::function<Result<std::unique_ptr<RedisConnection>>()> Context::ConnectionFactory() const {
+  std::string text = options_.url;
+  return [text]() -> Result<std::unique_ptr<RedisConnection>> {
+    auto url = ParseRedisUrl(text);
+    if (!url.ok()) return url.error();
+    return ConnectRedis(*url);
+  };
 }
 
 std::string Context::RedisDescription() const {

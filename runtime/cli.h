@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,9 +29,16 @@ struct CliOptions {
   std::string on_error = "abort";
   long long max_errors = 0;
   bool allow_drift = false;
-  // verify
+  std::string journal_budget;  // up: accept a journal this big even past maxmemory
+  // plan
+  long long sample = 2000;
+  // down
+  std::optional<int> steps;
+  bool force = false;
+  // verify, prune
   std::optional<long long> version;
   int limit = 20;
+  bool yes = false;
 };
 
 // What a command handler gets: its options, output streams, and a lazily
@@ -44,6 +52,8 @@ class Context {
   bool stderr_tty() const { return stderr_tty_; }
   const StateKeys& state() const { return state_; }
   Result<RedisConnection*> Redis();
+  // Opens further connections to the same server (the lock's renewal thread).
+  std::function<Result<std::unique_ptr<RedisConnection>>()> ConnectionFactory() const;
   std::string RedisDescription() const;
 
  private:

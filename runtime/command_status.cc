@@ -19,6 +19,10 @@ std::string Detail(const MigrationState& m) {
                                   m.record->duration_ms / 1000.0);
       if (m.status == MigrationStatus::kDrifted)
         s += m.file ? "; FILE CHANGED since it was applied" : "; FILE MISSING from the directory";
+      if (m.record->conflicts > 0)
+        s += fmt::format("; `down` at {} left {} conflicting keys (`keyshift down --force` restores them)",
+                         m.record->rolled_back_at, m.record->conflicts);
+      if (!m.record->pruned_at.empty()) s += "; journal pruned (final)";
       return s;
     }
     case MigrationStatus::kRunning:

@@ -10,6 +10,7 @@
 #include "runtime/catalog.h"
 #include "runtime/commands.h"
 #include "runtime/migrator.h"
+#include "runtime/planner.h"
 
 namespace keyshift {
 
@@ -64,18 +65,12 @@ Status LoadScripts(const Context& ctx, std::vector<Pending>& pending) {
   return Fail(joined);
 }
 
-std::string Bytes(long long n) {
-  if (n < 10 * 1024) return fmt::format("{} B", n);
-  if (n < 10LL * 1024 * 1024) return fmt::format("{:.1f} KiB", n / 1024.0);
-  return fmt::format("{:.1f} MiB", n / 1048576.0);
-}
-
 std::string Summary(const std::string& name, const RunReport& r, bool dry_run) {
   const Counters& c = r.counters;
   if (dry_run)
     return fmt::format("{} (dry-run): scanned {}, would change {}, would delete {}, would rename {}, errors {}; "
                        "journal would take ~{}",
-                       name, c.scanned, c.changed, c.deleted, c.renamed, c.failed, Bytes(c.journal_bytes));
+                       name, c.scanned, c.changed, c.deleted, c.renamed, c.failed, FormatBytes(c.journal_bytes));
   double secs = r.duration_ms / 1000.0;
   return fmt::format("{}: {} scanned {}, changed {}, deleted {}, renamed {}, already done {}, errors {} in {:.1f}s{}",
                      name, r.ok ? "applied;" : "FAILED;", c.scanned, c.changed, c.deleted, c.renamed, c.skipped,
@@ -108,6 +103,29 @@ class Progress {
   bool shown_ = false;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
+
+// Refuses to start a migration whose undo journal would not fit in Redis
+// (SPEC 3), unless --journal-budget accepts its estimated size.
+Status CheckJournalFits(Context& ctx, RedisConnection* conn, const MigrationFile& file) {
+  const std::string& budget_text = ctx.options().journal_budget;
+  auto script = MigrationScript::Load(file.path, file.text, SandboxLimits{});
+  if (!script.ok()) return script.error();
+  (*script)->SetLogSink([](const std::string&) {});
+  auto e = EstimatePlan(conn, ctx.state(), file, **script, 1000);
+  if (!e.ok()) return e.error();
+  if (!budget_text.empty()) {
+    auto budget = ParseByteSize(budget_text);
+    if (!budget.ok()) return budget.error();
+    if (e->est_journal_bytes <= *budget) return Status::Ok();
+    return Fail(fmt::format("{}: its undo journal is estimated at ~{}, over --journal-budget {}; nothing was written",
+                            file.name(), FormatBytes(e->est_journal_bytes), budget_text));
+  }
+  if (e->JournalFits()) return Status::Ok();
+  return Fail(fmt::format("{}: its undo journal (~{}) would not fit: Redis uses {} of maxmemory {}. Free memory, "
+                          "raise maxmemory, or pass --journal-budget SIZE to accept it; nothing was written",
+                          file.name(), FormatBytes(e->est_journal_bytes), FormatBytes(e->used_memory),
+                          FormatBytes(e->maxmemory)));
+}
 
 nlohmann::json ReportJson(const MigrationState& m, const RunReport& r, const nlohmann::json& diffs,
                           const nlohmann::json& errors) {
@@ -144,7 +162,7 @@ int CmdUp(Context& ctx) {
   }
   std::unique_ptr<Lock> lock;
   if (!o.dry_run) {
-    auto acquired = Lock::Acquire(*conn, ctx.state(), "up");
+    auto acquired = Lock::Acquire(*conn, ctx.state(), "up", ctx.ConnectionFactory());
     if (!acquired.ok()) return ReportError(ctx, acquired.error());
     lock = std::move(acquired.value());
   }
@@ -176,6 +194,8 @@ int CmdUp(Context& ctx) {
       else fmt::print(stderr, "keyshift: skipped: {}\n", msg);
     };
     sinks.progress = [&](const Counters& c) { progress.Update(c); };
+    if (!o.dry_run)
+      if (Status st = CheckJournalFits(ctx, *conn, *p.state->file); !st) return ReportError(ctx, st.error());
     auto report = migrator.Up(*p.state->file, *p.script, run, lock.get(), sinks);
     if (!report.ok()) return ReportError(ctx, report.error());
     results.push_back(ReportJson(*p.state, *report, diffs, errors));

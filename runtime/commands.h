@@ -11,5 +11,8 @@ int CmdStatus(Context& ctx);
 int CmdUp(Context& ctx);
 int CmdCheck(Context& ctx);
 int CmdVerify(Context& ctx);
+int CmdDown(Context& ctx);
+int CmdPrune(Context& ctx);
+int CmdPlan(Context& ctx);
 
 }  // namespace keyshift

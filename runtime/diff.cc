@@ -418,13 +418,14 @@ std::string SizeText(const Value& value) {
 std::string Summary(const KeyChange& change) {
   const std::string ttl = TtlText(change.before_pttl_ms);
   if (change.action == KeyChange::kDelete) return "deleted, " + SizeText(change.before) + ", " + ttl;
+  if (change.action == KeyChange::kCreate) return "created, " + SizeText(change.after) + ", " + ttl;
   std::string type = KeyTypeName(change.before.type);
   if (change.after.type != change.before.type) type += std::string(" -> ") + KeyTypeName(change.after.type);
   return (change.action == KeyChange::kRename ? "renamed, " : "") + type + ", " + ttl;
 }
 
 void AddHeader(const KeyChange& change, Lines* out) {
-  out->push_back({Mark::kFrom, Printable(change.key)});
+  out->push_back({Mark::kFrom, change.action == KeyChange::kCreate ? "/dev/null" : Printable(change.key)});
   if (change.action == KeyChange::kDelete)
     out->push_back({Mark::kTo, "/dev/null"});
   else
@@ -434,6 +435,7 @@ void AddHeader(const KeyChange& change, Lines* out) {
 
 void AddBody(const KeyChange& change, int context, Lines* out) {
   if (change.action == KeyChange::kDelete) return AddWholeValue(Mark::kOld, change.before, out);
+  if (change.action == KeyChange::kCreate) return AddWholeValue(Mark::kNew, change.after, out);
   if (change.before == change.after) return AddNote("value unchanged", out);
   if (change.before.type == change.after.type) return AddValueDiff(change.before, change.after, context, out);
   // Not produced by keyshift's transforms (same type in, same type out), but

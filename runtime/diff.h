@@ -13,7 +13,9 @@ struct KeyChange {
   std::string key;           // the key as read
   Value before;              // its value (type never kNone here)
   long long before_pttl_ms;  // -1 = no expiry (any negative value reads as none)
-  enum Action { kRewrite, kDelete, kRename } action;
+  // kCreate: the key does not exist and would be created with `after` (undo
+  // of a delete); `before` is unused and the TTL shown is the new key's.
+  enum Action { kRewrite, kDelete, kRename, kCreate } action;
   std::string new_key;  // kRename: the target key
   Value after;          // kRewrite / kRename: the new value (same type as before)
 };

@@ -1,6 +1,7 @@
 // Journal entry encoding, the same in C++ and in server-side Lua.
 #include "runtime/journal.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include <fmt/format.h>
@@ -16,6 +17,21 @@ end
 std::string EncodeJournalEntry(const JournalEntry& e) {
   return fmt::format("1|{}|{}|{}|{}|", e.action, e.expire_at, e.post_digest, e.other_key.size()) + e.other_key +
          e.dump;
+}
+
+Result<std::vector<std::string>> ListJournalHashes(RedisConnection* conn, const StateKeys& keys, long long version) {
+  std::vector<std::string> out;
+  std::string cursor = "0";
+  do {
+    auto reply = conn->Call({"SCAN", cursor, "MATCH", keys.journal_pattern(version), "COUNT", "1000", "TYPE", "hash"});
+    if (!reply.ok()) return reply.error();
+    if (reply->elements.size() != 2) return Fail("unexpected SCAN reply");
+    cursor = reply->elements[0].str;
+    for (auto& k : reply->elements[1].elements) out.push_back(std::move(k.str));
+  } while (cursor != "0");
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 Result<JournalEntry> DecodeJournalEntry(const std::string& text) {

@@ -30,8 +30,11 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
+#include "runtime/redis_client.h"
 #include "runtime/result.h"
+#include "runtime/state_keys.h"
 
 namespace keyshift {
 
@@ -45,6 +48,9 @@ struct JournalEntry {
 
 std::string EncodeJournalEntry(const JournalEntry& entry);
 Result<JournalEntry> DecodeJournalEntry(const std::string& text);
+
+// Names of migration V's journal hashes (at most one per slot), via SCAN.
+Result<std::vector<std::string>> ListJournalHashes(RedisConnection* conn, const StateKeys& keys, long long version);
 
 // Lua 5.1 source of `journal_entry(action, expire_at, post_digest, other, dump)`
 // for server-side scripts: builds the same bytes as EncodeJournalEntry.

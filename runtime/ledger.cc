@@ -25,6 +25,9 @@ std::string LedgerRecord::ToJson() const {
             {"by", by}};
   if (!error.empty()) j["error"] = error;
   if (!failed_key.empty()) j["failed_key"] = failed_key;
+  if (!rolled_back_at.empty()) j["rolled_back_at"] = rolled_back_at;
+  if (!rolled_back_at.empty()) j["conflicts"] = conflicts;
+  if (!pruned_at.empty()) j["pruned_at"] = pruned_at;
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -47,6 +50,9 @@ Result<LedgerRecord> LedgerRecord::FromJson(const std::string& text) {
   r.by = j.value("by", "");
   r.error = j.value("error", "");
   r.failed_key = j.value("failed_key", "");
+  r.rolled_back_at = j.value("rolled_back_at", "");
+  r.conflicts = j.value("conflicts", 0LL);
+  r.pruned_at = j.value("pruned_at", "");
   return r;
 }
 

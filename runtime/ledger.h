@@ -9,7 +9,9 @@
 //    "applied_at":"2026-11-23T10:00:00Z", "duration_ms":1234,
 //    "scanned":N, "changed":N, "deleted":N, "renamed":N, "failed":N,
 //    "mode":"host" | "server", "by":"user@host",
-//    "error":"...", "failed_key":"..."}            (last two only when failed)
+//    "error":"...", "failed_key":"...",             (only when failed)
+//    "rolled_back_at":"...", "conflicts":N,          (only after `down`)
+//    "pruned_at":"..."}                              (only after `prune`: no journal left)
 // Unknown fields are kept as they are, so older binaries can read newer records.
 #pragma once
 
@@ -35,6 +37,9 @@ struct LedgerRecord {
   std::string by;
   std::string error;
   std::string failed_key;
+  std::string rolled_back_at;
+  long long conflicts = 0;  // keys `down` left alone because the application changed them
+  std::string pruned_at;
 
   std::string ToJson() const;
   static Result<LedgerRecord> FromJson(const std::string& text);

@@ -1,8 +1,9 @@
-// Lease lock: acquire, renew by token, release by token.
+// Lease lock: acquire, renew by value (on a background thread), release by value.
 #include "runtime/lock.h"
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -18,6 +19,11 @@ const char* const kRenewScript =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
 const char* const kReleaseScript =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+
+long long SteadyMs() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
 
 std::string RandomToken() {
   unsigned char bytes[16] = {};
@@ -39,19 +45,23 @@ std::string DescribeHolder(const std::string& value, long long pttl) {
 
 }  // namespace
 
+long long Lock::LeaseMs() {
+  const char* env = std::getenv("KEYSHIFT_LOCK_LEASE_MS");
+  long long v = env ? std::atoll(env) : 0;
+  return v >= 300 ? v : kDefaultLeaseMs;
+}
+
 Lock::Lock(RedisConnection* conn, std::string key, std::string value, long long lease_ms)
-    : conn_(conn), key_(std::move(key)), value_(std::move(value)), lease_ms_(lease_ms),
-      renewed_(std::chrono::steady_clock::now()) {}
+    : conn_(conn), key_(std::move(key)), value_(std::move(value)), lease_ms_(lease_ms), renewed_ms_(SteadyMs()) {}
 
 Lock::~Lock() { Release(); }
 
 Result<std::unique_ptr<Lock>> Lock::Acquire(RedisConnection* conn, const StateKeys& keys, const std::string& command,
-                                            long long lease_ms) {
+                                            ConnectionFactory renew_conn, long long lease_ms) {
   nlohmann::json j = {{"token", RandomToken()}, {"holder", CurrentUserAtHost()}, {"pid", static_cast<long long>(getpid())},
                       {"command", command},     {"since", NowIso8601()}};
-  std::string value = j.dump();
-  auto start = std::chrono::steady_clock::now();
-  auto set = conn->Call({"SET", keys.lock(), value, "NX", "PX", std::to_string(lease_ms)});
+  long long sent_at = SteadyMs();  // the lease counts from before the SET was sent
+  auto set = conn->Call({"SET", keys.lock(), j.dump(), "NX", "PX", std::to_string(lease_ms)});
   if (!set.ok()) return set.error();
   if (set->is_nil()) {
     auto holder = conn->Pipeline({{"GET", keys.lock()}, {"PTTL", keys.lock()}});
@@ -59,33 +69,59 @@ Result<std::unique_ptr<Lock>> Lock::Acquire(RedisConnection* conn, const StateKe
     return Error{kExitLockHeld, fmt::format("another keyshift run holds the lock on prefix '{}': {}", keys.prefix(),
                                             DescribeHolder((*holder)[0].str, (*holder)[1].integer))};
   }
-  std::unique_ptr<Lock> lock(new Lock(conn, keys.lock(), value, lease_ms));
-  lock->renewed_ = start;  // the lease counts from before the SET was sent
+  std::unique_ptr<Lock> lock(new Lock(conn, keys.lock(), j.dump(), lease_ms));
+  lock->renewed_ms_ = sent_at;
+  if (renew_conn) {
+    auto c = renew_conn();
+    if (!c.ok()) return c.error();
+    lock->renewer_ = std::thread(&Lock::RenewLoop, lock.get(), std::move(c.value()));
+  }
   return lock;
 }
 
-bool Lock::Safe() const {
-  return held_ && std::chrono::steady_clock::now() - renewed_ < std::chrono::milliseconds(lease_ms_ / 3 * 2);
+bool Lock::RenewOn(RedisConnection* conn) {
+  long long sent_at = SteadyMs();
+  auto r = conn->Call({"EVAL", kRenewScript, "1", key_, value_, std::to_string(lease_ms_)});
+  if (r.ok() && r->integer == 1) {
+    renewed_ms_ = sent_at;
+    return true;
+  }
+  if (r.ok()) lost_ = true;  // the key holds someone else's value, or none: never retry
+  return false;
 }
 
-Status Lock::Renew(bool force) {
-  if (!held_) return Fail("the lock was released");
-  auto now = std::chrono::steady_clock::now();
-  if (!force && now - renewed_ < std::chrono::milliseconds(lease_ms_ / 3)) return Status::Ok();
-  auto r = conn_->Call({"EVAL", kRenewScript, "1", key_, value_, std::to_string(lease_ms_)});
-  if (!r.ok()) return r.error();
-  if (r->integer != 1) {
-    held_ = false;
-    return Fail("lost the lock (the lease expired before it could be renewed); stopped before writing more");
+void Lock::RenewLoop(std::unique_ptr<RedisConnection> conn) {
+  std::unique_lock<std::mutex> guard(mu_);
+  while (!stop_ && !lost_) {
+    stop_cv_.wait_for(guard, std::chrono::milliseconds(lease_ms_ / 3), [this] { return stop_; });
+    if (stop_) break;
+    guard.unlock();
+    RenewOn(conn.get());  // a transport error is retried on the next tick; Safe() covers the gap
+    guard.lock();
   }
-  renewed_ = now;
-  return Status::Ok();
+}
+
+bool Lock::Safe() const { return held_ && !lost_ && SteadyMs() - renewed_ms_ < lease_ms_ * 2 / 3; }
+
+Status Lock::Renew() {
+  if (!renewer_.joinable() && held_ && !lost_ && SteadyMs() - renewed_ms_ >= lease_ms_ / 3) RenewOn(conn_);
+  if (Safe()) return Status::Ok();
+  return Fail(lost_ ? "lost the lock: another runner may hold it now; stopped before writing more"
+                    : "could not renew the lock lease in time; stopped before writing more");
 }
 
 void Lock::Release() {
+  if (renewer_.joinable()) {
+    {
+      std::lock_guard<std::mutex> guard(mu_);
+      stop_ = true;
+    }
+    stop_cv_.notify_all();
+    renewer_.join();
+  }
   if (!held_) return;
   held_ = false;
-  (void)conn_->Call({"EVAL", kReleaseScript, "1", key_, value_});
+  if (!lost_) (void)conn_->Call({"EVAL", kReleaseScript, "1", key_, value_});
 }
 
 }  // namespace keyshift

@@ -1,0 +1,120 @@
+// `keyshift down`: undoes applied migrations, newest first, from their journals.
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "runtime/catalog.h"
+#include "runtime/commands.h"
+#include "runtime/rollback.h"
+
+namespace keyshift {
+
+namespace {
+
+// Migrations that have a journal to undo: applied ones, and runs that
+// stopped half way (failed, interrupted).
+bool Undoable(const MigrationState& m) {
+  return m.applied() || m.status == MigrationStatus::kFailed || m.status == MigrationStatus::kInterrupted;
+}
+
+Result<std::vector<const MigrationState*>> SelectForDown(const Context& ctx, const Catalog& cat) {
+  const CliOptions& o = ctx.options();
+  if (o.to && o.steps) return UsageError("give --to or --steps, not both");
+  std::vector<const MigrationState*> out;
+  for (auto it = cat.migrations.rbegin(); it != cat.migrations.rend(); ++it) {
+    if (!Undoable(*it)) continue;
+    if (o.to ? it->version <= *o.to : static_cast<int>(out.size()) >= o.steps.value_or(1)) break;
+    out.push_back(&*it);
+  }
+  for (const auto* m : out)
+    if (m->record && !m->record->pruned_at.empty())
+      return Fail(fmt::format("cannot undo {}: its journal was pruned at {} (keyshift prune {}), so `down` stops "
+                              "before it; nothing was changed",
+                              m->name, m->record->pruned_at, m->version));
+  return out;
+}
+
+Status RecordRollback(RedisConnection* conn, const StateKeys& keys, const MigrationState& m,
+                      const RollbackReport& r) {
+  LedgerRecord rec = m.record.value_or(LedgerRecord{});
+  rec.version = m.version;
+  if (rec.name.empty()) rec.name = m.name;
+  rec.rolled_back_at = NowIso8601();
+  rec.conflicts = r.conflicts;
+  if (r.conflicts == 0) rec.status = "rolled_back";
+  else if (rec.status.empty()) rec.status = "failed";
+  if (Status st = Ledger(conn, keys).Put(rec); !st) return st;
+  if (r.conflicts == 0) return CheckpointStore(conn, keys).Delete(m.version);
+  return Status::Ok();
+}
+
+void PrintResult(const MigrationState& m, const RollbackReport& r, bool dry_run, bool force) {
+  if (dry_run)
+    fmt::print("{} (dry-run): would restore {} keys, {} conflicts\n", m.name, r.restored, r.conflicts);
+  else
+    fmt::print("{}: {}; restored {} keys{}\n", m.name, r.conflicts ? "PARTLY rolled back" : "rolled back", r.restored,
+               r.conflicts ? fmt::format(", {} conflicts left as they are", r.conflicts) : "");
+  for (const auto& c : r.conflict_samples) fmt::print("  conflict: {}\n", c);
+  if (r.conflicts > static_cast<long long>(r.conflict_samples.size()))
+    fmt::print("  ... and {} more\n", r.conflicts - static_cast<long long>(r.conflict_samples.size()));
+  if (r.conflicts && !force)
+    fmt::print("  these keys keep the application's changes; `keyshift down --force` restores them anyway\n");
+}
+
+}  // namespace
+
+int CmdDown(Context& ctx) {
+  const CliOptions& o = ctx.options();
+  auto dir = ReadMigrationDir(o.dir);
+  if (!dir.ok()) return ReportError(ctx, dir.error());
+  auto conn = ctx.Redis();
+  if (!conn.ok()) return ReportError(ctx, conn.error());
+  auto cat = LoadCatalog(*conn, ctx.state(), *dir);
+  if (!cat.ok()) return ReportError(ctx, cat.error());
+  auto selected = SelectForDown(ctx, *cat);
+  if (!selected.ok()) return ReportError(ctx, selected.error());
+  if (selected->empty()) {
+    if (ctx.json()) fmt::print("{}\n", nlohmann::json({{"ok", true}, {"migrations", nlohmann::json::array()}}).dump());
+    else fmt::print("nothing to undo: no applied migrations{}\n", o.to ? fmt::format(" above version {}", *o.to) : "");
+    return kExitOk;
+  }
+  std::unique_ptr<Lock> lock;
+  if (!o.dry_run) {
+    auto acquired = Lock::Acquire(*conn, ctx.state(), "down", ctx.ConnectionFactory());
+    if (!acquired.ok()) return ReportError(ctx, acquired.error());
+    lock = std::move(acquired.value());
+  }
+  Rollback rollback(*conn, ctx.state());
+  RollbackOptions options{o.dry_run, o.force, o.batch.value_or(500)};
+  DiffStyle style{ctx.stdout_tty() && !ctx.json(), 3};
+  nlohmann::json results = nlohmann::json::array();
+  int exit_code = kExitOk;
+  for (const MigrationState* m : *selected) {
+    nlohmann::json diffs = nlohmann::json::array();
+    RollbackSinks sinks;
+    sinks.diff = [&](const KeyChange& c) {
+      std::string text = RenderDiff(c, style);
+      if (ctx.json()) diffs.push_back({{"key", c.new_key.empty() ? c.key : c.new_key}, {"diff", text}});
+      else fmt::print("{}", text);
+    };
+    sinks.note = [&](const std::string& text) { if (!ctx.json()) fmt::print("{}\n", text); };
+    auto r = rollback.Run(m->version, options, lock.get(), sinks);
+    if (!r.ok()) return ReportError(ctx, r.error());
+    if (!o.dry_run)
+      if (Status st = RecordRollback(*conn, ctx.state(), *m, *r); !st) return ReportError(ctx, st.error());
+    if (!ctx.json()) PrintResult(*m, *r, o.dry_run, o.force);
+    results.push_back({{"version", m->version}, {"name", m->name}, {"restored", r->restored},
+                       {"conflicts", r->conflicts}, {"conflict_samples", r->conflict_samples}, {"diffs", diffs}});
+    if (r->conflicts && !o.dry_run) {
+      exit_code = kExitFailed;
+      break;  // earlier migrations stay applied under a partly undone one otherwise
+    }
+  }
+  if (ctx.json())
+    fmt::print("{}\n", nlohmann::json({{"ok", exit_code == kExitOk}, {"dry_run", o.dry_run}, {"migrations", results}})
+                           .dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+  return exit_code;
+}
+
+}  // namespace keyshift

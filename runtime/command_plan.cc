@@ -1,0 +1,69 @@
+// `keyshift plan`: what `up` would do, estimated from a sample: keys matched,
+// keys changed, journal size against maxmemory, and time. Reads only.
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "runtime/catalog.h"
+#include "runtime/commands.h"
+#include "runtime/planner.h"
+
+namespace keyshift {
+
+namespace {
+
+void PrintPlan(const MigrationState& m, const PlanEstimate& e) {
+  std::string basis = e.exact ? "every key examined" : fmt::format("sampled {} of {} keys", e.sampled, e.db_keys);
+  double pct = e.sample_matched ? 100.0 * e.sample_changed / e.sample_matched : 0;
+  fmt::print("{} ({})\n", m.name, MigrationStatusName(m.status));
+  fmt::print("  keys matched   {}{} ({})\n", e.exact ? "" : "~", e.est_matched, basis);
+  fmt::print("  would change   {}{} ({:.1f}% of matched keys in the sample){}\n", e.exact ? "" : "~", e.est_changed,
+             pct, e.sample_errors ? fmt::format("; {} sampled keys FAIL the transform", e.sample_errors) : "");
+  std::string limit = e.maxmemory ? fmt::format("maxmemory {}", FormatBytes(e.maxmemory)) : "no maxmemory set";
+  fmt::print("  journal        ~{}; Redis uses {} ({}){}\n", FormatBytes(e.est_journal_bytes),
+             FormatBytes(e.used_memory), limit, e.JournalFits() ? "" : ": WOULD NOT FIT");
+  fmt::print("  time           ~{:.1f}s ({:.0f} keys/s measured on the sample)\n", e.eta_seconds,
+             e.seconds_per_key > 0 ? 1.0 / e.seconds_per_key : 0.0);
+}
+
+nlohmann::json PlanJson(const MigrationState& m, const PlanEstimate& e) {
+  return {{"version", m.version},        {"name", m.name},
+          {"exact", e.exact},            {"db_keys", e.db_keys},
+          {"sampled", e.sampled},        {"sample_matched", e.sample_matched},
+          {"sample_changed", e.sample_changed}, {"sample_errors", e.sample_errors},
+          {"est_matched", e.est_matched}, {"est_changed", e.est_changed},
+          {"est_journal_bytes", e.est_journal_bytes}, {"used_memory", e.used_memory},
+          {"maxmemory", e.maxmemory},    {"journal_fits", e.JournalFits()},
+          {"eta_seconds", e.eta_seconds}};
+}
+
+}  // namespace
+
+int CmdPlan(Context& ctx) {
+  auto dir = ReadMigrationDir(ctx.options().dir);
+  if (!dir.ok()) return ReportError(ctx, dir.error());
+  auto conn = ctx.Redis();
+  if (!conn.ok()) return ReportError(ctx, conn.error());
+  auto cat = LoadCatalog(*conn, ctx.state(), *dir);
+  if (!cat.ok()) return ReportError(ctx, cat.error());
+  nlohmann::json list = nlohmann::json::array();
+  int planned = 0;
+  for (const auto& m : cat->migrations) {
+    if (!m.file || m.applied() || (ctx.options().to && m.version > *ctx.options().to)) continue;
+    ++planned;
+    auto script = MigrationScript::Load(m.file->path, m.file->text, SandboxLimits{});
+    if (!script.ok()) return ReportError(ctx, script.error());
+    script.value()->SetLogSink([](const std::string&) {});
+    auto e = EstimatePlan(*conn, ctx.state(), *m.file, **script, ctx.options().sample);
+    if (!e.ok()) return ReportError(ctx, e.error());
+    if (ctx.json()) list.push_back(PlanJson(m, *e));
+    else PrintPlan(m, *e);
+  }
+  if (ctx.json())
+    fmt::print("{}\n", nlohmann::json({{"ok", true}, {"migrations", list}})
+                           .dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+  else if (planned == 0)
+    fmt::print("nothing to plan: no pending migrations in {}\n", ctx.options().dir);
+  return kExitOk;
+}
+
+}  // namespace keyshift

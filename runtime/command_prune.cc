@@ -1,0 +1,74 @@
+// `keyshift prune V`: drops an applied migration's undo journal, after a
+// confirmation, making the migration final.
+#include <iostream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "runtime/catalog.h"
+#include "runtime/commands.h"
+#include "runtime/journal.h"
+#include "runtime/lock.h"
+
+namespace keyshift {
+
+namespace {
+
+Status Confirm(const Context& ctx, const MigrationState& m, size_t hashes) {
+  if (ctx.options().yes) return Status::Ok();
+  fmt::print(stderr,
+             "prune drops the undo journal of {} ({} journal hashes): it can no longer be undone.\n"
+             "Type the version number ({}) to confirm: ",
+             m.name, hashes, m.version);
+  std::fflush(stderr);
+  std::string line;
+  if (!std::getline(std::cin, line) || line != std::to_string(m.version))
+    return UsageError("not confirmed; nothing was pruned (pass --yes to skip the question)");
+  return Status::Ok();
+}
+
+Status DropJournal(RedisConnection* conn, const std::vector<std::string>& hashes) {
+  for (size_t i = 0; i < hashes.size(); i += 500) {
+    Command cmd{"UNLINK"};
+    for (size_t j = i; j < hashes.size() && j < i + 500; ++j) cmd.push_back(hashes[j]);
+    auto r = conn->Call(cmd);
+    if (!r.ok()) return r.error();
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+int CmdPrune(Context& ctx) {
+  auto dir = ReadMigrationDir(ctx.options().dir);
+  if (!dir.ok()) return ReportError(ctx, dir.error());
+  auto conn = ctx.Redis();
+  if (!conn.ok()) return ReportError(ctx, conn.error());
+  auto cat = LoadCatalog(*conn, ctx.state(), *dir);
+  if (!cat.ok()) return ReportError(ctx, cat.error());
+  long long version = ctx.options().version.value_or(0);
+  const MigrationState* m = nullptr;
+  for (const auto& s : cat->migrations)
+    if (s.version == version) m = &s;
+  if (!m || !m->applied())
+    return ReportError(ctx, UsageError(fmt::format("migration {} is not applied; only an applied migration's journal "
+                                                   "can be pruned", version)));
+  if (!m->record->pruned_at.empty()) {
+    fmt::print("{} was already pruned at {}\n", m->name, m->record->pruned_at);
+    return kExitOk;
+  }
+  auto hashes = ListJournalHashes(*conn, ctx.state(), version);
+  if (!hashes.ok()) return ReportError(ctx, hashes.error());
+  if (Status st = Confirm(ctx, *m, hashes->size()); !st) return ReportError(ctx, st.error());
+  auto lock = Lock::Acquire(*conn, ctx.state(), "prune", ctx.ConnectionFactory());
+  if (!lock.ok()) return ReportError(ctx, lock.error());
+  if (Status st = DropJournal(*conn, *hashes); !st) return ReportError(ctx, st.error());
+  LedgerRecord rec = *m->record;
+  rec.pruned_at = NowIso8601();
+  if (Status st = Ledger(*conn, ctx.state()).Put(rec); !st) return ReportError(ctx, st.error());
+  if (ctx.json()) fmt::print("{}\n", nlohmann::json({{"ok", true}, {"pruned", m->name}}).dump());
+  else fmt::print("{}: journal pruned ({} hashes dropped); this migration is now final\n", m->name, hashes->size());
+  return kExitOk;
+}
+
+}  // namespace keyshift

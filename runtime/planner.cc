@@ -1,0 +1,119 @@
+// Sampling the keyspace for `plan` and for `up`'s journal check.
+#include "runtime/planner.h"
+
+#include <fnmatch.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "runtime/reader.h"
+#include "runtime/script_cache.h"
+
+namespace keyshift {
+
+namespace {
+
+// Bytes a journal entry costs besides the DUMP payload: hash field (the key),
+// the entry header and Redis's per-field overhead.
+constexpr long long kEntryOverhead = 96;
+
+long long InfoField(const std::string& info, const std::string& name) {
+  size_t pos = info.find(name + ":");
+  return pos == std::string::npos ? 0 : std::atoll(info.c_str() + pos + name.size() + 1);
+}
+
+Status ReadMemory(RedisConnection* conn, PlanEstimate* e) {
+  auto replies = conn->Pipeline({{"DBSIZE"}, {"INFO", "memory"}});
+  if (!replies.ok()) return replies.error();
+  e->db_keys = (*replies)[0].integer;
+  e->used_memory = InfoField((*replies)[1].str, "used_memory");
+  e->maxmemory = InfoField((*replies)[1].str, "maxmemory");
+  return Status::Ok();
+}
+
+// Keys of the first SCAN pages (SCAN order follows the hash table, so this is
+// a fair sample) that match the migration's pattern.
+Result<std::vector<std::string>> SampleKeys(RedisConnection* conn, const StateKeys& keys, const std::string& match,
+                                            long long sample_size, PlanEstimate* e) {
+  std::vector<std::string> matched;
+  std::string cursor = "0";
+  do {
+    auto reply = conn->Call({"SCAN", cursor, "COUNT", "1000"});
+    if (!reply.ok()) return reply.error();
+    cursor = reply->elements[0].str;
+    for (auto& k : reply->elements[1].elements) {
+      if (keys.Owns(k.str)) continue;
+      ++e->sampled;
+      if (fnmatch(match.c_str(), k.str.c_str(), 0) == 0) matched.push_back(std::move(k.str));
+    }
+  } while (cursor != "0" && e->sampled < sample_size);
+  e->exact = cursor == "0";
+  return matched;
+}
+
+}  // namespace
+
+Result<PlanEstimate> EstimatePlan(RedisConnection* conn, const StateKeys& keys, const MigrationFile& file,
+                                  MigrationScript& script, long long sample_size) {
+  PlanEstimate e;
+  if (Status st = ReadMemory(conn, &e); !st) return st.error();
+  const ScanSpec& scan = script.info().scan;
+  auto scan_start = std::chrono::steady_clock::now();
+  auto sample = SampleKeys(conn, keys, scan.match, sample_size, &e);
+  if (!sample.ok()) return sample.error();
+  auto start = std::chrono::steady_clock::now();
+  double scan_secs = std::chrono::duration<double>(start - scan_start).count();
+  ScriptCache scripts(conn);
+  auto snaps = ReadKeys(scripts, keys, file.version, *sample);
+  if (!snaps.ok()) return snaps.error();
+  long long changed_bytes = 0;
+  for (const auto& s : *snaps) {
+    if (s.state != KeySnapshot::kPresent || (scan.type && *scan.type != s.value.type)) continue;
+    ++e.sample_matched;
+    auto outcome = script.Transform(s.key, s.value);
+    if (!outcome.ok()) ++e.sample_errors;
+    if (!outcome.ok() || outcome->action == TransformOutcome::kKeep) continue;
+    ++e.sample_changed;
+    changed_bytes += s.dump_bytes + static_cast<long long>(s.key.size()) + kEntryOverhead;
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double scale = e.exact || e.sampled == 0 ? 1.0 : static_cast<double>(e.db_keys) / e.sampled;
+  e.est_matched = std::llround(e.sample_matched * scale);
+  e.est_changed = std::llround(e.sample_changed * scale);
+  e.est_journal_bytes = std::llround(changed_bytes * scale);
+  // Writing a changed key costs about what reading it did: count it twice.
+  long long work = e.sample_matched + e.sample_changed;
+  e.seconds_per_key = work > 0 ? secs / work : 0;
+  double scan_per_key = e.sampled > 0 ? scan_secs / e.sampled : 0;
+  e.eta_seconds = e.seconds_per_key * static_cast<double>(e.est_matched + e.est_changed) +
+                  scan_per_key * static_cast<double>(std::max(0LL, e.db_keys - e.sampled));
+  return e;
+}
+
+Result<long long> ParseByteSize(const std::string& text) {
+  char* end = nullptr;
+  double n = std::strtod(text.c_str(), &end);
+  std::string unit = end ? end : "";
+  for (auto& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  long long mult = 0;
+  if (unit.empty() || unit == "b") mult = 1;
+  else if (unit == "k" || unit == "kb" || unit == "kib") mult = 1LL << 10;
+  else if (unit == "m" || unit == "mb" || unit == "mib") mult = 1LL << 20;
+  else if (unit == "g" || unit == "gb" || unit == "gib") mult = 1LL << 30;
+  else if (unit == "t" || unit == "tb" || unit == "tib") mult = 1LL << 40;
+  if (end == text.c_str() || mult == 0 || n < 0)
+    return UsageError(fmt::format("invalid size '{}': use e.g. 512MB, 2GB or a number of bytes", text));
+  return static_cast<long long>(n * mult);
+}
+
+std::string FormatBytes(long long n) {
+  if (n < 10 * 1024) return fmt::format("{} B", n);
+  if (n < 10LL * 1024 * 1024) return fmt::format("{:.1f} KiB", n / 1024.0);
+  if (n < 10LL * 1024 * 1024 * 1024) return fmt::format("{:.1f} MiB", n / 1048576.0);
+  return fmt::format("{:.1f} GiB", n / 1073741824.0);
+}
+
+}  // namespace keyshift

@@ -1,0 +1,41 @@
+// `plan`'s estimates for one pending migration, from a sample: how many keys
+// it matches, how many it would change, how big its journal would get next to
+// the server's maxmemory, and how long it would take at the rate measured on
+// the sample. Reads only.
+#pragma once
+
+#include <string>
+
+#include "bindings/migration_script.h"
+#include "runtime/directory.h"
+#include "runtime/redis_client.h"
+#include "runtime/result.h"
+#include "runtime/state_keys.h"
+
+namespace keyshift {
+
+struct PlanEstimate {
+  long long db_keys = 0;         // DBSIZE
+  long long sampled = 0;         // keys the sample examined
+  bool exact = false;            // the sample covered the whole keyspace
+  long long sample_matched = 0;  // sampled keys the migration scans (pattern and type)
+  long long sample_changed = 0;  // of those, keys the transform would change, delete or rename
+  long long sample_errors = 0;   // of those, keys whose transform failed
+  long long est_matched = 0;
+  long long est_changed = 0;
+  long long est_journal_bytes = 0;
+  double seconds_per_key = 0;    // read + transform (+ a write where it changes), measured
+  double eta_seconds = 0;
+  long long used_memory = 0;     // INFO memory
+  long long maxmemory = 0;       // 0 = no limit
+  bool JournalFits() const { return maxmemory == 0 || used_memory + est_journal_bytes <= maxmemory; }
+};
+
+Result<PlanEstimate> EstimatePlan(RedisConnection* conn, const StateKeys& keys, const MigrationFile& file,
+                                  MigrationScript& script, long long sample_size = 2000);
+
+// "512MB", "2g", "1048576" -> bytes (binary units); error on anything else.
+Result<long long> ParseByteSize(const std::string& text);
+std::string FormatBytes(long long bytes);
+
+}  // namespace keyshift

@@ -1,0 +1,200 @@
+// Undo of one migration from its journal: the undo script, batches, passes.
+#include "runtime/rollback.h"
+
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "bindings/migration_script.h"
+#include "runtime/dump_decoder.h"
+#include "runtime/journal.h"
+#include "runtime/reader.h"
+
+namespace keyshift {
+
+// KEYS: data key, its journal hash, the other key of a rename, its journal hash.
+// ARGV[1]: '1' to restore even keys the application changed since.
+const char* const kUndoScript = R"LUA(-- keyshift undo
+local key, jkey, other, ojkey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local force = ARGV[1] == '1'
+local entry = redis.call('HGET', jkey, key)
+if not entry then return 'gone' end
+local fields, pos = {}, 1
+for i = 1, 5 do
+  local bar = string.find(entry, '|', pos, true)
+  fields[i] = string.sub(entry, pos, bar - 1)
+  pos = bar + 1
+end
+local action, expire_at, post = fields[2], fields[3], fields[4]
+if action == 'C' then return 'skip' end
+local dump = string.sub(entry, pos + tonumber(fields[5]))
+local holder = key
+if action == 'R' then holder = other end
+if action ~= 'D' and not force then
+  local current = redis.call('DUMP', holder)
+  if not current or redis.sha1hex(current) ~= post then return 'changed' end
+end
+if action ~= 'W' and not force and redis.call('EXISTS', key) == 1 then return 'exists' end
+if action == 'R' then
+  redis.call('DEL', other)
+  redis.call('HDEL', ojkey, other)
+end
+local ttl = '0'
+if expire_at ~= '-1' then ttl = expire_at end
+redis.call('RESTORE', key, ttl, dump, 'REPLACE', 'ABSTTL')
+redis.call('HDEL', jkey, key)
+return 'ok'
+)LUA";
+
+namespace {
+
+constexpr size_t kMaxConflictSamples = 50;
+
+long long NowMs() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+struct Loaded {
+  std::string key;
+  JournalEntry entry;
+};
+
+Result<std::vector<Loaded>> LoadEntries(RedisConnection* conn, const std::string& journal_hash,
+                                        const std::vector<std::string>& fields) {
+  Command cmd{"HMGET", journal_hash};
+  cmd.insert(cmd.end(), fields.begin(), fields.end());
+  auto reply = conn->Call(cmd);
+  if (!reply.ok()) return reply.error();
+  std::vector<Loaded> out;
+  for (size_t i = 0; i < fields.size() && i < reply->elements.size(); ++i) {
+    if (reply->elements[i].is_nil()) continue;
+    auto e = DecodeJournalEntry(reply->elements[i].str);
+    if (!e.ok()) return Fail(fmt::format("{} entry for {}: {}", journal_hash, QuoteKey(fields[i]), e.error().message));
+    if (e->action != 'C') out.push_back(Loaded{fields[i], std::move(e.value())});
+  }
+  return out;
+}
+
+std::string ConflictText(const std::string& key, const std::string& status) {
+  return fmt::format("{}: {}", QuoteKey(key),
+                     status == "changed" ? "changed by the application since the migration wrote it"
+                                         : "exists again (the application recreated it)");
+}
+
+}  // namespace
+
+struct Rollback::Pass {
+  long long version;
+  const RollbackOptions* options;
+  const RollbackSinks* sinks;
+  Lock* lock;
+  RollbackReport report;
+};
+
+Status Rollback::UndoBatch(Pass& p, const std::string& journal_hash, const std::vector<std::string>& fields) {
+  auto entries = LoadEntries(conn_, journal_hash, fields);
+  if (!entries.ok()) return entries.error();
+  if (entries->empty()) return Status::Ok();
+  if (Status st = p.lock->Renew(); !st) return st;
+  std::vector<Command> commands;
+  for (const auto& l : *entries) {
+    const std::string& other = l.entry.action == 'R' ? l.entry.other_key : l.key;
+    commands.push_back(scripts_.Evalsha(kUndoScript, {l.key, journal_hash, other, keys_.journal(p.version, other)},
+                                        {p.options->force ? "1" : "0"}));
+  }
+  auto replies = scripts_.Run(commands);
+  if (!replies.ok()) return replies.error();
+  for (size_t i = 0; i < entries->size(); ++i) {
+    const Reply& r = (*replies)[i];
+    if (r.is_error()) return Fail(fmt::format("restoring {}: {}", QuoteKey((*entries)[i].key), r.str));
+    if (r.str == "ok") ++p.report.restored;
+    if (r.str != "changed" && r.str != "exists") continue;
+    ++p.report.conflicts;
+    if (p.report.conflict_samples.size() < kMaxConflictSamples)
+      p.report.conflict_samples.push_back(ConflictText((*entries)[i].key, r.str));
+  }
+  return Status::Ok();
+}
+
+Status Rollback::PreviewBatch(Pass& p, const std::string& journal_hash, const std::vector<std::string>& fields) {
+  auto entries = LoadEntries(conn_, journal_hash, fields);
+  if (!entries.ok()) return entries.error();
+  std::vector<std::string> holders;
+  for (const auto& l : *entries) holders.push_back(l.entry.action == 'R' ? l.entry.other_key : l.key);
+  auto current = ReadKeys(scripts_, keys_, p.version, holders, /*skip_done=*/false);
+  if (!current.ok()) return current.error();
+  for (size_t i = 0; i < entries->size(); ++i) {
+    const Loaded& l = (*entries)[i];
+    const KeySnapshot& now = (*current)[i];
+    bool present = now.state == KeySnapshot::kPresent;
+    bool conflict = l.entry.action == 'D' ? present : (!present || now.digest != l.entry.post_digest);
+    if (conflict && !p.options->force) {
+      ++p.report.conflicts;
+      if (p.report.conflict_samples.size() < kMaxConflictSamples)
+        p.report.conflict_samples.push_back(ConflictText(l.key, l.entry.action == 'D' ? "exists" : "changed"));
+      continue;
+    }
+    ++p.report.restored;
+    auto old = DecodeDump(l.entry.dump);
+    if (!old.ok()) {
+      if (p.sinks->note) p.sinks->note(fmt::format("{}: would be restored ({} bytes; {})", QuoteKey(l.key),
+                                                   l.entry.dump.size(), old.error().message));
+      continue;
+    }
+    KeyChange c;
+    c.key = holders[i];
+    c.before = now.value;
+    c.after = std::move(old.value());
+    c.before_pttl_ms = l.entry.expire_at < 0 ? -1 : std::max(0LL, l.entry.expire_at - NowMs());
+    c.action = l.entry.action == 'D' || !present ? KeyChange::kCreate
+               : l.entry.action == 'R'           ? KeyChange::kRename
+                                                 : KeyChange::kRewrite;
+    c.new_key = l.key;
+    if (c.action == KeyChange::kCreate) c.key = l.key;
+    if (p.sinks->diff) p.sinks->diff(c);
+  }
+  return Status::Ok();
+}
+
+Status Rollback::RunPass(Pass& p) {
+  auto hashes = ListJournalHashes(conn_, keys_, p.version);
+  if (!hashes.ok()) return hashes.error();
+  for (const auto& hash : *hashes) {
+    auto fields = conn_->Call({"HKEYS", hash});
+    if (!fields.ok()) return fields.error();
+    std::vector<std::string> batch;
+    auto flush = [&]() -> Status {
+      Status st = p.options->dry_run ? PreviewBatch(p, hash, batch) : UndoBatch(p, hash, batch);
+      batch.clear();
+      return st;
+    };
+    for (auto& f : fields->elements) {
+      batch.push_back(std::move(f.str));
+      if (static_cast<int>(batch.size()) >= p.options->batch)
+        if (Status st = flush(); !st) return st;
+    }
+    if (!batch.empty())
+      if (Status st = flush(); !st) return st;
+  }
+  return Status::Ok();
+}
+
+Result<RollbackReport> Rollback::Run(long long version, const RollbackOptions& options, Lock* lock,
+                                     const RollbackSinks& sinks) {
+  // A key renamed onto a name that another key of the same migration had
+  // left can only be restored after that one: passes repeat while they make
+  // progress, so such chains unwind and only real conflicts remain.
+  RollbackReport total;
+  for (int pass_no = 0; pass_no < 16; ++pass_no) {
+    Pass p{version, &options, &sinks, lock, {}};
+    if (Status st = RunPass(p); !st) return st.error();
+    total.restored += p.report.restored;
+    total.conflicts = p.report.conflicts;
+    total.conflict_samples = std::move(p.report.conflict_samples);
+    if (options.dry_run || p.report.conflicts == 0 || p.report.restored == 0) break;
+  }
+  return total;
+}
+
+}  // namespace keyshift

@@ -1,0 +1,367 @@
+// SPEC 5 guarantees 2-4 under stress, against real redis-servers: exactly
+// once under kill -9, no lost concurrent writes, exact undo; and the lock's
+// lease expiry. Each case starts its own server.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <random>
+#include <thread>
+
+#include <catch.hpp>
+#include <fmt/format.h>
+
+#include "tests/support/integration_fixtures.h"
+
+using namespace keyshift;
+using namespace keyshift::testing;
+
+namespace {
+
+const std::map<std::string, std::string> kShortLease = {{"KEYSHIFT_LOCK_LEASE_MS", "600"}};
+
+void SeedStrings(RedisConnection& conn, const std::string& prefix, int n, const std::string& value) {
+  std::vector<Command> batch;
+  for (int i = 0; i < n; ++i) {
+    batch.push_back({"SET", fmt::format("{}{}", prefix, i), value});
+    if (batch.size() == 1000 || i == n - 1) {
+      auto r = conn.Pipeline(batch);
+      REQUIRE(r.ok());
+      batch.clear();
+    }
+  }
+}
+
+std::vector<std::string> Values(RedisConnection& conn, const std::vector<std::string>& keys) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < keys.size(); i += 1000) {
+    Command mget{"MGET"};
+    for (size_t j = i; j < keys.size() && j < i + 1000; ++j) mget.push_back(keys[j]);
+    for (auto& e : Cmd(conn, mget).elements) out.push_back(e.str);
+  }
+  return out;
+}
+
+// Runs `up` until it succeeds; a run that meets the dead runner's lease waits it out.
+CliResult UpUntilDone(const Keyshift& ks, const std::vector<std::string>& extra = {}) {
+  CliResult r;
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    std::vector<std::string> args{"up"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    r = RunKeyshift(ks.Args(args), "", kShortLease, 120);
+    if (r.exit_code != 3) return r;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("kill -9 at random instants, then resume: every key transformed exactly once", "[redis][guarantee]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  TempDir dir, scratch("keyshift-kill");
+  const int kKeys = 20000;
+  SeedStrings(*conn, "k:", kKeys, "v");
+  dir.Write("0001_bang.lua", R"(return {
+  description = "not idempotent: append !",
+  scan = { match = "k:*", type = "string", batch = 200 },
+  transform = function(key, value) return value .. "!" end,
+})");
+  Keyshift ks(server, dir);
+  std::mt19937 rng(20261123);
+  std::uniform_int_distribution<int> delay_ms(30, 400);
+  int kills = 0;
+  for (int round = 0; round < 15; ++round) {
+    Spawned run = SpawnKeyshift(ks.Args({"up"}), scratch, fmt::format("run{}", round), kShortLease);
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
+    if (kill(run.pid, SIGKILL) == 0) ++kills;
+    CliResult r = WaitKeyshift(run);
+    if (r.exit_code == 0) break;  // it finished before the kill landed
+    std::this_thread::sleep_for(std::chrono::milliseconds(650));  // the dead runner's lease runs out
+  }
+  INFO("kills delivered: " << kills);
+  CHECK(kills >= 5);
+  CliResult done = UpUntilDone(ks);
+  INFO(Describe(done));
+  REQUIRE(done.exit_code == 0);
+  std::vector<std::string> keys;
+  for (int i = 0; i < kKeys; ++i) keys.push_back(fmt::format("k:{}", i));
+  auto values = Values(*conn, keys);
+  int exact = 0;
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (values[i] == "v!") ++exact;
+    else FAIL_CHECK(keys[i] << " holds '" << values[i] << "'");
+  }
+  CHECK(exact == kKeys);
+  CHECK(ScanKeys(*conn, "k:*").size() == static_cast<size_t>(kKeys));
+  CliResult status = ks.Run({"status"});
+  CHECK_THAT(status.out, Catch::Contains("applied"));
+}
+
+TEST_CASE("rename targets that match the scan pattern are not transformed again", "[redis][guarantee]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  TempDir dir;
+  SeedStrings(*conn, "item:", 3000, "v");
+  dir.Write("0001_move.lua", R"(return {
+  description = "move every item under a new name, marking it",
+  scan = { match = "item:*", batch = 100 },
+  transform = function(key, value) return ks.rename(key .. ":moved", value .. "!") end,
+})");
+  Keyshift ks(server, dir);
+  CliResult r = ks.Run({"up"});
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  auto keys = ScanKeys(*conn, "item:*");
+  REQUIRE(keys.size() == 3000u);
+  for (const auto& v : Values(*conn, keys)) CHECK(v == "v!");
+  for (const auto& k : keys) CHECK(k.find(":moved:moved") == std::string::npos);
+}
+
+TEST_CASE("an application hammering hot keys during up loses no write", "[redis][guarantee]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  TempDir dir;
+  const int kKeys = 3000, kHot = 40;
+  std::vector<Command> seed;
+  for (int i = 0; i < kKeys; ++i)
+    seed.push_back({"HSET", fmt::format("acct:{}", i), "n", "0", "created_at", "2024-01-01T00:00:00Z"});
+  REQUIRE(conn->Pipeline(seed).ok());
+  // A slow transform widens the window between keyshift's read and its write.
+  dir.Write("0001_epoch.lua", R"(return {
+  description = "created_at to epoch; keeps every other field",
+  scan = { match = "acct:*", type = "hash", batch = 50 },
+  transform = function(key, value)
+    local spin = 0
+    for i = 1, 20000 do spin = spin + i end
+    if value.created_at and not value.created_at:match("^%d+$") then
+      value.created_at = time.to_epoch(value.created_at)
+      return value
+    end
+  end,
+})");
+  auto url = ParseRedisUrl(server.url());
+  REQUIRE(url.ok());
+  std::atomic<bool> stop{false};
+  std::vector<long long> increments(kHot, 0);
+  std::atomic<long long> total{0};
+  std::atomic<bool> writer_failed{false};
+  std::thread writer([&] {
+    auto c = ConnectRedis(*url);
+    if (!c.ok()) return void(writer_failed = true);
+    std::mt19937 rng(7);
+    while (!stop) {
+      std::vector<Command> batch;
+      std::vector<int> hit;
+      for (int j = 0; j < 20; ++j) {
+        int k = static_cast<int>(rng() % kHot);
+        hit.push_back(k);
+        batch.push_back({"HINCRBY", fmt::format("acct:{}", k), "n", "1"});
+      }
+      batch.push_back({"HSET", fmt::format("acct:{}", rng() % kHot), "touched", "yes"});
+      auto r = (*c)->Pipeline(batch);
+      if (!r.ok()) return void(writer_failed = true);
+      for (int k : hit) ++increments[k];
+      total += static_cast<long long>(hit.size());
+    }
+  });
+  Keyshift ks(server, dir);
+  CliResult r = ks.Run({"up"}, 120);
+  stop = true;
+  writer.join();
+  INFO(Describe(r));
+  REQUIRE_FALSE(writer_failed);
+  REQUIRE(r.exit_code == 0);
+  INFO("increments sent during up: " << total.load());
+  CHECK(total > 1000);
+  for (int k = 0; k < kHot; ++k) {
+    auto n = Cmd(*conn, {"HGET", fmt::format("acct:{}", k), "n"});
+    CHECK(n.str == std::to_string(increments[k]));
+  }
+  for (int i = 0; i < kKeys; ++i) {
+    auto created = Cmd(*conn, {"HGET", fmt::format("acct:{}", i), "created_at"});
+    CHECK(created.str == "1704067200");
+  }
+}
+
+TEST_CASE("up then down --to 0 restores every type byte for byte with its TTL", "[redis][guarantee]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  TempDir dir;
+  std::vector<Command> seed = {
+      {"SET", "s:1", "hello"},          {"SET", "s:2", "bye"},         {"PEXPIRE", "s:2", "500000"},
+      {"HSET", "h:1", "a", "1", "b", "2"}, {"PEXPIRE", "h:1", "800000"},
+      {"RPUSH", "l:1", "x", "y", "z"},  {"SADD", "t:1", "m", "n"},      {"PEXPIRE", "t:1", "900000"},
+      {"ZADD", "z:1", "1.5", "a", "2", "b"}, {"SET", "gone:1", "delete me"}, {"PEXPIRE", "gone:1", "700000"},
+      {"HSET", "mv:1", "f", "v"},       {"PEXPIRE", "mv:1", "600000"},  {"SET", "untouched", "same"}};
+  for (int i = 0; i < 300; ++i) seed.push_back({"HSET", fmt::format("h:big{}", i), "f", std::string(100, 'x')});
+  REQUIRE(conn->Pipeline(seed).ok());
+  auto before = SnapshotData(*conn);
+  dir.Write("0001_strings.lua", R"(return { description = "upper strings", scan = { match = "s:*", type = "string" },
+  transform = function(k, v) return v:upper() end })");
+  dir.Write("0002_hashes.lua", R"(return { description = "add a field", scan = { match = "h:*", type = "hash" },
+  transform = function(k, v) v.added = 5.0; return v end })");
+  dir.Write("0003_rest.lua", R"(return { description = "lists, sets, zsets, deletes, renames", scan = { match = "*" },
+  transform = function(k, v)
+    if k == "l:1" then v[#v + 1] = "w"; return v end
+    if k == "t:1" then v[#v + 1] = "o"; return v end
+    if k == "z:1" then v.a = v.a + 0.1; return v end
+    if k == "gone:1" then return ks.DELETE end
+    if k == "mv:1" then return ks.rename("moved:1") end
+  end })");
+  Keyshift ks(server, dir);
+  CliResult up = ks.Run({"up"});
+  INFO(Describe(up));
+  REQUIRE(up.exit_code == 0);
+  REQUIRE(Cmd(*conn, {"EXISTS", "gone:1"}).integer == 0);
+  REQUIRE(Cmd(*conn, {"EXISTS", "moved:1"}).integer == 1);
+  auto changed = SnapshotData(*conn);
+  CHECK(changed != before);
+
+  SECTION("down --dry-run writes nothing and shows the diffs") {
+    long long changes = RdbChanges(*conn);
+    CliResult dry = ks.Run({"down", "--to", "0", "--dry-run"});
+    INFO(Describe(dry));
+    CHECK(dry.exit_code == 0);
+    CHECK(RdbChanges(*conn) == changes);
+    CHECK_THAT(dry.out, Catch::Contains("-HELLO") && Catch::Contains("+hello"));
+    CHECK_THAT(dry.out, Catch::Contains("+++ gone:1"));
+    CHECK(SnapshotData(*conn) == changed);
+  }
+  SECTION("down restores exactly") {
+    CliResult down = ks.Run({"down", "--to", "0"});
+    INFO(Describe(down));
+    REQUIRE(down.exit_code == 0);
+    auto after = SnapshotData(*conn);
+    CHECK(after == before);  // DUMP payloads and absolute expiry, key by key
+    CliResult status = ks.Run({"status"});
+    CHECK_THAT(status.out, Catch::Contains("pending"));
+    CHECK(ScanKeys(*conn, "keyshift:j:*").empty());
+  }
+  SECTION("a key the application changed is a conflict, left alone unless --force") {
+    Cmd(*conn, {"SET", "s:1", "app wrote this"});
+    CliResult down = ks.Run({"down", "--steps", "3"});
+    INFO(Describe(down));
+    CHECK(down.exit_code == 1);
+    CHECK_THAT(down.all(), Catch::Contains("'s:1'") && Catch::Contains("conflict"));
+    CHECK(Cmd(*conn, {"GET", "s:1"}).str == "app wrote this");
+    CHECK(Cmd(*conn, {"GET", "s:2"}).str == "bye");
+    CliResult forced = ks.Run({"down", "--force"});
+    INFO(Describe(forced));
+    CHECK(forced.exit_code == 0);
+    CHECK(SnapshotData(*conn) == before);
+  }
+}
+
+TEST_CASE("--on-error skip, --max-errors, failed status and resume", "[redis][guarantee]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  TempDir dir;
+  SeedStrings(*conn, "e:", 200, "v");
+  const char* failing = R"(return {
+  description = "fails on every key ending in 7",
+  scan = { match = "e:*", type = "string", batch = 50 },
+  transform = function(key, value)
+    if key:match("7$") then error("bad key " .. key) end
+    return value .. "!"
+  end,
+})";
+  dir.Write("0001_bang.lua", failing);
+  Keyshift ks(server, dir);
+  SECTION("skip logs each failing key and goes on") {
+    CliResult r = ks.Run({"up", "--on-error", "skip"});
+    INFO(Describe(r));
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.err, Catch::Contains("0001_bang.lua:5:") && Catch::Contains("'e:17'"));
+    CHECK(Cmd(*conn, {"GET", "e:17"}).str == "v");
+    CHECK(Cmd(*conn, {"GET", "e:18"}).str == "v!");
+    CHECK_THAT(r.out, Catch::Contains("errors 20"));
+  }
+  SECTION("--max-errors stops the run, status shows failed, a fixed file resumes") {
+    CliResult r = ks.Run({"up", "--on-error", "skip", "--max-errors", "3"});
+    INFO(Describe(r));
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.all(), Catch::Contains("--max-errors"));
+    CliResult status = ks.Run({"status"});
+    CHECK_THAT(status.out, Catch::Contains("failed"));
+    dir.Write("0001_bang.lua", R"(return {
+  description = "fixed",
+  scan = { match = "e:*", type = "string", batch = 50 },
+  transform = function(key, value) return value .. "!" end,
+})");
+    CliResult resumed = ks.Run({"up"});
+    INFO(Describe(resumed));
+    CHECK(resumed.exit_code == 0);
+    CHECK_THAT(resumed.out, Catch::Contains("resumed"));
+    for (int i = 0; i < 200; ++i) CHECK(Cmd(*conn, {"GET", fmt::format("e:{}", i)}).str == "v!");
+  }
+}
+
+TEST_CASE("a crashed runner's lease expires within a second; a new runner then proceeds", "[redis][guarantee]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  TempDir dir, scratch("keyshift-lock");
+  SeedStrings(*conn, "q:", 2000, "v");
+  dir.Write("0001_slow.lua", R"(return {
+  description = "slow transform",
+  scan = { match = "q:*", type = "string", batch = 20 },
+  transform = function(key, value)
+    local t = os.clock() + 0.002
+    while os.clock() < t do end
+    return value .. "!"
+  end,
+})");
+  Keyshift ks(server, dir);
+  Spawned a = SpawnKeyshift(ks.Args({"up"}), scratch, "a", kShortLease);
+  for (int i = 0; i < 100 && Cmd(*conn, {"EXISTS", "keyshift:{state}:lock"}).integer == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  REQUIRE(kill(a.pid, SIGKILL) == 0);
+  WaitKeyshift(a);
+  CliResult blocked = RunKeyshift(ks.Args({"up"}), "", kShortLease);
+  INFO(Describe(blocked));
+  CHECK(blocked.exit_code == 3);
+  CHECK_THAT(blocked.err, Catch::Contains("holds the lock"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  CliResult next = RunKeyshift(ks.Args({"up"}), "", kShortLease);
+  INFO(Describe(next));
+  CHECK(next.exit_code == 0);
+  auto keys = ScanKeys(*conn, "q:*");
+  for (const auto& v : Values(*conn, keys)) CHECK(v == "v!");
+}
+
+TEST_CASE("a runner that loses its lease stops writing", "[redis][guarantee]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  TempDir dir, scratch("keyshift-lost");
+  SeedStrings(*conn, "q:", 3000, "v");
+  dir.Write("0001_slow.lua", R"(return {
+  description = "slow transform",
+  scan = { match = "q:*", type = "string", batch = 20 },
+  transform = function(key, value)
+    local t = os.clock() + 0.002
+    while os.clock() < t do end
+    return value .. "!"
+  end,
+})");
+  Keyshift ks(server, dir);
+  Spawned a = SpawnKeyshift(ks.Args({"up"}), scratch, "a", kShortLease);
+  for (int i = 0; i < 100 && Cmd(*conn, {"EXISTS", "keyshift:{state}:lock"}).integer == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Another runner takes over, as if A's lease had run out.
+  Cmd(*conn, {"SET", "keyshift:{state}:lock", R"({"token":"x","holder":"other@host"})", "PX", "60000"});
+  CliResult r = WaitKeyshift(a);
+  INFO(Describe(r));
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Catch::Contains("lock"));
+  auto settled = SnapshotData(*conn);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(SnapshotData(*conn) == settled);
+  long long done = 0;
+  for (const auto& v : Values(*conn, ScanKeys(*conn, "q:*"))) done += v == "v!";
+  CHECK(done < 3000);
+}

@@ -1,0 +1,215 @@
+// Owns the shared end-to-end fixtures (see integration_fixtures.h).
+#include "tests/support/integration_fixtures.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#ifndef KEYSHIFT_BINARY
+#error "KEYSHIFT_BINARY must be defined (path of the keyshift executable)"
+#endif
+
+extern char** environ;
+
+namespace keyshift::testing {
+
+namespace fs = std::filesystem;
+
+TempDir::TempDir(const std::string& tag) {
+  std::string pattern = (fs::temp_directory_path() / (tag + "-XXXXXX")).string();
+  REQUIRE(mkdtemp(pattern.data()) != nullptr);
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+std::string TempDir::Write(const std::string& name, const std::string& text) const {
+  std::string full = (fs::path(path_) / name).string();
+  std::ofstream out(full, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  REQUIRE(out.good());
+  return full;
+}
+
+std::string TempDir::Read(const std::string& name) const {
+  std::ifstream in(fs::path(path_) / name, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+bool TempDir::Exists(const std::string& name) const { return fs::exists(fs::path(path_) / name); }
+
+void TempDir::Remove(const std::string& name) const {
+  std::error_code ec;
+  fs::remove(fs::path(path_) / name, ec);
+}
+
+std::vector<std::string> Keyshift::Args(const std::vector<std::string>& args) const {
+  std::vector<std::string> all = {"--url", url_, "--dir", dir_};
+  all.insert(all.end(), args.begin(), args.end());
+  return all;
+}
+
+CliResult Keyshift::Run(const std::vector<std::string>& args, int timeout_seconds) const {
+  return RunKeyshift(Args(args), "", {}, timeout_seconds);
+}
+
+Spawned SpawnKeyshift(const std::vector<std::string>& args, const TempDir& scratch, const std::string& name,
+                      const std::map<std::string, std::string>& env) {
+  Spawned run;
+  run.out_path = (fs::path(scratch.path()) / (name + ".out")).string();
+  run.err_path = (fs::path(scratch.path()) / (name + ".err")).string();
+  // Everything the child needs is prepared before fork.
+  std::vector<std::string> argv_s = {KEYSHIFT_BINARY};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<std::string> env_s;
+  for (char** e = environ; *e != nullptr; ++e)
+    if (std::string(*e).rfind("KEYSHIFT_", 0) != 0) env_s.push_back(*e);
+  for (const auto& [name_, value] : env) env_s.push_back(name_ + "=" + value);
+  std::vector<char*> argv, envp;
+  for (auto& s : argv_s) argv.push_back(s.data());
+  for (auto& s : env_s) envp.push_back(s.data());
+  argv.push_back(nullptr);
+  envp.push_back(nullptr);
+  int out_fd = open(run.out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int err_fd = open(run.err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int in_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  REQUIRE(out_fd >= 0);
+  REQUIRE(err_fd >= 0);
+  REQUIRE(in_fd >= 0);
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);
+    dup2(in_fd, 0);
+    dup2(out_fd, 1);
+    dup2(err_fd, 2);
+    execve(argv[0], argv.data(), envp.data());
+    _exit(127);
+  }
+  close(out_fd);
+  close(err_fd);
+  close(in_fd);
+  REQUIRE(pid > 0);
+  run.pid = pid;
+  return run;
+}
+
+CliResult WaitKeyshift(const Spawned& run, int timeout_seconds) {
+  CliResult r;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
+  int status = 0;
+  bool timed_out = false;
+  while (true) {
+    pid_t done = waitpid(run.pid, &status, WNOHANG);
+    if (done == run.pid) break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(run.pid, SIGKILL);
+      waitpid(run.pid, &status, 0);
+      timed_out = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  auto slurp = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+  };
+  r.out = slurp(run.out_path);
+  r.err = slurp(run.err_path);
+  if (timed_out) FAIL("keyshift did not finish within " << timeout_seconds << " s\n" << Describe(r));
+  return r;
+}
+
+std::string Describe(const CliResult& r) {
+  return "exit code " + std::to_string(r.exit_code) + "\n--- stdout ---\n" + r.out + "--- stderr ---\n" + r.err;
+}
+
+Reply Cmd(RedisConnection& conn, const Command& command) {
+  auto reply = conn.Call(command);
+  if (!reply.ok()) FAIL(command[0] << ": " << reply.error().message);
+  return reply.value();
+}
+
+long long RdbChanges(RedisConnection& conn) {
+  std::string info = Cmd(conn, {"INFO", "persistence"}).str;
+  const std::string field = "rdb_changes_since_last_save:";
+  auto at = info.find(field);
+  REQUIRE(at != std::string::npos);
+  return std::stoll(info.substr(at + field.size()));
+}
+
+std::vector<std::string> ScanKeys(RedisConnection& conn, const std::string& pattern) {
+  std::vector<std::string> keys;
+  std::string cursor = "0";
+  do {
+    Reply r = Cmd(conn, {"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
+    REQUIRE(r.elements.size() == 2);
+    cursor = r.elements[0].str;
+    for (const auto& k : r.elements[1].elements) keys.push_back(k.str);
+  } while (cursor != "0");
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
+}
+
+std::map<std::string, std::string> SnapshotData(RedisConnection& conn, const std::string& skip_prefix) {
+  std::map<std::string, std::string> out;
+  std::vector<std::string> keys;
+  for (auto& k : ScanKeys(conn))
+    if (skip_prefix.empty() || k.rfind(skip_prefix, 0) != 0) keys.push_back(k);
+  std::vector<Command> commands;
+  for (const auto& k : keys) {
+    commands.push_back({"DUMP", k});
+    commands.push_back({"PEXPIRETIME", k});
+  }
+  if (commands.empty()) return out;
+  auto replies = conn.Pipeline(commands);
+  if (!replies.ok()) FAIL("DUMP: " << replies.error().message);
+  for (size_t i = 0; i < keys.size(); ++i)
+    out[keys[i]] = (*replies)[2 * i].str + "@" + std::to_string((*replies)[2 * i + 1].integer);
+  return out;
+}
+
+std::vector<std::string> Strings(const Reply& reply) {
+  std::vector<std::string> out;
+  for (const auto& e : reply.elements) out.push_back(e.str);
+  return out;
+}
+
+std::map<std::string, std::string> PairMap(const Reply& reply) {
+  std::map<std::string, std::string> out;
+  for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) out[reply.elements[i].str] = reply.elements[i + 1].str;
+  return out;
+}
+
+bool HasAnsi(const std::string& text) { return text.find('\x1b') != std::string::npos; }
+
+int CountLines(const std::string& text) {
+  int n = 0;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) n += !line.empty();
+  return n;
+}
+
+}  // namespace keyshift::testing

@@ -1,0 +1,87 @@
+// Shared fixtures for the end-to-end tests in tests/integration: a temp
+// migration directory per test, a runner bound to one RedisServer and one
+// directory, and small helpers to look at a keyspace (change counter, DUMPs,
+// SCAN) from the test's own connection.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "runtime/redis_client.h"
+#include "tests/support/redis_server.h"
+#include "tests/support/run_cli.h"
+
+namespace keyshift::testing {
+
+// A fresh directory under the system temp dir, removed with everything in it
+// when the object goes away.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& tag = "keyshift-it");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+  // Writes (or overwrites) `name` inside the directory; returns its full path.
+  std::string Write(const std::string& name, const std::string& text) const;
+  std::string Read(const std::string& name) const;
+  bool Exists(const std::string& name) const;
+  void Remove(const std::string& name) const;
+
+ private:
+  std::string path_;
+};
+
+// Runs the keyshift binary with --url (the server's, unless overridden) and
+// --dir (the TempDir) in front of `args`.
+class Keyshift {
+ public:
+  Keyshift(const RedisServer& server, const TempDir& dir) : url_(server.url()), dir_(dir.path()) {}
+  Keyshift(std::string url, const TempDir& dir) : url_(std::move(url)), dir_(dir.path()) {}
+  CliResult Run(const std::vector<std::string>& args, int timeout_seconds = 60) const;
+  std::vector<std::string> Args(const std::vector<std::string>& args) const;
+
+ private:
+  std::string url_;
+  std::string dir_;
+};
+
+// A run started in the background (fork/exec, output to files), for tests
+// that need two runners at once. Thread-free, so no Catch2 macro ever runs
+// off the main thread.
+struct Spawned {
+  pid_t pid = -1;
+  std::string out_path, err_path;
+};
+// `scratch` holds the captured output; `name` tells two runs apart.
+// `env` is added to the child's environment (after KEYSHIFT_* is stripped).
+Spawned SpawnKeyshift(const std::vector<std::string>& args, const TempDir& scratch, const std::string& name,
+                      const std::map<std::string, std::string>& env = {});
+// Waits for the run (killing it after timeout_seconds, which FAILs the test).
+CliResult WaitKeyshift(const Spawned& run, int timeout_seconds = 60);
+
+// For INFO(): exit code, stdout and stderr of a run.
+std::string Describe(const CliResult& r);
+
+// One command that must succeed (REQUIREd).
+Reply Cmd(RedisConnection& conn, const Command& command);
+// INFO persistence's rdb_changes_since_last_save: every write bumps it.
+long long RdbChanges(RedisConnection& conn);
+// Every key matching `pattern` (SCAN), sorted.
+std::vector<std::string> ScanKeys(RedisConnection& conn, const std::string& pattern = "*");
+// key -> DUMP payload + "@" + PEXPIRETIME, for every key that is not under
+// `skip_prefix` (keyshift's own state): equal maps mean byte-identical data.
+std::map<std::string, std::string> SnapshotData(RedisConnection& conn, const std::string& skip_prefix = "keyshift:");
+// Array reply as strings; flat pair array as a map.
+std::vector<std::string> Strings(const Reply& reply);
+std::map<std::string, std::string> PairMap(const Reply& reply);
+// True when `text` contains an ESC byte (ANSI color or cursor control).
+bool HasAnsi(const std::string& text);
+// Number of non-empty lines.
+int CountLines(const std::string& text);
+
+}  // namespace keyshift::testing
