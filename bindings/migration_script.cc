@@ -94,6 +94,7 @@ Result<std::unique_ptr<MigrationScript>> MigrationScript::Load(const std::string
                                                                const SandboxLimits& defaults) {
   std::unique_ptr<MigrationScript> m(new MigrationScript());
   m->path_ = display_path;
+  m->info_.limits = defaults;  // the file's own `limits` override these field by field
   auto sandbox = Sandbox::Create(defaults);
   if (!sandbox.ok()) return sandbox.error();
   m->sandbox_ = std::move(sandbox.value());
@@ -290,7 +291,11 @@ Result<TransformOutcome> MigrationScript::Transform(const std::string& key, cons
   if (action == "write" || action == "rename") {
     out.value = lua_istable(L, -2) ? FlatToValue(L, -2, value.type) : value;
     out.action = action == "write" ? TransformOutcome::kWrite : TransformOutcome::kRename;
-    if (action == "rename") out.new_key = lua_tostring(L, -1);
+    if (action == "rename") {
+      size_t len = 0;
+      const char* s = lua_tolstring(L, -1, &len);
+      out.new_key.assign(s, len);  // keys are binary: keep NUL bytes
+    }
     if (out.action == TransformOutcome::kWrite && SameValue(out.value, value)) out.action = TransformOutcome::kKeep;
     if (out.action == TransformOutcome::kRename && out.new_key == key)
       out.action = SameValue(out.value, value) ? TransformOutcome::kKeep : TransformOutcome::kWrite;

@@ -104,27 +104,33 @@ class Progress {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
-// Refuses to start a migration whose undo journal would not fit in Redis
-// (SPEC 3), unless --journal-budget accepts its estimated size.
-Status CheckJournalFits(Context& ctx, RedisConnection* conn, const MigrationFile& file) {
+// Refuses to start when the undo journals of the pending migrations would not
+// fit in Redis (SPEC 3), unless --journal-budget accepts their estimated size.
+// Runs before the lock is taken: nothing is written when it refuses.
+Status CheckJournalFits(Context& ctx, RedisConnection* conn, const std::vector<Pending>& pending) {
+  long long total = 0;
+  PlanEstimate last;
+  for (const auto& p : pending) {
+    auto script = MigrationScript::Load(p.state->file->path, p.state->file->text, SandboxLimits{});
+    if (!script.ok()) return script.error();
+    (*script)->SetLogSink([](const std::string&) {});
+    auto e = EstimatePlan(conn, ctx.state(), *p.state->file, **script, 1000);
+    if (!e.ok()) return e.error();
+    total += e->est_journal_bytes;
+    last = *e;
+  }
   const std::string& budget_text = ctx.options().journal_budget;
-  auto script = MigrationScript::Load(file.path, file.text, SandboxLimits{});
-  if (!script.ok()) return script.error();
-  (*script)->SetLogSink([](const std::string&) {});
-  auto e = EstimatePlan(conn, ctx.state(), file, **script, 1000);
-  if (!e.ok()) return e.error();
   if (!budget_text.empty()) {
     auto budget = ParseByteSize(budget_text);
     if (!budget.ok()) return budget.error();
-    if (e->est_journal_bytes <= *budget) return Status::Ok();
-    return Fail(fmt::format("{}: its undo journal is estimated at ~{}, over --journal-budget {}; nothing was written",
-                            file.name(), FormatBytes(e->est_journal_bytes), budget_text));
+    if (total <= *budget) return Status::Ok();
+    return Fail(fmt::format("the undo journal is estimated at ~{}, over --journal-budget {}; nothing was written",
+                            FormatBytes(total), budget_text));
   }
-  if (e->JournalFits()) return Status::Ok();
-  return Fail(fmt::format("{}: its undo journal (~{}) would not fit: Redis uses {} of maxmemory {}. Free memory, "
-                          "raise maxmemory, or pass --journal-budget SIZE to accept it; nothing was written",
-                          file.name(), FormatBytes(e->est_journal_bytes), FormatBytes(e->used_memory),
-                          FormatBytes(e->maxmemory)));
+  if (last.maxmemory == 0 || last.used_memory + total <= last.maxmemory) return Status::Ok();
+  return Fail(fmt::format("the undo journal (~{}) would not fit: Redis uses {} of maxmemory {}. Free memory, raise "
+                          "maxmemory, or pass --journal-budget SIZE to accept it; nothing was written",
+                          FormatBytes(total), FormatBytes(last.used_memory), FormatBytes(last.maxmemory)));
 }
 
 nlohmann::json ReportJson(const MigrationState& m, const RunReport& r, const nlohmann::json& diffs,
@@ -162,6 +168,7 @@ int CmdUp(Context& ctx) {
   }
   std::unique_ptr<Lock> lock;
   if (!o.dry_run) {
+    if (Status st = CheckJournalFits(ctx, *conn, *pending); !st) return ReportError(ctx, st.error());
     auto acquired = Lock::Acquire(*conn, ctx.state(), "up", ctx.ConnectionFactory());
     if (!acquired.ok()) return ReportError(ctx, acquired.error());
     lock = std::move(acquired.value());
@@ -194,8 +201,6 @@ int CmdUp(Context& ctx) {
       else fmt::print(stderr, "keyshift: skipped: {}\n", msg);
     };
     sinks.progress = [&](const Counters& c) { progress.Update(c); };
-    if (!o.dry_run)
-      if (Status st = CheckJournalFits(ctx, *conn, *p.state->file); !st) return ReportError(ctx, st.error());
     auto report = migrator.Up(*p.state->file, *p.script, run, lock.get(), sinks);
     if (!report.ok()) return ReportError(ctx, report.error());
     results.push_back(ReportJson(*p.state, *report, diffs, errors));

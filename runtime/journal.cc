@@ -2,6 +2,7 @@
 #include "runtime/journal.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 
 #include <fmt/format.h>
@@ -49,10 +50,15 @@ Result<JournalEntry> DecodeJournalEntry(const std::string& text) {
   if (fields[1].size() != 1 || std::string("WDRC").find(fields[1][0]) == std::string::npos)
     return Fail("corrupt journal entry: bad action");
   e.action = fields[1][0];
-  e.expire_at = std::strtoll(fields[2].c_str(), nullptr, 10);
+  auto number = [](const std::string& f, long long* out) {
+    auto [end, ec] = std::from_chars(f.data(), f.data() + f.size(), *out);
+    return ec == std::errc() && end == f.data() + f.size() && !f.empty();
+  };
+  long long other_len = 0;
+  if (!number(fields[2], &e.expire_at) || e.expire_at < -1) return Fail("corrupt journal entry: bad expiry");
+  if (!number(fields[4], &other_len) || other_len < 0 || static_cast<size_t>(other_len) > text.size() - pos)
+    return Fail("corrupt journal entry: bad key length");
   e.post_digest = fields[3];
-  size_t other_len = std::strtoull(fields[4].c_str(), nullptr, 10);
-  if (pos + other_len > text.size()) return Fail("corrupt journal entry: truncated key");
   e.other_key = text.substr(pos, other_len);
   e.dump = text.substr(pos + other_len);
   return e;

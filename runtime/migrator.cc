@@ -187,10 +187,17 @@ Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& scrip
   while (!scanner.done()) {
     auto keys = scanner.Next();
     if (!keys.ok()) return keys.error();
+    Counters before_batch = cp.counters;
     cp.counters.scanned += static_cast<long long>(keys->size());
     b.keys = std::move(*keys);
     if (Status st = ProcessBatch(b); !st) return st.error();
-    if (b.stop) break;
+    if (b.stop) {
+      // The stopped batch is redone from the saved cursor by the next run:
+      // the report counts it, the checkpoint does not.
+      report.counters = cp.counters;
+      cp.counters = before_batch;
+      break;
+    }
     cp.cursor = scanner.cursor();
     if (!options.dry_run) {
       Checkpoint now = cp;
@@ -199,7 +206,7 @@ Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& scrip
     }
     if (sinks.progress) sinks.progress(cp.counters);
   }
-  report.counters = cp.counters;
+  if (!b.stop) report.counters = cp.counters;
   report.duration_ms = elapsed();
   if (b.stop) {
     report.ok = false;

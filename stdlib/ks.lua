@@ -18,7 +18,9 @@ M.DELETE = setmetatable({}, {
 -- value the key's current value moves unchanged.
 function M.rename(new_key, value)
   if type(new_key) ~= "string" or new_key == "" then
-    error("ks.rename: the new key must be a non-empty string, got " .. type(new_key), 2)
+    -- Level 0: `return ks.rename(...)` is a tail call, so level 2 would name
+    -- the stdlib; the host adds the migration's file:line itself.
+    error("ks.rename: the new key must be a non-empty string, got " .. type(new_key), 0)
   end
   local r = { key = new_key, value = value }
   renames[r] = true

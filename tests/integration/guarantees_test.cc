@@ -13,12 +13,45 @@
 #include <catch.hpp>
 #include <fmt/format.h>
 
+#include "runtime/dump_decoder.h"
 #include "tests/support/integration_fixtures.h"
 
 using namespace keyshift;
 using namespace keyshift::testing;
 
 namespace {
+
+// Keys whose DUMP or expiry differ between two snapshots, for failure messages.
+std::string DiffKeys(const std::map<std::string, std::string>& a, const std::map<std::string, std::string>& b) {
+  std::string out;
+  for (const auto& [k, v] : a)
+    if (!b.count(k) || b.at(k) != v) out += k + (b.count(k) ? " (differs) " : " (missing) ");
+  for (const auto& [k, v] : b)
+    if (!a.count(k)) out += k + " (extra) ";
+  return out;
+}
+
+// Keys whose restored state is not exactly the original. DUMP bytes must be
+// identical, with one exception Redis itself imposes: a hashtable-encoded set
+// or hash serialises in bucket-chain order, and RESTORE rebuilds chains in
+// reverse, so DUMP after RESTORE may list the same members in another order.
+// Those keys must still decode to the same value with the same expiry.
+std::string NotRestored(RedisConnection& conn, const std::map<std::string, std::string>& before,
+                        const std::map<std::string, std::string>& after) {
+  std::string out = DiffKeys(before, after), unexplained;
+  for (const auto& [k, v] : before) {
+    if (!after.count(k) || after.at(k) == v) continue;
+    const std::string& w = after.at(k);
+    bool same_expiry = v.substr(v.rfind('@')) == w.substr(w.rfind('@'));
+    auto a = DecodeDump(v.substr(0, v.rfind('@')));
+    auto b = DecodeDump(w.substr(0, w.rfind('@')));
+    bool hashtable = Cmd(conn, {"OBJECT", "ENCODING", k}).str == "hashtable";
+    if (!(same_expiry && a.ok() && b.ok() && a.value() == b.value() && hashtable)) unexplained += k + " ";
+  }
+  for (const auto& [k, v] : after)
+    if (!before.count(k)) unexplained += k + " (extra) ";
+  return unexplained.empty() ? "" : "not restored: " + unexplained + "; byte differences: " + out;
+}
 
 const std::map<std::string, std::string> kShortLease = {{"KEYSHIFT_LOCK_LEASE_MS", "600"}};
 
@@ -67,14 +100,14 @@ TEST_CASE("kill -9 at random instants, then resume: every key transformed exactl
   SeedStrings(*conn, "k:", kKeys, "v");
   dir.Write("0001_bang.lua", R"(return {
   description = "not idempotent: append !",
-  scan = { match = "k:*", type = "string", batch = 200 },
+  scan = { match = "k:*", type = "string", batch = 100 },
   transform = function(key, value) return value .. "!" end,
 })");
   Keyshift ks(server, dir);
   std::mt19937 rng(20261123);
-  std::uniform_int_distribution<int> delay_ms(30, 400);
+  std::uniform_int_distribution<int> delay_ms(20, 160);
   int kills = 0;
-  for (int round = 0; round < 15; ++round) {
+  for (int round = 0; round < 30; ++round) {
     Spawned run = SpawnKeyshift(ks.Args({"up"}), scratch, fmt::format("run{}", round), kShortLease);
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
     if (kill(run.pid, SIGKILL) == 0) ++kills;
@@ -83,7 +116,7 @@ TEST_CASE("kill -9 at random instants, then resume: every key transformed exactl
     std::this_thread::sleep_for(std::chrono::milliseconds(650));  // the dead runner's lease runs out
   }
   INFO("kills delivered: " << kills);
-  CHECK(kills >= 5);
+  CHECK(kills >= 10);
   CliResult done = UpUntilDone(ks);
   INFO(Describe(done));
   REQUIRE(done.exit_code == 0);
@@ -236,7 +269,7 @@ TEST_CASE("up then down --to 0 restores every type byte for byte with its TTL", 
     INFO(Describe(down));
     REQUIRE(down.exit_code == 0);
     auto after = SnapshotData(*conn);
-    CHECK(after == before);  // DUMP payloads and absolute expiry, key by key
+    CHECK(NotRestored(*conn, before, after) == "");  // DUMP payloads and absolute expiry, key by key
     CliResult status = ks.Run({"status"});
     CHECK_THAT(status.out, Catch::Contains("pending"));
     CHECK(ScanKeys(*conn, "keyshift:j:*").empty());
@@ -252,7 +285,8 @@ TEST_CASE("up then down --to 0 restores every type byte for byte with its TTL", 
     CliResult forced = ks.Run({"down", "--force"});
     INFO(Describe(forced));
     CHECK(forced.exit_code == 0);
-    CHECK(SnapshotData(*conn) == before);
+    auto after = SnapshotData(*conn);
+    CHECK(NotRestored(*conn, before, after) == "");
   }
 }
 
