@@ -46,13 +46,14 @@ Result<std::optional<Checkpoint>> CheckpointStore::Load(long long version) {
   cp.error = f["error"];
   cp.failed_key = f["failed_key"];
   cp.elapsed_ms = std::strtoll(f["elapsed_ms"].c_str(), nullptr, 10);
+  cp.run_id = f["run_id"];
   return std::optional<Checkpoint>(cp);
 }
 
 Command CheckpointStore::SaveCommand(long long version, const Checkpoint& cp) const {
   Command cmd{"HSET", keys_.checkpoint(version), "cursor", cp.cursor, "started_at", cp.started_at, "by", cp.by,
               "status", cp.status, "error", cp.error, "failed_key", cp.failed_key,
-              "elapsed_ms", std::to_string(cp.elapsed_ms)};
+              "elapsed_ms", std::to_string(cp.elapsed_ms), "run_id", cp.run_id};
   for (const auto& c : kCounterFields) cmd.insert(cmd.end(), {c.name, std::to_string(cp.counters.*c.member)});
   return cmd;
 }

@@ -7,6 +7,9 @@
 //   scanned changed deleted renamed failed skipped   counters so far
 //   started_at  ISO-8601 UTC of the first run     by  user@host of the last run
 //   status     "running" or "failed"; error, failed_key for the last failure
+//   run_id     the Redis server's run_id when the cursor was saved: a cursor
+//              means nothing to another server process (restart, failover),
+//              so a resume on a different run_id rescans from 0
 // The journal (journal.h), not the cursor, is what prevents double
 // application: the cursor only saves rescanning work.
 #pragma once
@@ -35,6 +38,7 @@ struct Checkpoint {
   std::string error;
   std::string failed_key;
   long long elapsed_ms = 0;  // run time accumulated over earlier runs
+  std::string run_id;
 };
 
 class CheckpointStore {

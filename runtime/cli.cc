@@ -103,6 +103,22 @@ Examples:
   keyshift status                   see what is applied where
 Docs: docs/getting-started.md, docs/migrations.md, docs/cli.md)";
 
+// The first word that is neither an option, an option's value nor a command.
+std::string UnknownCommand(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--url" || a == "--dir" || a == "--prefix" || a == "--output") {
+      ++i;
+      continue;
+    }
+    if (a.empty() || a[0] == '-') continue;
+    for (const auto& spec : kCommands)
+      if (a == spec.name) return "";
+    return a;
+  }
+  return "";
+}
+
 }  // namespace
 
 Context::Context(CliOptions options)
@@ -170,6 +186,11 @@ int RunCli(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    if (std::string unknown = UnknownCommand(argc, argv); !unknown.empty()) {
+      fmt::print(stderr, "keyshift: unknown command '{}' (commands: new status up down verify check plan prune; "
+                         "see keyshift --help)\n", unknown);
+      return kExitUsage;
+    }
     app.exit(e);
     return kExitUsage;
   }

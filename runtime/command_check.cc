@@ -8,6 +8,7 @@
 #include "bindings/migration_script.h"
 #include "runtime/catalog.h"
 #include "runtime/commands.h"
+#include "runtime/portability.h"
 
 namespace keyshift {
 
@@ -30,10 +31,11 @@ void CheckFiles(const MigrationDir& dir, std::vector<Finding>* out) {
       out->push_back({"error", script.error().message});
       continue;
     }
-    if ((*script)->info().mode == "server")
-      out->push_back({"error", fmt::format("{}: server mode is not available in this build yet", f.path)});
-    else
-      out->push_back({"ok", fmt::format("{}: {}", f.path, (*script)->info().description)});
+    auto issues = (*script)->info().mode == "server" ? CheckPortability(f.text) : std::vector<PortabilityIssue>{};
+    for (const auto& issue : issues)
+      out->push_back({"error", fmt::format("{}:{}: {} (mode = \"server\": Redis runs Lua 5.1)", f.path, issue.line,
+                                           issue.message)});
+    if (issues.empty()) out->push_back({"ok", fmt::format("{}: {}", f.path, (*script)->info().description)});
   }
 }
 

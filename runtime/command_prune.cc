@@ -54,7 +54,10 @@ int CmdPrune(Context& ctx) {
     return ReportError(ctx, UsageError(fmt::format("migration {} is not applied; only an applied migration's journal "
                                                    "can be pruned", version)));
   if (!m->record->pruned_at.empty()) {
-    fmt::print("{} was already pruned at {}\n", m->name, m->record->pruned_at);
+    if (ctx.json())
+      fmt::print("{}\n", nlohmann::json({{"ok", true}, {"pruned", m->name}, {"already", true}}).dump());
+    else
+      fmt::print("{} was already pruned at {}\n", m->name, m->record->pruned_at);
     return kExitOk;
   }
   auto hashes = ListJournalHashes(*conn, ctx.state(), version);

@@ -17,6 +17,8 @@ std::string Detail(const MigrationState& m) {
       std::string s = fmt::format("{} by {}; {} scanned, {} changed, {} deleted, {} renamed in {:.1f}s",
                                   m.record->applied_at, m.record->by, c->scanned, c->changed, c->deleted, c->renamed,
                                   m.record->duration_ms / 1000.0);
+      if (c->failed > 0)
+        s += fmt::format("; {} keys FAILED and were left as they were (see the ledger: --output json)", c->failed);
       if (m.status == MigrationStatus::kDrifted)
         s += m.file ? "; FILE CHANGED since it was applied" : "; FILE MISSING from the directory";
       if (m.record->conflicts > 0)

@@ -11,6 +11,7 @@
 #include "runtime/commands.h"
 #include "runtime/migrator.h"
 #include "runtime/planner.h"
+#include "runtime/portability.h"
 
 namespace keyshift {
 
@@ -19,6 +20,7 @@ namespace {
 struct Pending {
   const MigrationState* state;
   std::unique_ptr<MigrationScript> script;
+  std::string mode = "host";
 };
 
 // Refuses drifted migrations unless allowed; collects what `up` must run.
@@ -53,10 +55,15 @@ Status LoadScripts(const Context& ctx, std::vector<Pending>& pending) {
       errors.push_back(script.error().message);
       continue;
     }
-    std::string mode = ctx.options().mode.empty() ? (*script)->info().mode : ctx.options().mode;
-    if (mode == "server")
-      return UsageError(fmt::format("{}: server mode is not available in this build yet; use mode = \"host\"",
-                                    p.state->file->path));
+    p.mode = ctx.options().mode.empty() ? (*script)->info().mode : ctx.options().mode;
+    if (p.mode == "server") {
+      auto issues = CheckPortability(p.state->file->text);
+      if (!issues.empty()) {
+        errors.push_back(fmt::format("{} cannot run in server mode (Redis runs Lua 5.1):\n{}", p.state->file->path,
+                                     FormatPortabilityIssues(p.state->file->path, issues)));
+        continue;
+      }
+    }
     p.script = std::move(script.value());
   }
   if (errors.empty()) return Status::Ok();
@@ -77,7 +84,8 @@ std::string Summary(const std::string& name, const RunReport& r, bool dry_run) {
                      c.failed, secs, r.resumed ? " (resumed from checkpoint)" : "");
 }
 
-// Progress on a terminal: keys done, rate, and an ETA against DBSIZE.
+// Progress on a terminal: keys done, rate, and an upper bound on the time
+// left (DBSIZE bounds the keys a SCAN can still return).
 class Progress {
  public:
   Progress(bool enabled, std::string name, long long total) : enabled_(enabled), name_(std::move(name)), total_(total) {}
@@ -85,13 +93,16 @@ class Progress {
     if (!enabled_) return;
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     double rate = secs > 0 ? (c.scanned - first_) / secs : 0;
-    std::string eta = rate > 0 && total_ > c.scanned ? fmt::format(", ETA {:.0f}s", (total_ - c.scanned) / rate) : "";
-    fmt::print(stderr, "\r\033[K{}: {} of ~{} keys scanned, {} changed, {:.0f} keys/s{}", name_, c.scanned, total_,
+    std::string eta = rate > 0 && total_ > c.scanned ? fmt::format(", at most ~{:.0f}s left", (total_ - c.scanned) / rate) : "";
+    fmt::print(stderr, "\r\033[K{}: {} keys scanned (of ~{} in the database), {} changed, {:.0f} keys/s{}", name_,
+               c.scanned, total_,
                c.changed + c.deleted + c.renamed, rate, eta);
     shown_ = true;
   }
-  ~Progress() {
+  ~Progress() { Clear(); }
+  void Clear() {
     if (shown_) fmt::print(stderr, "\r\033[K");
+    shown_ = false;
   }
   void Start(long long already) { first_ = already; }
 
@@ -108,6 +119,11 @@ class Progress {
 // fit in Redis (SPEC 3), unless --journal-budget accepts their estimated size.
 // Runs before the lock is taken: nothing is written when it refuses.
 Status CheckJournalFits(Context& ctx, RedisConnection* conn, const std::vector<Pending>& pending) {
+  const std::string& budget_text = ctx.options().journal_budget;
+  if (budget_text.empty()) {  // without maxmemory there is nothing to fit under: skip the sampling
+    auto maxmemory = conn->Call({"CONFIG", "GET", "maxmemory"});
+    if (maxmemory.ok() && maxmemory->elements.size() == 2 && maxmemory->elements[1].str == "0") return Status::Ok();
+  }
   long long total = 0;
   PlanEstimate last;
   for (const auto& p : pending) {
@@ -119,7 +135,6 @@ Status CheckJournalFits(Context& ctx, RedisConnection* conn, const std::vector<P
     total += e->est_journal_bytes;
     last = *e;
   }
-  const std::string& budget_text = ctx.options().journal_budget;
   if (!budget_text.empty()) {
     auto budget = ParseByteSize(budget_text);
     if (!budget.ok()) return budget.error();
@@ -182,7 +197,7 @@ int CmdUp(Context& ctx) {
   run.batch = o.batch;
   run.on_error = o.on_error == "skip" ? OnError::kSkip : OnError::kAbort;
   run.max_errors = o.max_errors;
-  run.mode = "host";
+  run.connect = ctx.ConnectionFactory();
   Migrator migrator(*conn, ctx.state());
   nlohmann::json results = nlohmann::json::array();
   int exit_code = kExitOk;
@@ -201,8 +216,11 @@ int CmdUp(Context& ctx) {
       else fmt::print(stderr, "keyshift: skipped: {}\n", msg);
     };
     sinks.progress = [&](const Counters& c) { progress.Update(c); };
+    run.mode = p.mode;
     auto report = migrator.Up(*p.state->file, *p.script, run, lock.get(), sinks);
-    if (!report.ok()) return ReportError(ctx, report.error());
+    progress.Clear();
+    if (!report.ok())
+      return ReportError(ctx, Error{report.error().exit_code, p.state->name + ": " + report.error().message});
     results.push_back(ReportJson(*p.state, *report, diffs, errors));
     if (!ctx.json()) fmt::print("{}\n", Summary(p.state->name, *report, o.dry_run));
     if (!report->ok) {

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "runtime/journal.h"
 #include "runtime/ledger.h"
 
 namespace keyshift {
@@ -36,21 +37,22 @@ KeyChange ToKeyChange(const WriteOp& op) {
   return c;
 }
 
+// The server process's run_id (INFO server): SCAN cursors are only valid within it.
+Result<std::string> ServerRunId(RedisConnection* conn) {
+  auto info = conn->Call({"INFO", "server"});
+  if (!info.ok()) return info.error();
+  size_t pos = info->str.find("run_id:");
+  if (pos == std::string::npos) return std::string();
+  size_t end = info->str.find_first_of("\r\n", pos);
+  return info->str.substr(pos + 7, end - pos - 7);
+}
+
 }  // namespace
 
-// The state one batch needs; lives for one migration run.
-struct Migrator::Batch {
-  long long version;
-  MigrationScript* script;
-  const RunOptions* options;
-  const RunSinks* sinks;
-  Lock* lock;
-  Counters* counters;
-  std::vector<std::string> keys;
-  // Set when the run must stop at this batch (abort policy or error budget).
-  std::optional<Error> stop;
-  std::string stop_key;
-};
+void CountChange(Counters* c, WriteOp::Action action, long long journal_bytes) {
+  ++(action == WriteOp::kDelete ? c->deleted : action == WriteOp::kRename ? c->renamed : c->changed);
+  c->journal_bytes += journal_bytes;
+}
 
 Status Migrator::KeyFailed(Batch& b, const std::string& key, const Error& error) {
   ++b.counters->failed;
@@ -109,10 +111,7 @@ Status Migrator::ApplyWrites(Batch& b, const std::vector<WriteOp>& ops, std::vec
     const WriteOp& op = ops[i];
     switch ((*statuses)[i]) {
       case WriteStatus::kWritten:
-        ++(op.action == WriteOp::kDelete ? b.counters->deleted
-           : op.action == WriteOp::kRename ? b.counters->renamed
-                                           : b.counters->changed);
-        b.counters->journal_bytes += op.before->dump_bytes;
+        CountChange(b.counters, op.action, JournalEntryBytes(op.before->dump_bytes, op.before->key.size()));
         break;
       case WriteStatus::kChanged:
         changed->push_back(op.before->key);
@@ -129,7 +128,29 @@ Status Migrator::ApplyWrites(Batch& b, const std::vector<WriteOp>& ops, std::vec
   return Status::Ok();
 }
 
+Status Migrator::DropExistingTargets(Batch& b, std::vector<WriteOp>* ops) {
+  std::vector<Command> exists;
+  for (const auto& op : *ops)
+    if (op.action == WriteOp::kRename) exists.push_back({"EXISTS", op.new_key});
+  if (exists.empty()) return Status::Ok();
+  auto replies = conn_->Pipeline(exists);
+  if (!replies.ok()) return replies.error();
+  std::vector<WriteOp> kept;
+  size_t i = 0;
+  for (auto& op : *ops) {
+    if (op.action == WriteOp::kRename && (*replies)[i++].integer == 1) {
+      KeyFailed(b, op.before->key, Fail(fmt::format("{}: ks.rename target {} already exists (key {})",
+                                                    b.script->path(), QuoteKey(op.new_key), QuoteKey(op.before->key))));
+      continue;
+    }
+    kept.push_back(std::move(op));
+  }
+  *ops = std::move(kept);
+  return Status::Ok();
+}
+
 Status Migrator::ProcessBatch(Batch& b) {
+  if (server_) return ServerBatch(b);
   std::vector<std::string> pending = b.keys;
   for (int attempt = 0; !pending.empty(); ++attempt) {
     if (attempt > b.options->max_cas_retries)
@@ -141,11 +162,9 @@ Status Migrator::ProcessBatch(Batch& b) {
     TransformAll(b, *snaps, &ops);
     if (b.stop) return Status::Ok();  // abort: nothing of this batch is written
     if (b.options->dry_run) {
+      if (Status st = DropExistingTargets(b, &ops); !st || b.stop) return st;
       for (const auto& op : ops) {
-        ++(op.action == WriteOp::kDelete ? b.counters->deleted
-           : op.action == WriteOp::kRename ? b.counters->renamed
-                                           : b.counters->changed);
-        b.counters->journal_bytes += op.before->dump_bytes;
+        CountChange(b.counters, op.action, JournalEntryBytes(op.before->dump_bytes, op.before->key.size()));
         if (b.sinks->diff) b.sinks->diff(ToKeyChange(op));
       }
       return Status::Ok();
@@ -175,12 +194,19 @@ Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& scrip
     }
     cp.by = CurrentUserAtHost();
     cp.status = "running";
+    auto run_id = ServerRunId(conn_);
+    if (!run_id.ok()) return run_id.error();
+    if (report.resumed && cp.run_id != *run_id) cp.cursor = "0";  // another server process: rescan
+    cp.run_id = *run_id;
     if (Status st = checkpoints.Save(file.version, cp); !st) return st.error();
   }
   const ScanSpec& scan = script.info().scan;
   int batch_size = options.batch.value_or(scan.batch);
   Scanner scanner(conn_, scan.match, scan.type, batch_size, &keys_, cp.cursor);
-  Batch b{file.version, &script, &options, &sinks, lock, &cp.counters, {}, std::nullopt, ""};
+  Batch b{file.version, &script, &options, &sinks, lock, &cp.counters, {}, std::nullopt, "", true};
+  server_.reset();
+  if (options.mode == "server")
+    server_ = std::make_unique<ServerRunner>(scripts_, keys_, file, script.info(), options.connect);
   auto elapsed = [&] {
     return cp.elapsed_ms + std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
   };

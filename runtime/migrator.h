@@ -18,10 +18,14 @@
 #include "runtime/result.h"
 #include "runtime/scanner.h"
 #include "runtime/script_cache.h"
+#include "runtime/server_runner.h"
 #include "runtime/state_keys.h"
 #include "runtime/writer.h"
 
 namespace keyshift {
+
+// Adds one written (or, in a dry-run, would-be-written) key to the counters.
+void CountChange(Counters* counters, WriteOp::Action action, long long journal_bytes);
 
 enum class OnError { kAbort, kSkip };
 
@@ -31,7 +35,8 @@ struct RunOptions {
   OnError on_error = OnError::kAbort;
   long long max_errors = 0;   // with kSkip: abort once this many keys failed (0 = no limit)
   int max_cas_retries = 50;   // re-reads of a key the application keeps changing
-  std::string mode = "host";
+  std::string mode = "host";   // "server": the transform runs inside Redis (server_runner.h)
+  ConnectionFactory connect;   // server mode: the script watchdog's own connection
 };
 
 // Where a run's output goes; every member may be empty.
@@ -59,11 +64,32 @@ class Migrator {
                        const RunSinks& sinks);
 
  private:
-  struct Batch;
+// The state one batch needs; lives for one migration run.
+struct Batch {
+  long long version;
+  MigrationScript* script;
+  const RunOptions* options;
+  const RunSinks* sinks;
+  Lock* lock;
+  Counters* counters;
+  std::vector<std::string> keys;
+  // Set when the run must stop at this batch (abort policy or error budget).
+  std::optional<Error> stop;
+  std::string stop_key;
+  bool first = true;  // the run's first batch (server mode pre-flights it)
+};
+
   Status ProcessBatch(Batch& batch);
   Status TransformAll(Batch& batch, const std::vector<KeySnapshot>& snaps, std::vector<WriteOp>* ops);
   Status KeyFailed(Batch& batch, const std::string& key, const Error& error);
   Status ApplyWrites(Batch& batch, const std::vector<WriteOp>& ops, std::vector<std::string>* changed);
+  // Server mode: the whole step runs in Redis, one script call per key.
+  Status ServerBatch(Batch& batch);
+  // Dry-run: a rename onto an existing key fails in a real run; say so now.
+  Status DropExistingTargets(Batch& batch, std::vector<WriteOp>* ops);
+  // Server mode, first batch: the transform runs in the host sandbox first, so
+  // an obvious error or runaway never reaches the server.
+  Status Preflight(Batch& batch);
   // Records the outcome: ledger entry, and checkpoint dropped (applied) or marked failed.
   Result<RunReport> Finish(const MigrationFile& file, const RunOptions& options, Checkpoint& cp, RunReport report,
                            CheckpointStore& checkpoints);
@@ -71,6 +97,7 @@ class Migrator {
   RedisConnection* conn_;
   const StateKeys& keys_;
   ScriptCache scripts_;
+  std::unique_ptr<ServerRunner> server_;
 };
 
 }  // namespace keyshift

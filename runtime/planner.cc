@@ -9,16 +9,13 @@
 
 #include <fmt/format.h>
 
+#include "runtime/journal.h"
 #include "runtime/reader.h"
 #include "runtime/script_cache.h"
 
 namespace keyshift {
 
 namespace {
-
-// Bytes a journal entry costs besides the DUMP payload: hash field (the key),
-// the entry header and Redis's per-field overhead.
-constexpr long long kEntryOverhead = 96;
 
 long long InfoField(const std::string& info, const std::string& name) {
   size_t pos = info.find(name + ":");
@@ -77,7 +74,7 @@ Result<PlanEstimate> EstimatePlan(RedisConnection* conn, const StateKeys& keys, 
     if (!outcome.ok()) ++e.sample_errors;
     if (!outcome.ok() || outcome->action == TransformOutcome::kKeep) continue;
     ++e.sample_changed;
-    changed_bytes += s.dump_bytes + static_cast<long long>(s.key.size()) + kEntryOverhead;
+    changed_bytes += JournalEntryBytes(s.dump_bytes, s.key.size());
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   double scale = e.exact || e.sampled == 0 ? 1.0 : static_cast<double>(e.db_keys) / e.sampled;

@@ -15,7 +15,7 @@ Status StateKeys::Validate(const std::string& prefix) {
 }
 
 std::string StateKeys::journal(long long version, const std::string& key) const {
-  return fmt::format("{}j:{}:{{{}}}", prefix_, version, SlotTag(KeySlot(key)));
+  return journal_prefix(version) + "{" + SlotTag(KeySlot(key)) + "}";
 }
 
 }  // namespace keyshift

@@ -28,8 +28,10 @@ class StateKeys {
   std::string checkpoint(long long version) const { return prefix_ + "{state}:ckpt:" + std::to_string(version); }
   // The journal hash holding the entry for `key`.
   std::string journal(long long version, const std::string& key) const;
-  // SCAN pattern matching every journal hash of `version`.
-  std::string journal_pattern(long long version) const { return prefix_ + "j:" + std::to_string(version) + ":*"; }
+  // What every journal hash name of `version` starts with, and the SCAN
+  // pattern matching them all.
+  std::string journal_prefix(long long version) const { return prefix_ + "j:" + std::to_string(version) + ":"; }
+  std::string journal_pattern(long long version) const { return journal_prefix(version) + "*"; }
   // keyshift's own keys are never migrated.
   bool Owns(const std::string& key) const { return key.compare(0, prefix_.size(), prefix_) == 0; }
 

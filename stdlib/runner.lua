@@ -18,58 +18,45 @@ local function scalar(v, what)
   local t = type(v)
   if t == "string" then return v end
   if t == "number" then return canon.number(v) end
-  return nil, what .. " is a " .. t .. " (expected a string or a number)"
+  return nil, what .. " that is a " .. t .. " (expected a string or a number)"
 end
 
-local function score(v, member)
-  if type(v) ~= "number" then
-    return nil, "score of member '" .. tostring(member) .. "' is a " .. type(v) .. " (expected a number)"
-  end
-  if v ~= v then return nil, "score of member '" .. member .. "' is nan" end
+local function score(v, what)
+  if type(v) ~= "number" then return nil, what .. " with a " .. type(v) .. " score (expected a number)" end
+  if v ~= v then return nil, what .. " with a nan score" end
   if v == math.huge then return "inf" end
   if v == -math.huge then return "-inf" end
   return canon.number(v)
 end
 
--- Keys of a table as strings, checked, sorted bytewise (sort order is only
--- for determinism: Redis does not keep field order).
-local function string_keys(t, what)
-  local keys = {}
-  for k in pairs(t) do
-    local s, err = scalar(k, what .. " name")
-    if not s then return nil, err end
-    keys[#keys + 1] = s
-  end
-  table.sort(keys)
-  return keys
-end
-
 local function array_items(t, kind)
   local n, count = #t, 0
   for _ in pairs(t) do count = count + 1 end
-  if count ~= n then return nil, kind .. " value is not an array (it has non-integer keys or holes)" end
+  if count ~= n then return nil, "a " .. kind .. " value that is not an array (it has non-integer keys or holes)" end
   local out = {}
   for i = 1, n do
-    local s, err = scalar(t[i], kind .. " element " .. i)
+    local s, err = scalar(t[i], "a " .. kind .. " element " .. i)
     if not s then return nil, err end
     out[i] = s
   end
   return out
 end
 
-local function pairs_flat(t, kind, convert)
+-- typ: "hash" (field -> value) or "zset" (member -> score).
+local function pairs_flat(t, typ, convert)
+  local label = typ == "hash" and "field" or "member"
   local byname, names = {}, {}
   for k, v in pairs(t) do
-    local name, err = scalar(k, kind .. " name")
+    local name, err = scalar(k, "a " .. typ .. " " .. label .. " name")
     if not name then return nil, err end
     local text
-    text, err = convert(v, name)
+    text, err = convert(v, "a " .. typ .. " " .. label .. " '" .. name .. "'")
     if not text then return nil, err end
     if byname[name] == nil then names[#names + 1] = name end
     byname[name] = text
   end
-  if #names == 0 then return nil, "an empty " .. kind .. " cannot be stored in Redis (return ks.DELETE to delete the key)" end
-  table.sort(names)
+  if #names == 0 then return nil, "an empty " .. typ .. ", which Redis cannot store (return ks.DELETE to delete the key)" end
+  canon.sort(names)  -- bytewise in both interpreters (Redis sorts by locale)
   local out = {}
   for i, name in ipairs(names) do
     out[2 * i - 1], out[2 * i] = name, byname[name]
@@ -78,7 +65,7 @@ local function pairs_flat(t, kind, convert)
 end
 
 local function unique_sorted(items)
-  table.sort(items)
+  canon.sort(items)
   local out = {}
   for i = 1, #items do
     if items[i] ~= out[#out] then out[#out + 1] = items[i] end
@@ -92,17 +79,17 @@ end
 function M.normalize(typ, v)
   if typ == "string" then
     local s, err = scalar(v, "the value")
-    if not s then return nil, "returned " .. type(v) .. " for a string key; expected " .. EXPECTED.string end
+    if not s then return nil, "a " .. type(v) .. " for a string key; expected " .. EXPECTED.string end
     return { s }
   end
   if type(v) ~= "table" or v == ks.DELETE then
-    return nil, "returned " .. type(v) .. " for a " .. typ .. " key; expected " .. (EXPECTED[typ] or "a value")
+    return nil, "a " .. type(v) .. " for a " .. typ .. " key; expected " .. (EXPECTED[typ] or "a value")
   end
-  if typ == "hash" then return pairs_flat(v, "hash field", scalar) end
-  if typ == "zset" then return pairs_flat(v, "zset member", score) end
+  if typ == "hash" then return pairs_flat(v, "hash", scalar) end
+  if typ == "zset" then return pairs_flat(v, "zset", score) end
   local items, err = array_items(v, typ)
   if not items then return nil, err end
-  if #items == 0 then return nil, "an empty " .. typ .. " cannot be stored in Redis (return ks.DELETE to delete the key)" end
+  if #items == 0 then return nil, "an empty " .. typ .. ", which Redis cannot store (return ks.DELETE to delete the key)" end
   if typ == "set" then return unique_sorted(items) end
   return items
 end
@@ -120,7 +107,7 @@ function M.apply(transform, key, typ, value)
     if out == nil then return action, nil, new_key end
   end
   local flat, err = M.normalize(typ, out)
-  if not flat then return "error", "transform " .. err end
+  if not flat then return "error", "transform returned " .. err end
   return action, flat, new_key
 end
 

@@ -482,21 +482,21 @@ TEST_CASE("a transform result of the wrong shape names file:line and the key", "
     const char* expected;
   };
   const Case cases[] = {
-      {"boolean for a hash", WithPairs(KeyType::kHash, {{"f", "v"}}), "true", "returned boolean for a hash key"},
-      {"table for a string", Str("v"), "{ 'a' }", "returned table for a string key"},
-      {"string for a list", WithItems(KeyType::kList, {"a"}), "'a'", "returned string for a list key"},
+      {"boolean for a hash", WithPairs(KeyType::kHash, {{"f", "v"}}), "true", "returned a boolean for a hash key"},
+      {"table for a string", Str("v"), "{ 'a' }", "returned a table for a string key"},
+      {"string for a list", WithItems(KeyType::kList, {"a"}), "'a'", "returned a string for a list key"},
       {"list with holes", WithItems(KeyType::kList, {"a"}), "{ 'a', nil, 'c' }", "not an array"},
       {"list with a field", WithItems(KeyType::kList, {"a"}), "{ 'a', x = 'y' }", "not an array"},
-      {"list of tables", WithItems(KeyType::kList, {"a"}), "{ {} }", "list element 1 is a table"},
+      {"list of tables", WithItems(KeyType::kList, {"a"}), "{ {} }", "list element 1 that is a table"},
       {"non-number score", WithPairs(KeyType::kZSet, {{"alice", "1"}}), "{ alice = 'high' }",
-       "score of member 'alice' is a string"},
-      {"nan score", WithPairs(KeyType::kZSet, {{"alice", "1"}}), "{ alice = 0/0 }", "score of member 'alice' is nan"},
-      {"empty hash", WithPairs(KeyType::kHash, {{"f", "v"}}), "{}", "cannot be stored in Redis"},
-      {"empty list", WithItems(KeyType::kList, {"a"}), "{}", "cannot be stored in Redis"},
-      {"empty set", WithItems(KeyType::kSet, {"a"}), "{}", "cannot be stored in Redis"},
-      {"empty zset", WithPairs(KeyType::kZSet, {{"a", "1"}}), "{}", "cannot be stored in Redis"},
-      {"boolean hash field", WithPairs(KeyType::kHash, {{"f", "v"}}), "{ f = true }", "is a boolean"},
-      {"ks.DELETE as a rename value", Str("v"), "ks.rename('b', ks.DELETE)", "returned table for a string key"},
+       "zset member 'alice' with a string score"},
+      {"nan score", WithPairs(KeyType::kZSet, {{"alice", "1"}}), "{ alice = 0/0 }", "zset member 'alice' with a nan score"},
+      {"empty hash", WithPairs(KeyType::kHash, {{"f", "v"}}), "{}", "which Redis cannot store"},
+      {"empty list", WithItems(KeyType::kList, {"a"}), "{}", "which Redis cannot store"},
+      {"empty set", WithItems(KeyType::kSet, {"a"}), "{}", "which Redis cannot store"},
+      {"empty zset", WithPairs(KeyType::kZSet, {{"a", "1"}}), "{}", "which Redis cannot store"},
+      {"boolean hash field", WithPairs(KeyType::kHash, {{"f", "v"}}), "{ f = true }", "that is a boolean"},
+      {"ks.DELETE as a rename value", Str("v"), "ks.rename('b', ks.DELETE)", "returned a table for a string key"},
   };
   for (const auto& c : cases) {
     INFO(c.name);

@@ -61,7 +61,7 @@ const BadCase kCases[] = {
     return true
   end,
 }
-)LUA", 3, "returned boolean", true},
+)LUA", 3, "returned a boolean", true},
     {"os.execute", R"LUA(return {
   description = "shells out",
   transform = function(key, value)

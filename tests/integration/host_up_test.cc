@@ -23,6 +23,8 @@ constexpr const char* kAllTypes = R"LUA(return {
       value.name = value.name:upper()
       value.n = (value.n + 0) * 2.5     -- "2" -> 5.0: written "5"
       value.added = 0.1 + 0.2
+      value.tenth = 1 / 10              -- shortest form: "0.1"
+      value.big = 2.0 ^ 60              -- integral float: all digits, no exponent
       return value
     end
     if kind == "l" then value[#value + 1] = "c"; return value end
@@ -30,6 +32,7 @@ constexpr const char* kAllTypes = R"LUA(return {
     if kind == "z" then
       value.m = value.m + 0.1 + 0.2     -- 0 -> 0.30000000000000004
       value.k = 10 / 2                  -- 5.0: written "5"
+      value.n = value.n + 0.5           -- 2 -> 2.5
       return value
     end
     if kind == "del" then return ks.DELETE end
@@ -93,6 +96,9 @@ TEST_CASE("up --dry-run prints diffs and a summary and writes nothing", "[redis]
   CHECK(Contains(r.out, "\n+added: 0.30000000000000004\n"));
   CHECK(Contains(r.out, "\n-m: 0\n+m: 0.30000000000000004\n"));
   CHECK(Contains(r.out, "\n+k: 5\n"));
+  CHECK(Contains(r.out, "\n-n: 2\n+n: 2.5\n"));
+  CHECK(Contains(r.out, "\n+tenth: 0.1\n"));
+  CHECK(Contains(r.out, "\n+big: 1152921504606846976\n"));
   CHECK(Contains(r.out, "\n+c\n"));
   CHECK(Contains(r.out, "\n+z\n"));
   CHECK_FALSE(Contains(r.out, "--- other:1\n"));  // returned nil: no diff
@@ -126,8 +132,13 @@ TEST_CASE("up writes the expected bytes for every value type and keeps TTLs", "[
   auto& c = *conn;
   CHECK(Cmd(c, {"GET", "s:plain"}).str == "HELLO");
   CHECK(Cmd(c, {"GET", "s:ttl"}).str == "WORLD");
-  const std::map<std::string, std::string> h_plain = {{"name", "ANN"}, {"n", "5"}, {"added", "0.30000000000000004"}};
-  const std::map<std::string, std::string> h_ttl = {{"name", "BOB"}, {"n", "5"}, {"added", "0.30000000000000004"}};
+  std::map<std::string, std::string> h_plain = {{"name", "ANN"},
+                                                {"n", "5"},
+                                                {"added", "0.30000000000000004"},
+                                                {"tenth", "0.1"},
+                                                {"big", "1152921504606846976"}};
+  std::map<std::string, std::string> h_ttl = h_plain;
+  h_ttl["name"] = "BOB";
   CHECK(PairMap(Cmd(c, {"HGETALL", "h:plain"})) == h_plain);
   CHECK(PairMap(Cmd(c, {"HGETALL", "h:ttl"})) == h_ttl);
   const std::vector<std::string> list = {"a", "b", "c"};
@@ -138,7 +149,7 @@ TEST_CASE("up writes the expected bytes for every value type and keeps TTLs", "[
     std::sort(members.begin(), members.end());
     CHECK(members == std::vector<std::string>{"x", "y", "z"});
   }
-  const std::vector<std::string> zset = {"m", "0.30000000000000004", "n", "2", "k", "5"};
+  const std::vector<std::string> zset = {"m", "0.30000000000000004", "n", "2.5", "k", "5"};
   CHECK(Strings(Cmd(c, {"ZRANGE", "z:plain", "0", "-1", "WITHSCORES"})) == zset);
   CHECK(Strings(Cmd(c, {"ZRANGE", "z:ttl", "0", "-1", "WITHSCORES"})) == zset);
   // ks.DELETE deletes; ks.rename moves, with and without a value.

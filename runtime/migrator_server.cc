@@ -1,0 +1,66 @@
+// The Migrator's server-mode batch: pre-flight in the host sandbox, then one
+// server-side script call per key (server_runner.h).
+#include <fmt/format.h>
+
+#include "runtime/journal.h"
+#include "runtime/migrator.h"
+
+namespace keyshift {
+
+namespace {
+
+WriteOp::Action FromCode(char code) {
+  return code == 'D' ? WriteOp::kDelete : code == 'R' ? WriteOp::kRename : WriteOp::kRewrite;
+}
+
+}  // namespace
+
+Status Migrator::Preflight(Batch& b) {
+  auto snaps = ReadKeys(scripts_, keys_, b.version, b.keys);
+  if (!snaps.ok()) return snaps.error();
+  for (const auto& s : *snaps) {
+    if (s.state != KeySnapshot::kPresent) continue;
+    auto outcome = b.script->Transform(s.key, s.value);
+    if (!outcome.ok() && b.options->on_error == OnError::kAbort) {
+      b.stop = Fail(fmt::format("{} (host pre-flight: nothing was sent to the server)", outcome.error().message));
+      b.stop_key = s.key;
+      ++b.counters->failed;
+      return Status::Ok();
+    }
+  }
+  return Status::Ok();
+}
+
+Status Migrator::ServerBatch(Batch& b) {
+  if (b.first) {
+    b.first = false;
+    if (Status st = Preflight(b); !st || b.stop) return st;
+  }
+  if (b.keys.empty()) return Status::Ok();
+  if (!b.options->dry_run)
+    if (Status st = b.lock->Renew(); !st) return st;
+  auto results = server_->Run(b.keys, b.options->dry_run);
+  if (!results.ok()) return results.error();
+  for (auto& r : *results) {
+    switch (r.kind) {
+      case ServerKeyResult::kDone:
+        ++b.counters->skipped;
+        break;
+      case ServerKeyResult::kUntouched:
+        break;
+      case ServerKeyResult::kWritten:
+        CountChange(b.counters, FromCode(r.action), JournalEntryBytes(r.journal_bytes, r.key.size()));
+        break;
+      case ServerKeyResult::kChange:
+        CountChange(b.counters, FromCode(r.action), JournalEntryBytes(r.journal_bytes, r.key.size()));
+        if (b.sinks->diff) b.sinks->diff(r.change);
+        break;
+      case ServerKeyResult::kFailed:
+        KeyFailed(b, r.key, r.error);
+        break;
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace keyshift

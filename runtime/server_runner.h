@@ -1,0 +1,50 @@
+// Server mode's batch step: one EVALSHA of the migration's server script per
+// key, pipelined, under the script watchdog; the replies turned into per-key
+// results the migrator counts, renders or reports.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bindings/migration_script.h"
+#include "runtime/diff.h"
+#include "runtime/directory.h"
+#include "runtime/lock.h"
+#include "runtime/result.h"
+#include "runtime/script_cache.h"
+#include "runtime/script_watchdog.h"
+#include "runtime/server_script.h"
+#include "runtime/state_keys.h"
+
+namespace keyshift {
+
+struct ServerKeyResult {
+  enum Kind { kDone, kUntouched, kWritten, kChange, kFailed };
+  Kind kind = kUntouched;
+  std::string key;
+  char action = 'W';       // kWritten, kChange: W, D or R
+  long long journal_bytes = 0;
+  KeyChange change;        // kChange (dry-run)
+  Error error;             // kFailed
+};
+
+class ServerRunner {
+ public:
+  ServerRunner(ScriptCache& scripts, const StateKeys& keys, const MigrationFile& file, const MigrationInfo& info,
+               ConnectionFactory watchdog_connection);
+  Result<std::vector<ServerKeyResult>> Run(const std::vector<std::string>& keys, bool dry_run);
+
+ private:
+  ServerKeyResult Interpret(const std::string& key, const Reply& reply, bool dry_run) const;
+  ServerKeyResult Change(const std::string& key, const Reply& reply) const;
+
+  ScriptCache& scripts_;
+  const StateKeys& keys_;
+  const MigrationFile& file_;
+  const MigrationInfo& info_;
+  ServerScript script_;
+  std::unique_ptr<ScriptWatchdog> watchdog_;
+};
+
+}  // namespace keyshift

@@ -1,0 +1,197 @@
+// Generating the server-mode script from the stdlib and the migration file.
+#include "runtime/server_script.h"
+
+#include <algorithm>
+#include <regex>
+
+#include <fmt/format.h>
+
+#include "bindings/boundary.h"
+#include "bindings/stdlib_sources.h"
+#include "runtime/journal.h"
+#include "runtime/slot.h"
+
+namespace keyshift {
+
+namespace {
+
+// Runs after the modules and the migration are defined. `mig`, `modules`
+// and `journal_entry` are locals of the enclosing script.
+const char* const kServerMain = R"LUA(
+local runner, canon = modules.runner, modules.canon
+local key, jkey = KEYS[1], KEYS[2]
+local dry = ARGV[1] == '1'
+if redis.call('HEXISTS', jkey, key) == 1 then return {'done'} end
+local t = redis.call('TYPE', key).ok
+if t == 'none' then return {'none'} end
+if SCAN_TYPE ~= '' and t ~= SCAN_TYPE then return {'skip'} end
+local function read_value()
+  if t == 'string' then return redis.call('GET', key) end
+  if t == 'list' then return redis.call('LRANGE', key, 0, -1) end
+  if t == 'set' then return canon.sort(redis.call('SMEMBERS', key)) end
+  local flat, v
+  if t == 'hash' then flat = redis.call('HGETALL', key) else flat = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES') end
+  v = {}
+  for i = 1, #flat, 2 do
+    if t == 'zset' then v[flat[i]] = tonumber(flat[i + 1]) else v[flat[i]] = flat[i + 1] end
+  end
+  return v
+end
+if t ~= 'string' and t ~= 'hash' and t ~= 'list' and t ~= 'set' and t ~= 'zset' then
+  return {'unsupported', t}
+end
+local before = runner.normalize(t, read_value())
+local ok, action, flat, new_key = pcall(runner.apply, mig.transform, key, t, read_value())
+if not ok then return {'error', tostring(action)} end
+if action == 'error' then return {'error', flat} end
+if action == 'keep' then return {'keep'} end
+if action == 'rename' and flat == nil then flat = before end
+local function same(a, b)
+  if a == nil or #a ~= #b then return false end
+  for i = 1, #a do if a[i] ~= b[i] then return false end end
+  return true
+end
+if action == 'rename' and new_key == key then action = 'write' end
+if action == 'write' and same(flat, before) then return {'keep'} end
+local code = ({write = 'W', delete = 'D', rename = 'R'})[action]
+local expire_at = string.format('%d', redis.call('PEXPIRETIME', key))
+if dry then
+  local out = {'change', code, new_key or '', t, expire_at, tostring(#redis.call('DUMP', key)), tostring(#before)}
+  for i = 1, #before do out[#out + 1] = before[i] end
+  if flat then for i = 1, #flat do out[#out + 1] = flat[i] end end
+  return out
+end
+-- Everything is computed: from here on the script writes.
+if code == 'R' and redis.call('EXISTS', new_key) == 1 then return {'target_exists', new_key} end
+local dump = redis.call('DUMP', key)
+local writers = { hash = 'HSET', list = 'RPUSH', set = 'SADD', zset = 'ZADD' }
+local function write(dest)
+  if t == 'string' then
+    redis.call('SET', dest, flat[1])
+  else
+    local args = flat
+    if t == 'zset' then  -- ZADD wants score before member
+      args = {}
+      for i = 1, #flat, 2 do args[i], args[i + 1] = flat[i + 1], flat[i] end
+    end
+    local i = 1
+    while i <= #args do
+      local last = math.min(i + 999, #args)
+      redis.call(writers[t], dest, unpack(args, i, last))
+      i = last + 1
+    end
+  end
+  if expire_at ~= '-1' then redis.call('PEXPIREAT', dest, expire_at) end
+  return redis.sha1hex(redis.call('DUMP', dest))
+end
+redis.call('DEL', key)
+if code == 'D' then
+  redis.call('HSET', jkey, key, journal_entry('D', expire_at, '', '', dump))
+elseif code == 'W' then
+  redis.call('HSET', jkey, key, journal_entry('W', expire_at, write(key), '', dump))
+else
+  local post = write(new_key)
+  redis.call('HSET', jkey, key, journal_entry('R', expire_at, post, new_key, dump))
+  redis.call('HSET', journal_of(new_key), new_key, journal_entry('C', expire_at, post, key, ''))
+end
+return {'ok', code, tostring(#dump)}
+)LUA";
+
+// journal_of(key): the journal hash StateKeys::journal names for `key`:
+// JOURNAL_PREFIX .. '{' .. tag of the key's cluster slot .. '}'. SLOT_TAGS
+// holds every slot's tag in 4-byte cells padded with '.'.
+const char* const kJournalOfLua = R"LUA(
+local function key_slot(k)
+  local open = string.find(k, '{', 1, true)
+  if open then
+    local close = string.find(k, '}', open + 1, true)
+    if close and close > open + 1 then k = string.sub(k, open + 1, close - 1) end
+  end
+  local crc = 0
+  for i = 1, #k do
+    crc = bit.bxor(crc, bit.lshift(string.byte(k, i), 8))
+    for _ = 1, 8 do
+      crc = bit.lshift(crc, 1)
+      if bit.band(crc, 0x10000) ~= 0 then crc = bit.bxor(crc, 0x1021) end
+      crc = bit.band(crc, 0xffff)
+    end
+  end
+  return bit.band(crc, 16383)
+end
+local function journal_of(k)
+  local slot = key_slot(k)
+  local tag = string.gsub(string.sub(SLOT_TAGS, slot * 4 + 1, slot * 4 + 4), '%.', '')
+  return JOURNAL_PREFIX .. '{' .. tag .. '}'
+end
+)LUA";
+
+// A Lua string literal holding `text` exactly (decimal escapes: portable).
+std::string LuaQuote(const std::string& text) {
+  std::string out = "'";
+  for (unsigned char c : text) {
+    if (c == '\\' || c == '\'' || c < 0x20 || c >= 0x7f) out += fmt::format("\\{:03d}", static_cast<int>(c));
+    else out += static_cast<char>(c);
+  }
+  return out + "'";
+}
+
+std::string SlotTagsLiteral() {
+  std::string cells;
+  cells.reserve(kSlotCount * 4);
+  for (int slot = 0; slot < kSlotCount; ++slot) {
+    std::string tag = SlotTag(slot);
+    cells += tag + std::string(4 - tag.size(), '.');
+  }
+  return "'" + cells + "'";
+}
+
+const std::string* FindStdlib(const std::string& name) {
+  for (const auto& s : StdlibSources())
+    if (s.name == name) return &s.text;
+  return nullptr;
+}
+
+int CountLines(const std::string& text) { return static_cast<int>(std::count(text.begin(), text.end(), '\n')); }
+
+}  // namespace
+
+ServerScript BuildServerScript(const MigrationFile& file, const std::string& scan_type,
+                               const std::string& journal_prefix) {
+  std::string s = fmt::format("-- keyshift server-mode script for {} (sha256 {})\n", file.filename, file.sha256);
+  s += "local modules = { host = { log = function(text) redis.log(redis.LOG_NOTICE, 'keyshift: ' .. text) end } }\n";
+  for (const char* name : kStdlibLoadOrder)
+    s += fmt::format("modules.{} = (function(...)\n{}\nend)(modules)\n", name, *FindStdlib(name));
+  s += "local json, time, ks = modules.json, modules.time, modules.ks\n";
+  s += fmt::format("local SCAN_TYPE = '{}'\n", scan_type);
+  s += kJournalEntryLua;
+  s += fmt::format("local JOURNAL_PREFIX = {}\n", LuaQuote(journal_prefix));
+  s += "local SLOT_TAGS = " + SlotTagsLiteral() + "\n";
+  s += kJournalOfLua;
+  s += "local mig = (function()\n";
+  ServerScript out;
+  out.first_line = CountLines(s) + 1;
+  s += file.text;
+  if (!file.text.empty() && file.text.back() != '\n') s += "\n";
+  s += "end)()\n";
+  s += kServerMain;
+  out.body = s;
+  out.dry_body = "#!lua flags=no-writes\n" + s;
+  return out;
+}
+
+std::string ServerScript::MapError(const std::string& message, const std::string& path, bool dry) const {
+  static const std::regex kPos(R"(user_script:(\d+):)");
+  std::string out;
+  std::smatch m;
+  std::string rest = message;
+  while (std::regex_search(rest, m, kPos)) {
+    int line = std::stoi(m[1].str()) - (dry ? 1 : 0);
+    int file_line = line - first_line + 1;
+    out += m.prefix().str();
+    out += file_line >= 1 ? fmt::format("{}:{}:", path, file_line) : "(keyshift stdlib):";
+    rest = m.suffix().str();
+  }
+  return out + rest;
+}
+
+}  // namespace keyshift

@@ -1,0 +1,330 @@
+// Server mode (SPEC 6) against real redis-servers: the differential corpus
+// (host mode and server mode must write the same bytes), portability
+// rejections, runaway protection, dry-run, and the guarantees in server mode.
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <random>
+#include <thread>
+
+#include <catch.hpp>
+#include <fmt/format.h>
+
+#include "tests/support/integration_fixtures.h"
+
+using namespace keyshift;
+using namespace keyshift::testing;
+
+namespace {
+
+// Seeds every value type, with and without TTLs, with data that stresses
+// number formatting, JSON and binary bytes.
+void SeedCorpus(RedisConnection& conn) {
+  std::vector<Command> seed = {
+      {"SET", "s:plain", "hello world"},
+      {"SET", "s:json", R"({"theme":"light","n":1.50,"big":9007199254740993,"huge":12345678901234567890,"e":[],"o":{},"u":"\u00e9\/x","neg":-0,"exp":1E+2})"},
+      {"SET", "s:json2", R"([1,2.5,"x",null,true,false,{"a":[]}])"},
+      {"SET", "s:iso", "2024-03-10T12:00:00.250+05:30"},
+      {"SET", "s:num", "41"},
+      {"SET", "s:bin", std::string("a\0b\xff\x01", 5)},
+      {"SET", "s:del", "remove me"},
+      {"SET", "s:mv", "move me"},
+      {"PEXPIRE", "s:plain", "900000"},
+      {"PEXPIRE", "s:mv", "800000"},
+      {"HSET", "h:user", "name", "Ann", "created_at", "2024-01-01T00:00:00Z", "score", "10", "ratio", "0.1"},
+      {"PEXPIRE", "h:user", "700000"},
+      {"HSET", "h:other", "a", "1", "b", "2.5", "c", "x"},
+      {"RPUSH", "l:list", "3", "1", "2", "a b", ""},
+      {"SADD", "t:set", "b", "a", "10", "9", "\xc3\xa9"},
+      {"PEXPIRE", "t:set", "600000"},
+      {"ZADD", "z:zset", "1.5", "a", "2", "b", "0.1", "c", "-3", "d", "1e20", "e"},
+  };
+  for (int i = 0; i < 40; ++i) seed.push_back({"HSET", fmt::format("h:many{}", i), "v", std::to_string(i * 7)});
+  REQUIRE(conn.Pipeline(seed).ok());
+}
+
+// Transforms `check` accepts as portable: every returned shape and the number
+// cases where Lua 5.1 and 5.4 differ unless keyshift formats them.
+const char* kCorpus[] = {
+    R"(return { description = "strings", scan = { match = "s:*", type = "string" },
+  transform = function(k, v)
+    if k == "s:plain" then return v:upper() .. "!" end
+    if k == "s:num" then return tonumber(v) + 1 end
+    if k == "s:iso" then return time.to_epoch(v) end
+    if k == "s:bin" then return v .. string.char(0, 255) end
+    if k == "s:del" then return ks.DELETE end
+    if k == "s:mv" then return ks.rename("s:moved", v .. "?") end
+  end })",
+    R"(return { description = "json", scan = { match = "s:json*", type = "string" },
+  transform = function(k, v)
+    local doc = json.decode(v)
+    if k == "s:json" then
+      doc.ui = { theme = doc.theme, size = 12 / 4, third = 1 / 3 }
+      doc.theme = nil
+      doc.list = { 1, 2.5, 10 / 2, 2 ^ 53, -0.0 }
+      return json.encode(doc)
+    end
+    doc[#doc + 1] = "added"
+    return json.encode(doc)
+  end })",
+    R"(return { description = "hashes", scan = { match = "h:*", type = "hash" },
+  transform = function(k, v)
+    if v.created_at then v.created_at = time.to_epoch(v.created_at) end
+    if v.score then v.score = v.score * 1.5 end
+    if v.ratio then v.ratio = v.ratio + 0.2 end
+    if v.v then v.v = math.floor(tonumber(v.v) / 3); v.half = tonumber(v.v) / 2 end
+    if v.b then v.b = nil; v.c = v.c:rep(3) end
+    return v
+  end })",
+    R"(return { description = "lists, sets, zsets", scan = { match = "*" },
+  transform = function(k, v)
+    if k == "l:list" then table.sort(v); v[#v + 1] = #v; return v end
+    if k == "t:set" then v[#v + 1] = "new"; v[#v + 1] = 3.0; return v end
+    if k == "z:zset" then
+      v.a = v.a + 0.1; v.b = v.b * 1e10; v.f = 1 / 3; v.d = nil
+      return v
+    end
+  end })",
+};
+
+struct Snapshot {
+  std::map<std::string, std::string> values;  // key -> type + value text + absolute expiry
+};
+
+// Every key's type, value (read by type, sorted where Redis has no order) and
+// absolute expiry, as text. Two servers with equal snapshots hold the same data.
+std::map<std::string, std::string> ReadAll(RedisConnection& conn) {
+  std::map<std::string, std::string> out;
+  for (const auto& key : ScanKeys(conn)) {
+    if (key.rfind("keyshift:", 0) == 0) continue;
+    std::string type = Cmd(conn, {"TYPE", key}).str;
+    std::string text = type + "|" + std::to_string(Cmd(conn, {"PEXPIRETIME", key}).integer) + "|";
+    Reply r;
+    if (type == "string") text += Cmd(conn, {"GET", key}).str;
+    else {
+      Command c = type == "hash"   ? Command{"HGETALL", key}
+                  : type == "list" ? Command{"LRANGE", key, "0", "-1"}
+                  : type == "set"  ? Command{"SMEMBERS", key}
+                                   : Command{"ZRANGE", key, "0", "-1", "WITHSCORES"};
+      auto items = Strings(Cmd(conn, c));
+      if (type == "hash" || type == "set") {
+        std::vector<std::string> pairs;
+        for (size_t i = 0; i < items.size(); i += (type == "hash" ? 2 : 1))
+          pairs.push_back(type == "hash" ? items[i] + "=" + items[i + 1] : items[i]);
+        std::sort(pairs.begin(), pairs.end());
+        items = pairs;
+      }
+      for (const auto& it : items) text += it + "\x1f";
+    }
+    out[key] = text;
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("server mode writes exactly the bytes host mode writes (differential corpus)", "[redis][server]") {
+  RedisServer host_server, server_server;
+  auto host_conn = host_server.Connect();
+  auto server_conn = server_server.Connect();
+  SeedCorpus(*host_conn);
+  SeedCorpus(*server_conn);
+  REQUIRE(ReadAll(*host_conn) == ReadAll(*server_conn));  // same start; absolute expiries may differ by ms
+  TempDir dir;
+  for (size_t i = 0; i < std::size(kCorpus); ++i) dir.Write(fmt::format("{:04}_corpus.lua", i + 1), kCorpus[i]);
+  CliResult check = RunKeyshift({"--dir", dir.path(), "check"});
+  INFO(Describe(check));
+  REQUIRE(check.exit_code == 0);
+  CliResult host = RunKeyshift({"--url", host_server.url(), "--dir", dir.path(), "up", "--mode", "host"});
+  INFO(Describe(host));
+  REQUIRE(host.exit_code == 0);
+  CliResult server = RunKeyshift({"--url", server_server.url(), "--dir", dir.path(), "up", "--mode", "server"});
+  INFO(Describe(server));
+  REQUIRE(server.exit_code == 0);
+  auto a = ReadAll(*host_conn), b = ReadAll(*server_conn);
+  REQUIRE(a.size() == b.size());
+  int compared = 0;
+  for (const auto& [key, text] : a) {
+    INFO("key " << key);
+    REQUIRE(b.count(key) == 1);
+    // Expiries were seeded with PEXPIRE on two servers: compare them to the second.
+    auto strip = [](const std::string& t) {
+      size_t first = t.find('|'), second = t.find('|', first + 1);
+      long long at = std::atoll(t.substr(first + 1, second - first - 1).c_str());
+      return t.substr(0, first) + "|" + std::to_string(at < 0 ? at : at / 1000) + t.substr(second);
+    };
+    CHECK(strip(text) == strip(b.at(key)));
+    ++compared;
+  }
+  CHECK(compared >= 50);
+  CHECK(Cmd(*host_conn, {"GET", "s:num"}).str == "42");
+  CHECK(Cmd(*server_conn, {"HGET", "h:user", "ratio"}).str == "0.30000000000000004");
+}
+
+TEST_CASE("check and up reject non-portable server-mode migrations by line", "[redis][server]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  Cmd(*conn, {"SET", "k:1", "v"});
+  TempDir dir;
+  dir.Write("0001_bad.lua", R"(return {
+  description = "uses Lua 5.4 only features",
+  mode = "server",
+  scan = { match = "k:*" },
+  transform = function(key, value)
+    local n = #value // 2
+    return value .. utf8.char(72) .. n
+  end,
+})");
+  Keyshift ks(server, dir);
+  CliResult check = ks.Run({"check"});
+  INFO(Describe(check));
+  CHECK(check.exit_code == 1);
+  CHECK_THAT(check.out, Catch::Contains("0001_bad.lua:6:") && Catch::Contains("//"));
+  CHECK_THAT(check.out, Catch::Contains("0001_bad.lua:7:") && Catch::Contains("utf8"));
+  long long changes = RdbChanges(*conn);
+  CliResult up = ks.Run({"up"});
+  INFO(Describe(up));
+  CHECK(up.exit_code == 1);
+  CHECK_THAT(up.err, Catch::Contains("0001_bad.lua:6:"));
+  CHECK(RdbChanges(*conn) == changes);
+  CliResult host = ks.Run({"up", "--mode", "host"});  // the same file is fine on the host
+  CHECK(host.exit_code == 0);
+}
+
+TEST_CASE("a runaway server-side transform is killed; Redis stays up and the key unchanged", "[redis][server]") {
+  RedisServer server(RedisServer::Options{{"--busy-reply-threshold", "300"}, ""});
+  auto conn = server.Connect();
+  Cmd(*conn, {"SET", "r:1", "v"});
+  Cmd(*conn, {"SET", "r:2", "v"});
+  TempDir dir;
+  // Loops only where `redis` exists: the host pre-flight passes, the server spins.
+  dir.Write("0001_spin.lua", R"(return {
+  description = "spins forever inside Redis",
+  mode = "server",
+  scan = { match = "r:*", type = "string" },
+  limits = { time_ms = 300 },
+  transform = function(key, value)
+    if key == "r:2" and rawget(_G, "redis") then
+      while true do end
+    end
+    return value .. "!"
+  end,
+})");
+  Keyshift ks(server, dir);
+  auto before = Cmd(*conn, {"GET", "r:2"}).str;
+  CliResult r = ks.Run({"up"}, 60);
+  INFO(Describe(r));
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.all(), Catch::Contains("SCRIPT KILL") && Catch::Contains("'r:2'"));
+  CHECK(Cmd(*conn, {"PING"}).str == "PONG");
+  CHECK(Cmd(*conn, {"GET", "r:2"}).str == before);
+}
+
+TEST_CASE("server-mode dry-run shows what the server computes and writes nothing", "[redis][server]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  SeedCorpus(*conn);
+  TempDir dir;
+  dir.Write("0001_hashes.lua", kCorpus[2]);
+  Keyshift ks(server, dir);
+  long long changes = RdbChanges(*conn);
+  CliResult r = ks.Run({"up", "--dry-run", "--mode", "server"});
+  INFO(Describe(r));
+  CHECK(r.exit_code == 0);
+  CHECK(RdbChanges(*conn) == changes);
+  CHECK(ScanKeys(*conn, "keyshift:*").empty());
+  CHECK_THAT(r.out, Catch::Contains("-created_at: 2024-01-01T00:00:00Z") && Catch::Contains("+created_at: 1704067200"));
+  CHECK_THAT(r.out, Catch::Contains("+ratio: 0.30000000000000004"));
+}
+
+TEST_CASE("server mode: kill -9 and resume apply each key once; down restores exactly", "[redis][server]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  TempDir dir, scratch("keyshift-srv");
+  std::vector<Command> seed;
+  for (int i = 0; i < 20000; ++i) seed.push_back({"SET", fmt::format("k:{}", i), "v"});
+  REQUIRE(conn->Pipeline(seed).ok());
+  auto before = SnapshotData(*conn);
+  dir.Write("0001_bang.lua", R"(return {
+  description = "not idempotent, in the server",
+  mode = "server",
+  scan = { match = "k:*", type = "string", batch = 100 },
+  transform = function(key, value) return value .. "!" end,
+})");
+  Keyshift ks(server, dir);
+  const std::map<std::string, std::string> lease = {{"KEYSHIFT_LOCK_LEASE_MS", "600"}};
+  std::mt19937 rng(4);
+  int kills = 0;
+  for (int round = 0; round < 20; ++round) {
+    Spawned run = SpawnKeyshift(ks.Args({"up"}), scratch, fmt::format("s{}", round), lease);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20 + rng() % 150));
+    if (kill(run.pid, SIGKILL) == 0) ++kills;
+    if (WaitKeyshift(run).exit_code == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(650));
+  }
+  INFO("kills: " << kills);
+  CHECK(kills >= 5);
+  CliResult done;
+  for (int i = 0; i < 10; ++i) {
+    done = RunKeyshift(ks.Args({"up"}), "", lease);
+    if (done.exit_code != 3) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  INFO(Describe(done));
+  REQUIRE(done.exit_code == 0);
+  for (const auto& key : ScanKeys(*conn, "k:*")) {
+    auto v = Cmd(*conn, {"GET", key}).str;
+    if (v != "v!") FAIL_CHECK(key << " = " << v);
+  }
+  CliResult down = ks.Run({"down"});
+  INFO(Describe(down));
+  CHECK(down.exit_code == 0);
+  CHECK(SnapshotData(*conn) == before);
+}
+
+TEST_CASE("server mode: an application hammering hot keys loses no write", "[redis][server]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  std::vector<Command> seed;
+  for (int i = 0; i < 2000; ++i) seed.push_back({"HSET", fmt::format("acct:{}", i), "n", "0", "at", "2024-01-01T00:00:00Z"});
+  REQUIRE(conn->Pipeline(seed).ok());
+  TempDir dir;
+  dir.Write("0001_epoch.lua", R"(return {
+  description = "at to epoch, in the server",
+  mode = "server",
+  scan = { match = "acct:*", type = "hash", batch = 50 },
+  transform = function(key, value)
+    if not value.at:match("^%d+$") then value.at = time.to_epoch(value.at); return value end
+  end,
+})");
+  auto url = ParseRedisUrl(server.url());
+  REQUIRE(url.ok());
+  std::atomic<bool> stop{false}, failed{false};
+  std::vector<long long> sent(20, 0);
+  std::thread writer([&] {
+    auto c = ConnectRedis(*url);
+    if (!c.ok()) return void(failed = true);
+    std::mt19937 rng(9);
+    while (!stop) {
+      std::vector<Command> batch;
+      std::vector<int> hit;
+      for (int j = 0; j < 20; ++j) {
+        int k = static_cast<int>(rng() % 20);
+        hit.push_back(k);
+        batch.push_back({"HINCRBY", fmt::format("acct:{}", k), "n", "1"});
+      }
+      if (!(*c)->Pipeline(batch).ok()) return void(failed = true);
+      for (int k : hit) ++sent[k];
+    }
+  });
+  Keyshift ks(server, dir);
+  CliResult r = ks.Run({"up"}, 120);
+  stop = true;
+  writer.join();
+  INFO(Describe(r));
+  REQUIRE_FALSE(failed);
+  REQUIRE(r.exit_code == 0);
+  for (int k = 0; k < 20; ++k) CHECK(Cmd(*conn, {"HGET", fmt::format("acct:{}", k), "n"}).str == std::to_string(sent[k]));
+  for (int i = 0; i < 2000; ++i) CHECK(Cmd(*conn, {"HGET", fmt::format("acct:{}", i), "at"}).str == "1704067200");
+}
