@@ -123,6 +123,11 @@ void AppendUtf8(std::string* out, unsigned long x) {  // Lua 5.4's luaO_utf8esc,
   out->append(buf + 8 - n, n);
 }
 
+// A numeral as shown in a message: very long ones are cut.
+std::string Shown(const std::string& text) {
+  return text.size() <= 40 ? text : text.substr(0, 37) + "...";
+}
+
 // The form of a numeral as Lua 5.4 reads it (lobject.c l_str2int/l_str2d).
 struct NumeralForm {
   enum Kind { kMalformed, kDecimalInt, kDecimalFloat, kHexInt, kHexFloat } kind = kMalformed;
@@ -387,7 +392,7 @@ class Lexer {
     if (form.kind == NumeralForm::kHexFloat) {
       rep_->Add(line_, fmt::format("hexadecimal float {} is not portable: Lua 5.1 has no hex floats (some forms are "
                                    "a syntax error there); write it in decimal",
-                                   text));
+                                   Shown(text)));
     } else if (form.kind == NumeralForm::kHexInt) {
       const std::string& digits = form.int_digits;
       // 2^53 = 0x20000000000000 (14 hex digits).
@@ -397,16 +402,16 @@ class Lexer {
         rep_->Add(line_, fmt::format("hexadecimal integer {} is wider than 2^53: Lua 5.4 reads it as a 64-bit "
                                      "integer (wrapping around past 2^64), Lua 5.1 as an inexact double; keep "
                                      "it in a string",
-                                     text));
+                                     Shown(text)));
     } else if (form.kind == NumeralForm::kDecimalInt) {
       const std::string& digits = form.int_digits;
       static const std::string kTwo53 = "9007199254740992";
       if (digits.size() > kTwo53.size() || (digits.size() == kTwo53.size() && digits > kTwo53))
         rep_->Add(line_, fmt::format("integer {} is beyond 2^53: exact in Lua 5.4, rounded to a double in Lua 5.1; "
                                      "keep it in a string",
-                                     text));
+                                     Shown(text)));
     } else if (form.kind == NumeralForm::kMalformed) {
-      throw SyntaxError{line_, fmt::format("malformed number near '{}'", text)};
+      throw SyntaxError{line_, fmt::format("malformed number near '{}'", Shown(text))};
     }
     return text;
   }
@@ -674,13 +679,11 @@ class Parser {
         rep_->Add(r.line, "global write through _G[...]: Redis forbids globals; use a local table");
         break;
       case Ref::kLibrary: {
+        // json, time and ks are locals of the server-mode script, rebuilt on
+        // every call before the file runs: adding to them works in both modes.
+        if (kModules.count(r.name)) break;
         std::string shown = r.field.empty() ? r.name + "[...]" : r.name + "." + r.field;
-        if (kModules.count(r.name))
-          rep_->Add(r.line, fmt::format("write into keyshift's '{}' module ('{}'): the stdlib is shared and server "
-                                        "mode does not carry the change; keep helpers in a local table",
-                                        r.name, shown));
-        else
-          rep_->Add(r.line, fmt::format("write into the '{}' library ('{}'): Redis refuses it (library tables are "
+        rep_->Add(r.line, fmt::format("write into the '{}' library ('{}'): Redis refuses it (library tables are "
                                         "read-only); keep helpers in a local table",
                                         r.name, shown));
         break;
@@ -957,10 +960,12 @@ class Parser {
     ExpectOp("(");
     OpenScope();
     if (method) scopes_.back().push_back("self");
+    bool vararg = false;
     if (!IsOp(")")) {
       for (;;) {
         if (IsOp("...")) {
           Next();
+          vararg = true;
           break;
         }
         Declare(ExpectName());
@@ -969,9 +974,23 @@ class Parser {
       }
     }
     ExpectOp(")");
+    varargs_.push_back(vararg);
     Block();
+    varargs_.pop_back();
     ExpectKw("end");
     CloseScope();
+  }
+
+  // `...` in the file's main chunk is valid Lua 5.4, but server mode runs the
+  // file inside a function without parameters, where Lua 5.1 refuses it.
+  void CheckVararg(int line) {
+    if (varargs_.empty()) {
+      rep_->Add(line, "'...' at the top level of the file: server mode runs the file inside a function without "
+                      "parameters, where Lua 5.1 refuses it (and the file gets no arguments anyway); remove it",
+                true);
+    } else if (!varargs_.back()) {
+      throw SyntaxError{line, "cannot use '...' outside a vararg function near '...'"};
+    }
   }
 
   void ExprStatement() {
@@ -1107,6 +1126,7 @@ class Parser {
       Next();
       return n;
     }
+    if (IsOp("...")) CheckVararg(t.line);
     if (t.kind == Tok::kString || IsKw("nil") || IsKw("true") || IsKw("false") || IsOp("...")) {
       Next();
     } else if (IsOp("{")) {
@@ -1235,6 +1255,7 @@ class Parser {
   Reporter* rep_;
   size_t p_ = 0;
   int nesting_ = 0;
+  std::vector<bool> varargs_;  // per enclosing function: declared with '...'? (empty: the main chunk)
   std::vector<std::vector<std::string>> scopes_;
   std::vector<std::pair<std::string, int>> undefined_reads_;
   std::set<std::string> written_globals_;
@@ -1248,9 +1269,10 @@ std::optional<std::string> FindOnPath(const std::string& program) {
   std::string_view rest(path);
   for (;;) {
     size_t colon = rest.find(':');
-    std::string dir(rest.substr(0, colon));
-    if (dir.empty()) dir = ".";
-    std::string candidate = dir + "/" + program;
+    std::string_view dir = rest.substr(0, colon);
+    std::string candidate(dir.empty() ? std::string_view(".") : dir);
+    candidate.push_back('/');
+    candidate.append(program);
     struct stat st;
     if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(candidate.c_str(), X_OK) == 0)
       return candidate;
@@ -1280,11 +1302,17 @@ std::optional<CompileError> ParseLuacError(const std::string& output) {
   return std::nullopt;
 }
 
-// Compiles `source` with `luac5.1 -p`; its first error, if any. Nothing when
-// luac5.1 is missing or its output cannot be read.
+// Compiles `source` with `luac5.1 -p`, wrapped as server mode runs it (inside
+// a function, after the stdlib locals: see runtime/server_script.cc); its first
+// error, with the line in `source`, if any. Nothing when luac5.1 is missing or
+// its output cannot be read.
 std::optional<CompileError> CompileWithLua51(const std::string& source) {
   auto luac = FindOnPath("luac5.1");
   if (!luac) return std::nullopt;
+  constexpr int kWrapperLines = 2;
+  std::string wrapped = "local json, time, ks\nlocal mig = (function()\n" + source;
+  if (!source.empty() && !IsNewline(static_cast<unsigned char>(source.back()))) wrapped += "\n";
+  wrapped += "end)()\nreturn mig\n";
   std::error_code ec;
   std::filesystem::path dir = std::filesystem::temp_directory_path(ec);
   if (ec) dir = "/tmp";
@@ -1295,8 +1323,8 @@ std::optional<CompileError> CompileWithLua51(const std::string& source) {
   if (fd < 0) return std::nullopt;
   std::string file(name.data());
   bool written = true;
-  for (size_t off = 0; off < source.size();) {
-    ssize_t n = ::write(fd, source.data() + off, source.size() - off);
+  for (size_t off = 0; off < wrapped.size();) {
+    ssize_t n = ::write(fd, wrapped.data() + off, wrapped.size() - off);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       written = false;
@@ -1333,6 +1361,26 @@ std::optional<CompileError> CompileWithLua51(const std::string& source) {
       }
       bool failed = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
       if (failed) result = ParseLuacError(output);
+      if (result) {  // back to the file's own lines; the wrapper's last lines count as the file's last
+        int file_lines = 1;  // line breaks as Lua counts them: \n, \r, \r\n, \n\r
+        for (size_t i = 0; i < source.size(); ++i) {
+          if (!IsNewline(static_cast<unsigned char>(source[i]))) continue;
+          if (i + 1 < source.size() && IsNewline(static_cast<unsigned char>(source[i + 1])) && source[i + 1] != source[i])
+            ++i;
+          ++file_lines;
+        }
+        auto to_file = [&](int line) { return std::clamp(line - kWrapperLines, 1, file_lines); };
+        result->line = to_file(result->line);
+        // "... (to close 'function' at line 5) ...", "function at line 5 has more than 60 upvalues"
+        std::string& msg = result->message;
+        for (size_t at = msg.find("at line "); at != std::string::npos; at = msg.find("at line ", at + 1)) {
+          size_t start = at + 8, end = start;
+          while (end < msg.size() && end - start < 9 && IsDigit(static_cast<unsigned char>(msg[end]))) ++end;
+          if (end == start) continue;
+          std::string mapped = std::to_string(to_file(std::atoi(msg.substr(start, end - start).c_str())));
+          msg.replace(start, end - start, mapped);
+        }
+      }
     }
     ::close(pipefd[0]);
   }

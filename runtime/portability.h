@@ -14,10 +14,16 @@
 //     os, io, print, require, load, coroutine, math.tointeger ...) and calls
 //     that 5.1 reads differently (string.rep with a separator, math.log with
 //     a base, xpcall with arguments, the %g pattern class);
-//   - writes to globals or into shared library tables (Redis refuses them) and
-//     reads of globals that do not exist in either environment.
+//   - writes to globals or into the string/table/math libraries (Redis
+//     refuses them; adding to json/time/ks is fine) and reads of globals that
+//     do not exist in either environment;
+//   - '..' or tostring() on a value 5.4 holds as a float ('/', '^', 1e3):
+//     5.4 writes "5.0" where 5.1 writes "5";
+//   - '...' at the file's top level (server mode runs the file inside a
+//     function without parameters).
 // When `luac5.1` is on PATH it also compiles the file with the real Lua 5.1
-// parser, and reports its first error unless an issue already explains it.
+// parser, wrapped as server mode runs it, and reports its first error unless
+// an issue already explains it.
 #pragma once
 
 #include <string>
