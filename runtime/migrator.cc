@@ -149,30 +149,40 @@ Status Migrator::DropExistingTargets(Batch& b, std::vector<WriteOp>* ops) {
   return Status::Ok();
 }
 
+// One read -> transform -> CAS write pass over `pending`; leaves in it the
+// keys whose CAS failed because the application wrote them meanwhile.
+Status Migrator::Pass(Batch& b, std::vector<std::string>* pending) {
+  auto snaps = ReadKeys(scripts_, keys_, b.version, *pending);
+  if (!snaps.ok()) return snaps.error();
+  std::vector<WriteOp> ops;
+  TransformAll(b, *snaps, &ops);
+  pending->clear();
+  if (b.stop) return Status::Ok();  // abort: nothing of this batch is written
+  if (b.options->dry_run) {
+    if (Status st = DropExistingTargets(b, &ops); !st || b.stop) return st;
+    for (const auto& op : ops) {
+      CountChange(b.counters, op.action, JournalEntryBytes(op.before->dump_bytes, op.before->key.size()));
+      if (b.sinks->diff) b.sinks->diff(ToKeyChange(op));
+    }
+    return Status::Ok();
+  }
+  return ApplyWrites(b, ops, pending);
+}
+
 Status Migrator::ProcessBatch(Batch& b) {
   if (server_) return ServerBatch(b);
   std::vector<std::string> pending = b.keys;
-  for (int attempt = 0; !pending.empty(); ++attempt) {
-    if (attempt > b.options->max_cas_retries)
-      return KeyFailed(b, pending[0], Fail(fmt::format("key {} changed on every one of {} attempts to migrate it",
-                                                       QuoteKey(pending[0]), attempt)));
-    auto snaps = ReadKeys(scripts_, keys_, b.version, pending);
-    if (!snaps.ok()) return snaps.error();
-    std::vector<WriteOp> ops;
-    TransformAll(b, *snaps, &ops);
-    if (b.stop) return Status::Ok();  // abort: nothing of this batch is written
-    if (b.options->dry_run) {
-      if (Status st = DropExistingTargets(b, &ops); !st || b.stop) return st;
-      for (const auto& op : ops) {
-        CountChange(b.counters, op.action, JournalEntryBytes(op.before->dump_bytes, op.before->key.size()));
-        if (b.sinks->diff) b.sinks->diff(ToKeyChange(op));
-      }
-      return Status::Ok();
+  if (Status st = Pass(b, &pending); !st || b.stop) return st;
+  // Keys the application is writing right now: retry them one at a time, so
+  // the window between keyshift's read and its write is one key wide.
+  for (const std::string& key : std::vector<std::string>(pending)) {
+    std::vector<std::string> one{key};
+    for (int attempt = 1; !one.empty(); ++attempt) {
+      if (attempt > b.options->max_cas_retries)
+        return KeyFailed(b, key, Fail(fmt::format("key {} changed on every one of {} attempts to migrate it",
+                                                  QuoteKey(key), attempt - 1)));
+      if (Status st = Pass(b, &one); !st || b.stop) return st;
     }
-    std::vector<std::string> changed;
-    Status st = ApplyWrites(b, ops, &changed);
-    if (!st || b.stop) return st;
-    pending = std::move(changed);
   }
   return Status::Ok();
 }

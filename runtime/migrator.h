@@ -80,6 +80,7 @@ struct Batch {
 };
 
   Status ProcessBatch(Batch& batch);
+  Status Pass(Batch& batch, std::vector<std::string>* pending);
   Status TransformAll(Batch& batch, const std::vector<KeySnapshot>& snaps, std::vector<WriteOp>* ops);
   Status KeyFailed(Batch& batch, const std::string& key, const Error& error);
   Status ApplyWrites(Batch& batch, const std::vector<WriteOp>& ops, std::vector<std::string>* changed);

@@ -101,7 +101,10 @@ TEST_CASE("kill -9 at random instants, then resume: every key transformed exactl
   dir.Write("0001_bang.lua", R"(return {
   description = "not idempotent: append !",
   scan = { match = "k:*", type = "string", batch = 100 },
-  transform = function(key, value) return value .. "!" end,
+  transform = function(key, value)
+    for i = 1, 20000 do end  -- a few seconds in all, so the kills land mid-run
+    return value .. "!"
+  end,
 })");
   Keyshift ks(server, dir);
   std::mt19937 rng(20261123);
