@@ -8,6 +8,7 @@
 
 #include "runtime/journal.h"
 #include "runtime/ledger.h"
+#include "runtime/portability.h"
 
 namespace keyshift {
 
@@ -178,12 +179,34 @@ Status Migrator::ProcessBatch(Batch& b) {
   for (const std::string& key : std::vector<std::string>(pending)) {
     std::vector<std::string> one{key};
     for (int attempt = 1; !one.empty(); ++attempt) {
+      if (attempt > kHotKeyAttempts && hot_keys_) {
+        if (Status st = MigrateHotKey(b, key); !st || b.stop) return st;
+        break;
+      }
       if (attempt > b.options->max_cas_retries)
-        return KeyFailed(b, key, Fail(fmt::format("key {} changed on every one of {} attempts to migrate it",
-                                                  QuoteKey(key), attempt - 1)));
+        return KeyFailed(b, key, Fail(fmt::format(
+                                     "key {} changed on every one of {} attempts to migrate it: the application "
+                                     "writes it faster than keyshift can read, transform and write it back. A "
+                                     "migration that `check` accepts as portable is migrated inside Redis for such "
+                                     "keys (see docs/server-mode.md)",
+                                     QuoteKey(key), attempt - 1)));
       if (Status st = Pass(b, &one); !st || b.stop) return st;
     }
   }
+  return Status::Ok();
+}
+
+// A key the application writes faster than a host-side CAS can follow: the
+// same step as one atomic server-side script (the same bytes, guarantee 6).
+Status Migrator::MigrateHotKey(Batch& b, const std::string& key) {
+  auto results = hot_keys_->Run({key}, /*dry_run=*/false);
+  if (!results.ok()) return results.error();
+  const ServerKeyResult& r = results->front();
+  if (r.kind == ServerKeyResult::kWritten)
+    CountChange(b.counters, r.action == 'D' ? WriteOp::kDelete : r.action == 'R' ? WriteOp::kRename : WriteOp::kRewrite,
+                JournalEntryBytes(r.journal_bytes, key.size()));
+  if (r.kind == ServerKeyResult::kDone) ++b.counters->skipped;
+  if (r.kind == ServerKeyResult::kFailed) return KeyFailed(b, key, r.error);
   return Status::Ok();
 }
 
@@ -215,8 +238,11 @@ Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& scrip
   Scanner scanner(conn_, scan.match, scan.type, batch_size, &keys_, cp.cursor);
   Batch b{file.version, &script, &options, &sinks, lock, &cp.counters, {}, std::nullopt, "", true};
   server_.reset();
+  hot_keys_.reset();
   if (options.mode == "server")
     server_ = std::make_unique<ServerRunner>(scripts_, keys_, file, script.info(), options.connect);
+  else if (!options.dry_run && CheckPortability(file.text).empty())
+    hot_keys_ = std::make_unique<ServerRunner>(scripts_, keys_, file, script.info(), options.connect);
   auto elapsed = [&] {
     return cp.elapsed_ms + std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
   };

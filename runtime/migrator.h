@@ -81,6 +81,8 @@ struct Batch {
 
   Status ProcessBatch(Batch& batch);
   Status Pass(Batch& batch, std::vector<std::string>* pending);
+  Status MigrateHotKey(Batch& batch, const std::string& key);
+  static constexpr int kHotKeyAttempts = 5;  // CAS attempts before a portable migration goes server-side
   Status TransformAll(Batch& batch, const std::vector<KeySnapshot>& snaps, std::vector<WriteOp>* ops);
   Status KeyFailed(Batch& batch, const std::string& key, const Error& error);
   Status ApplyWrites(Batch& batch, const std::vector<WriteOp>& ops, std::vector<std::string>* changed);
@@ -99,6 +101,7 @@ struct Batch {
   const StateKeys& keys_;
   ScriptCache scripts_;
   std::unique_ptr<ServerRunner> server_;
+  std::unique_ptr<ServerRunner> hot_keys_;  // host mode, portable migration: for keys the CAS cannot catch
 };
 
 }  // namespace keyshift
