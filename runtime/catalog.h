@@ -44,4 +44,12 @@ struct Catalog {
 
 Result<Catalog> LoadCatalog(RedisConnection* conn, const StateKeys& keys, const MigrationDir& dir);
 
+// What most commands start from: the directory, a connection, and the two
+// joined. Not movable: the catalog points into `dir`.
+struct Workspace {
+  MigrationDir dir;
+  RedisConnection* conn = nullptr;
+  Catalog catalog;
+};
+
 }  // namespace keyshift

@@ -143,6 +143,22 @@ std::function<Result<std::unique_ptr<RedisConnection>>()> Context::ConnectionFac
   };
 }
 
+Result<std::unique_ptr<Workspace>> Context::Open() {
+  auto ws = std::make_unique<Workspace>();
+  auto dir = ReadMigrationDir(options_.dir);
+  if (!dir.ok()) return dir.error();
+  ws->dir = std::move(dir.value());
+  if (!json())
+    for (const auto& w : ws->dir.warnings) fmt::print(stderr, "warning: {}\n", w);
+  auto conn = Redis();
+  if (!conn.ok()) return conn.error();
+  ws->conn = *conn;
+  auto cat = LoadCatalog(ws->conn, state_, ws->dir);
+  if (!cat.ok()) return cat.error();
+  ws->catalog = std::move(cat.value());
+  return ws;
+}
+
 std::string Context::RedisDescription() const {
   auto url = ParseRedisUrl(options_.url);
   return url.ok() ? url->Redacted() : "(invalid url)";

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/catalog.h"
 #include "runtime/redis_client.h"
 #include "runtime/result.h"
 #include "runtime/state_keys.h"
@@ -55,6 +56,9 @@ class Context {
   // Opens further connections to the same server (the lock's renewal thread).
   std::function<Result<std::unique_ptr<RedisConnection>>()> ConnectionFactory() const;
   std::string RedisDescription() const;
+  // Reads the migration directory (its warnings to stderr unless JSON),
+  // connects, and loads the catalog.
+  Result<std::unique_ptr<Workspace>> Open();
 
  private:
   CliOptions options_;

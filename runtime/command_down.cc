@@ -66,13 +66,11 @@ void PrintResult(const MigrationState& m, const RollbackReport& r, bool dry_run,
 
 int CmdDown(Context& ctx) {
   const CliOptions& o = ctx.options();
-  auto dir = ReadMigrationDir(o.dir);
-  if (!dir.ok()) return ReportError(ctx, dir.error());
-  auto conn = ctx.Redis();
-  if (!conn.ok()) return ReportError(ctx, conn.error());
-  auto cat = LoadCatalog(*conn, ctx.state(), *dir);
-  if (!cat.ok()) return ReportError(ctx, cat.error());
-  auto selected = SelectForDown(ctx, *cat);
+  auto ws = ctx.Open();
+  if (!ws.ok()) return ReportError(ctx, ws.error());
+  RedisConnection* conn = (*ws)->conn;
+  const Catalog& cat = (*ws)->catalog;
+  auto selected = SelectForDown(ctx, cat);
   if (!selected.ok()) return ReportError(ctx, selected.error());
   if (selected->empty()) {
     if (ctx.json()) fmt::print("{}\n", nlohmann::json({{"ok", true}, {"migrations", nlohmann::json::array()}}).dump());
@@ -81,11 +79,11 @@ int CmdDown(Context& ctx) {
   }
   std::unique_ptr<Lock> lock;
   if (!o.dry_run) {
-    auto acquired = Lock::Acquire(*conn, ctx.state(), "down", ctx.ConnectionFactory());
+    auto acquired = Lock::Acquire(conn, ctx.state(), "down", ctx.ConnectionFactory());
     if (!acquired.ok()) return ReportError(ctx, acquired.error());
     lock = std::move(acquired.value());
   }
-  Rollback rollback(*conn, ctx.state());
+  Rollback rollback(conn, ctx.state());
   RollbackOptions options{o.dry_run, o.force, o.batch.value_or(500)};
   DiffStyle style{ctx.stdout_tty() && !ctx.json(), 3};
   nlohmann::json results = nlohmann::json::array();
@@ -102,7 +100,7 @@ int CmdDown(Context& ctx) {
     auto r = rollback.Run(m->version, options, lock.get(), sinks);
     if (!r.ok()) return ReportError(ctx, r.error());
     if (!o.dry_run)
-      if (Status st = RecordRollback(*conn, ctx.state(), *m, *r); !st) return ReportError(ctx, st.error());
+      if (Status st = RecordRollback(conn, ctx.state(), *m, *r); !st) return ReportError(ctx, st.error());
     if (!ctx.json()) PrintResult(*m, *r, o.dry_run, o.force);
     results.push_back({{"version", m->version}, {"name", m->name}, {"restored", r->restored},
                        {"conflicts", r->conflicts}, {"conflict_samples", r->conflict_samples}, {"diffs", diffs}});

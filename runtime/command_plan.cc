@@ -39,21 +39,19 @@ nlohmann::json PlanJson(const MigrationState& m, const PlanEstimate& e) {
 }  // namespace
 
 int CmdPlan(Context& ctx) {
-  auto dir = ReadMigrationDir(ctx.options().dir);
-  if (!dir.ok()) return ReportError(ctx, dir.error());
-  auto conn = ctx.Redis();
-  if (!conn.ok()) return ReportError(ctx, conn.error());
-  auto cat = LoadCatalog(*conn, ctx.state(), *dir);
-  if (!cat.ok()) return ReportError(ctx, cat.error());
+  auto ws = ctx.Open();
+  if (!ws.ok()) return ReportError(ctx, ws.error());
+  RedisConnection* conn = (*ws)->conn;
+  const Catalog& cat = (*ws)->catalog;
   nlohmann::json list = nlohmann::json::array();
   int planned = 0;
-  for (const auto& m : cat->migrations) {
+  for (const auto& m : cat.migrations) {
     if (!m.file || m.applied() || (ctx.options().to && m.version > *ctx.options().to)) continue;
     ++planned;
     auto script = MigrationScript::Load(m.file->path, m.file->text, SandboxLimits{});
     if (!script.ok()) return ReportError(ctx, script.error());
     script.value()->SetLogSink([](const std::string&) {});
-    auto e = EstimatePlan(*conn, ctx.state(), *m.file, **script, ctx.options().sample);
+    auto e = EstimatePlan(conn, ctx.state(), *m.file, **script, ctx.options().sample);
     if (!e.ok()) return ReportError(ctx, e.error());
     if (ctx.json()) list.push_back(PlanJson(m, *e));
     else PrintPlan(m, *e);

@@ -40,15 +40,13 @@ Status DropJournal(RedisConnection* conn, const std::vector<std::string>& hashes
 }  // namespace
 
 int CmdPrune(Context& ctx) {
-  auto dir = ReadMigrationDir(ctx.options().dir);
-  if (!dir.ok()) return ReportError(ctx, dir.error());
-  auto conn = ctx.Redis();
-  if (!conn.ok()) return ReportError(ctx, conn.error());
-  auto cat = LoadCatalog(*conn, ctx.state(), *dir);
-  if (!cat.ok()) return ReportError(ctx, cat.error());
+  auto ws = ctx.Open();
+  if (!ws.ok()) return ReportError(ctx, ws.error());
+  RedisConnection* conn = (*ws)->conn;
+  const Catalog& cat = (*ws)->catalog;
   long long version = ctx.options().version.value_or(0);
   const MigrationState* m = nullptr;
-  for (const auto& s : cat->migrations)
+  for (const auto& s : cat.migrations)
     if (s.version == version) m = &s;
   if (!m || !m->applied())
     return ReportError(ctx, UsageError(fmt::format("migration {} is not applied; only an applied migration's journal "
@@ -60,15 +58,15 @@ int CmdPrune(Context& ctx) {
       fmt::print("{} was already pruned at {}\n", m->name, m->record->pruned_at);
     return kExitOk;
   }
-  auto hashes = ListJournalHashes(*conn, ctx.state(), version);
+  auto hashes = ListJournalHashes(conn, ctx.state(), version);
   if (!hashes.ok()) return ReportError(ctx, hashes.error());
   if (Status st = Confirm(ctx, *m, hashes->size()); !st) return ReportError(ctx, st.error());
-  auto lock = Lock::Acquire(*conn, ctx.state(), "prune", ctx.ConnectionFactory());
+  auto lock = Lock::Acquire(conn, ctx.state(), "prune", ctx.ConnectionFactory());
   if (!lock.ok()) return ReportError(ctx, lock.error());
-  if (Status st = DropJournal(*conn, *hashes); !st) return ReportError(ctx, st.error());
+  if (Status st = DropJournal(conn, *hashes); !st) return ReportError(ctx, st.error());
   LedgerRecord rec = *m->record;
   rec.pruned_at = NowIso8601();
-  if (Status st = Ledger(*conn, ctx.state()).Put(rec); !st) return ReportError(ctx, st.error());
+  if (Status st = Ledger(conn, ctx.state()).Put(rec); !st) return ReportError(ctx, st.error());
   if (ctx.json()) fmt::print("{}\n", nlohmann::json({{"ok", true}, {"pruned", m->name}}).dump());
   else fmt::print("{}: journal pruned ({} hashes dropped); this migration is now final\n", m->name, hashes->size());
   return kExitOk;

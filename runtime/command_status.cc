@@ -56,24 +56,20 @@ nlohmann::json ToJson(const MigrationState& m) {
 }  // namespace
 
 int CmdStatus(Context& ctx) {
-  auto dir = ReadMigrationDir(ctx.options().dir);
-  if (!dir.ok()) return ReportError(ctx, dir.error());
-  auto conn = ctx.Redis();
-  if (!conn.ok()) return ReportError(ctx, conn.error());
-  auto cat = LoadCatalog(*conn, ctx.state(), *dir);
-  if (!cat.ok()) return ReportError(ctx, cat.error());
+  auto ws = ctx.Open();
+  if (!ws.ok()) return ReportError(ctx, ws.error());
+  const Catalog& cat = (*ws)->catalog;
   if (ctx.json()) {
     nlohmann::json list = nlohmann::json::array();
-    for (const auto& m : cat->migrations) list.push_back(ToJson(m));
+    for (const auto& m : cat.migrations) list.push_back(ToJson(m));
     nlohmann::json out = {{"ok", true}, {"redis", ctx.RedisDescription()}, {"migrations", list}};
     fmt::print("{}\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
     return kExitOk;
   }
-  for (const auto& w : dir->warnings) fmt::print(stderr, "warning: {}\n", w);
   fmt::print("{} (prefix {}), migrations in {}\n", ctx.RedisDescription(), ctx.state().prefix(), ctx.options().dir);
-  if (cat->migrations.empty()) fmt::print("  no migrations yet: `keyshift new SLUG` writes the first one\n");
+  if (cat.migrations.empty()) fmt::print("  no migrations yet: `keyshift new SLUG` writes the first one\n");
   int pending = 0;
-  for (const auto& m : cat->migrations) {
+  for (const auto& m : cat.migrations) {
     pending += m.status == MigrationStatus::kPending;
     fmt::print("  {:<32} {:<11} {}\n", m.name, MigrationStatusName(m.status), Detail(m));
   }

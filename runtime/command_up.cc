@@ -166,14 +166,11 @@ nlohmann::json ReportJson(const MigrationState& m, const RunReport& r, const nlo
 
 int CmdUp(Context& ctx) {
   const CliOptions& o = ctx.options();
-  auto dir = ReadMigrationDir(o.dir);
-  if (!dir.ok()) return ReportError(ctx, dir.error());
-  for (const auto& w : dir->warnings) fmt::print(stderr, "warning: {}\n", w);
-  auto conn = ctx.Redis();
-  if (!conn.ok()) return ReportError(ctx, conn.error());
-  auto cat = LoadCatalog(*conn, ctx.state(), *dir);
-  if (!cat.ok()) return ReportError(ctx, cat.error());
-  auto pending = SelectPending(ctx, *cat);
+  auto ws = ctx.Open();
+  if (!ws.ok()) return ReportError(ctx, ws.error());
+  RedisConnection* conn = (*ws)->conn;
+  const Catalog& cat = (*ws)->catalog;
+  auto pending = SelectPending(ctx, cat);
   if (!pending.ok()) return ReportError(ctx, pending.error());
   if (Status st = LoadScripts(ctx, *pending); !st) return ReportError(ctx, st.error());
   if (pending->empty()) {
@@ -183,14 +180,14 @@ int CmdUp(Context& ctx) {
   }
   std::unique_ptr<Lock> lock;
   if (!o.dry_run) {
-    if (Status st = CheckJournalFits(ctx, *conn, *pending); !st) return ReportError(ctx, st.error());
-    auto acquired = Lock::Acquire(*conn, ctx.state(), "up", ctx.ConnectionFactory());
+    if (Status st = CheckJournalFits(ctx, conn, *pending); !st) return ReportError(ctx, st.error());
+    auto acquired = Lock::Acquire(conn, ctx.state(), "up", ctx.ConnectionFactory());
     if (!acquired.ok()) return ReportError(ctx, acquired.error());
     lock = std::move(acquired.value());
   }
   if (o.dry_run && pending->size() > 1 && !ctx.json())
     fmt::print("note: each migration is previewed against the current data, not the output of the ones before it\n");
-  auto dbsize = (*conn)->Call({"DBSIZE"});
+  auto dbsize = conn->Call({"DBSIZE"});
   long long total = dbsize.ok() ? dbsize->integer : 0;
   RunOptions run;
   run.dry_run = o.dry_run;
@@ -198,7 +195,7 @@ int CmdUp(Context& ctx) {
   run.on_error = o.on_error == "skip" ? OnError::kSkip : OnError::kAbort;
   run.max_errors = o.max_errors;
   run.connect = ctx.ConnectionFactory();
-  Migrator migrator(*conn, ctx.state());
+  Migrator migrator(conn, ctx.state());
   nlohmann::json results = nlohmann::json::array();
   int exit_code = kExitOk;
   for (auto& p : *pending) {

@@ -45,18 +45,17 @@ Result<VerifyResult> VerifyOne(Context& ctx, RedisConnection* conn, const Migrat
 }  // namespace
 
 int CmdVerify(Context& ctx) {
-  auto dir = ReadMigrationDir(ctx.options().dir);
-  if (!dir.ok()) return ReportError(ctx, dir.error());
-  auto conn = ctx.Redis();
-  if (!conn.ok()) return ReportError(ctx, conn.error());
-  auto cat = LoadCatalog(*conn, ctx.state(), *dir);
-  if (!cat.ok()) return ReportError(ctx, cat.error());
+  auto ws = ctx.Open();
+  if (!ws.ok()) return ReportError(ctx, ws.error());
+  const MigrationDir& dir = (*ws)->dir;
+  RedisConnection* conn = (*ws)->conn;
+  const Catalog& cat = (*ws)->catalog;
   const auto& version = ctx.options().version;
-  if (version && !dir->Find(*version))
+  if (version && !dir.Find(*version))
     return ReportError(ctx, UsageError(fmt::format("no migration with version {} in {}", *version, ctx.options().dir)));
   nlohmann::json results = nlohmann::json::array();
   long long total_failed = 0;
-  for (const auto& m : cat->migrations) {
+  for (const auto& m : cat.migrations) {
     if (!m.file || (version ? m.version != *version : !m.applied())) continue;
     auto script = MigrationScript::Load(m.file->path, m.file->text, SandboxLimits{});
     if (!script.ok()) return ReportError(ctx, script.error());
@@ -64,7 +63,7 @@ int CmdVerify(Context& ctx) {
       if (version) return ReportError(ctx, UsageError(fmt::format("{} has no verify function", m.file->path)));
       continue;
     }
-    auto r = VerifyOne(ctx, *conn, *m.file, **script);
+    auto r = VerifyOne(ctx, conn, *m.file, **script);
     if (!r.ok()) return ReportError(ctx, r.error());
     total_failed += r->failed;
     nlohmann::json shown = nlohmann::json::array();

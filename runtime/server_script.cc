@@ -10,6 +10,7 @@
 #include "bindings/stdlib_sources.h"
 #include "runtime/journal.h"
 #include "runtime/slot.h"
+#include "runtime/writer.h"
 
 namespace keyshift {
 
@@ -64,25 +65,13 @@ end
 -- Everything is computed: from here on the script writes.
 if code == 'R' and redis.call('EXISTS', new_key) == 1 then return {'target_exists', new_key} end
 local dump = redis.call('DUMP', key)
-local writers = { hash = 'HSET', list = 'RPUSH', set = 'SADD', zset = 'ZADD' }
 local function write(dest)
-  if t == 'string' then
-    redis.call('SET', dest, flat[1])
-  else
-    local args = flat
-    if t == 'zset' then  -- ZADD wants score before member
-      args = {}
-      for i = 1, #flat, 2 do args[i], args[i + 1] = flat[i + 1], flat[i] end
-    end
-    local i = 1
-    while i <= #args do
-      local last = math.min(i + 999, #args)
-      redis.call(writers[t], dest, unpack(args, i, last))
-      i = last + 1
-    end
+  local args = flat
+  if t == 'zset' then  -- the runner gives member, score; ZADD wants score, member
+    args = {}
+    for i = 1, #flat, 2 do args[i], args[i + 1] = flat[i + 1], flat[i] end
   end
-  if expire_at ~= '-1' then redis.call('PEXPIREAT', dest, expire_at) end
-  return redis.sha1hex(redis.call('DUMP', dest))
+  return write_value(dest, t, args, 1, expire_at)
 end
 redis.call('DEL', key)
 if code == 'D' then
@@ -164,6 +153,7 @@ ServerScript BuildServerScript(const MigrationFile& file, const std::string& sca
   s += "local json, time, ks = modules.json, modules.time, modules.ks\n";
   s += fmt::format("local SCAN_TYPE = '{}'\n", scan_type);
   s += kJournalEntryLua;
+  s += kWriteValueLua;
   s += fmt::format("local JOURNAL_PREFIX = {}\n", LuaQuote(journal_prefix));
   s += "local SLOT_TAGS = " + SlotTagsLiteral() + "\n";
   s += kJournalOfLua;

@@ -9,6 +9,24 @@ namespace keyshift {
 
 // KEYS: data key, its journal hash, target key, target's journal hash.
 // ARGV: digest, expire_at, action (W|D|R), type, elements...
+const char* const kWriteValueLua = R"LUA(
+local function write_value(dest, typ, args, first, expire_at)
+  if typ == 'string' then
+    redis.call('SET', dest, args[first])
+  else
+    local command = ({ hash = 'HSET', list = 'RPUSH', set = 'SADD', zset = 'ZADD' })[typ]
+    local i, n = first, #args
+    while i <= n do  -- chunks of 1000: unpack has a stack limit; pairs never split
+      local last = math.min(i + 999, n)
+      redis.call(command, dest, unpack(args, i, last))
+      i = last + 1
+    end
+  end
+  if expire_at ~= '-1' then redis.call('PEXPIREAT', dest, expire_at) end
+  return redis.sha1hex(redis.call('DUMP', dest))
+end
+)LUA";
+
 const char* const kWriteScript = R"LUA(-- keyshift CAS write
 local key, jkey, target, tjkey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local digest, expire_at, action, typ = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -19,21 +37,7 @@ if not dump or redis.sha1hex(dump) ~= digest
   return 'changed'
 end
 if action == 'R' and redis.call('EXISTS', target) == 1 then return 'target_exists' end
-local writers = { hash = 'HSET', list = 'RPUSH', set = 'SADD', zset = 'ZADD' }
-local function write(dest)
-  if typ == 'string' then
-    redis.call('SET', dest, ARGV[5])
-  else
-    local i, n = 5, #ARGV
-    while i <= n do  -- chunks of 1000 args: unpack has a stack limit; pairs never split
-      local last = math.min(i + 999, n)
-      redis.call(writers[typ], dest, unpack(ARGV, i, last))
-      i = last + 1
-    end
-  end
-  if expire_at ~= '-1' then redis.call('PEXPIREAT', dest, expire_at) end
-  return redis.sha1hex(redis.call('DUMP', dest))
-end
+local function write(dest) return write_value(dest, typ, ARGV, 5, expire_at) end
 redis.call('DEL', key)
 if action == 'D' then
   redis.call('HSET', jkey, key, journal_entry('D', expire_at, '', '', dump))
@@ -50,7 +54,7 @@ return 'ok'
 namespace {
 
 const std::string& WriteScriptBody() {
-  static const std::string body = std::string(kJournalEntryLua) + kWriteScript;
+  static const std::string body = std::string(kJournalEntryLua) + kWriteValueLua + kWriteScript;
   return body;
 }
 

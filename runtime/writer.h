@@ -39,5 +39,9 @@ Result<std::vector<WriteStatus>> WriteBatch(ScriptCache& scripts, const StateKey
 std::vector<std::string> WriteArgs(const WriteOp& op);
 
 extern const char* const kWriteScript;
+// Lua 5.1 source of `write_value(dest, type, args, first, expire_at)`, shared
+// with server mode: stores args[first..] as dest's value (zset args: score
+// before member), restores the absolute expiry, returns sha1 of the new DUMP.
+extern const char* const kWriteValueLua;
 
 }  // namespace keyshift
