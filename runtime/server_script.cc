@@ -148,9 +148,22 @@ ServerScript BuildServerScript(const MigrationFile& file, const std::string& sca
                                const std::string& journal_prefix) {
   std::string s = fmt::format("-- keyshift server-mode script for {} (sha256 {})\n", file.filename, file.sha256);
   s += "local modules = { host = { log = function(text) redis.log(redis.LOG_NOTICE, 'keyshift: ' .. text) end } }\n";
-  for (const char* name : kStdlibLoadOrder)
-    s += fmt::format("modules.{} = (function(...)\n{}\nend)(modules)\n", name, *FindStdlib(name));
-  s += "local json, time, ks = modules.json, modules.time, modules.ks\n";
+  // Redis runs the whole script on every call: json and time are only built
+  // when a transform first touches them (lazy proxies), the rest always.
+  s += "local function lazy(name, define)\n"
+       "  return setmetatable({}, { __index = function(_, k)\n"
+       "    if not modules[name] then modules[name] = define(modules) end\n"
+       "    return modules[name][k]\n"
+       "  end })\n"
+       "end\n";
+  for (const char* name : kStdlibLoadOrder) {
+    bool lazy = std::string(name) == "json" || std::string(name) == "time";
+    if (lazy)
+      s += fmt::format("local define_{} = function(...)\n{}\nend\n", name, *FindStdlib(name));
+    else
+      s += fmt::format("modules.{} = (function(...)\n{}\nend)(modules)\n", name, *FindStdlib(name));
+  }
+  s += "local json, time, ks = lazy('json', define_json), lazy('time', define_time), modules.ks\n";
   s += fmt::format("local SCAN_TYPE = '{}'\n", scan_type);
   s += kJournalEntryLua;
   s += kWriteValueLua;
