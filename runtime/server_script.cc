@@ -73,16 +73,7 @@ local function write(dest)
   end
   return write_value(dest, t, args, 1, expire_at)
 end
-redis.call('DEL', key)
-if code == 'D' then
-  redis.call('HSET', jkey, key, journal_entry('D', expire_at, '', '', dump))
-elseif code == 'W' then
-  redis.call('HSET', jkey, key, journal_entry('W', expire_at, write(key), '', dump))
-else
-  local post = write(new_key)
-  redis.call('HSET', jkey, key, journal_entry('R', expire_at, post, new_key, dump))
-  redis.call('HSET', journal_of(new_key), new_key, journal_entry('C', expire_at, post, key, ''))
-end
+record_change(key, jkey, code, new_key, code == 'R' and journal_of(new_key), expire_at, dump, write)
 return {'ok', code, tostring(#dump)}
 )LUA";
 

@@ -25,6 +25,21 @@ local function write_value(dest, typ, args, first, expire_at)
   if expire_at ~= '-1' then redis.call('PEXPIREAT', dest, expire_at) end
   return redis.sha1hex(redis.call('DUMP', dest))
 end
+
+-- The change itself, journaled in the same script: D deletes key; W writes
+-- it again through write(key); R writes target and leaves a C entry there.
+local function record_change(key, jkey, code, target, tjkey, expire_at, dump, write)
+  redis.call('DEL', key)
+  if code == 'D' then
+    redis.call('HSET', jkey, key, journal_entry('D', expire_at, '', '', dump))
+  elseif code == 'W' then
+    redis.call('HSET', jkey, key, journal_entry('W', expire_at, write(key), '', dump))
+  else
+    local post = write(target)
+    redis.call('HSET', jkey, key, journal_entry('R', expire_at, post, target, dump))
+    redis.call('HSET', tjkey, target, journal_entry('C', expire_at, post, key, ''))
+  end
+end
 )LUA";
 
 const char* const kWriteScript = R"LUA(-- keyshift CAS write
@@ -38,16 +53,7 @@ if not dump or redis.sha1hex(dump) ~= digest
 end
 if action == 'R' and redis.call('EXISTS', target) == 1 then return 'target_exists' end
 local function write(dest) return write_value(dest, typ, ARGV, 5, expire_at) end
-redis.call('DEL', key)
-if action == 'D' then
-  redis.call('HSET', jkey, key, journal_entry('D', expire_at, '', '', dump))
-elseif action == 'W' then
-  redis.call('HSET', jkey, key, journal_entry('W', expire_at, write(key), '', dump))
-else
-  local post = write(target)
-  redis.call('HSET', jkey, key, journal_entry('R', expire_at, post, target, dump))
-  redis.call('HSET', tjkey, target, journal_entry('C', expire_at, post, key, ''))
-end
+record_change(key, jkey, action, target, tjkey, expire_at, dump, write)
 return 'ok'
 )LUA";
 

@@ -39,9 +39,11 @@ Result<std::vector<WriteStatus>> WriteBatch(ScriptCache& scripts, const StateKey
 std::vector<std::string> WriteArgs(const WriteOp& op);
 
 extern const char* const kWriteScript;
-// Lua 5.1 source of `write_value(dest, type, args, first, expire_at)`, shared
-// with server mode: stores args[first..] as dest's value (zset args: score
-// before member), restores the absolute expiry, returns sha1 of the new DUMP.
+// Lua 5.1 source shared with server mode (needs journal_entry first):
+// `write_value(dest, type, args, first, expire_at)` stores args[first..] as
+// dest's value (zset args: score before member), restores the absolute
+// expiry and returns sha1 of the new DUMP; `record_change(...)` deletes,
+// rewrites or moves the key and journals it, in the caller's script.
 extern const char* const kWriteValueLua;
 
 }  // namespace keyshift

@@ -90,6 +90,25 @@ CliResult UpUntilDone(const Keyshift& ks, const std::vector<std::string>& extra 
   return r;
 }
 
+// Starts `up` of a migration that takes 2 ms per key in the background and
+// returns once it holds the lock and has been working for a moment.
+Spawned StartSlowRunner(RedisConnection& conn, const TempDir& dir, const TempDir& scratch, const Keyshift& ks) {
+  dir.Write("0001_slow.lua", R"(return {
+  description = "slow transform",
+  scan = { match = "q:*", type = "string", batch = 20 },
+  transform = function(key, value)
+    local t = os.clock() + 0.002
+    while os.clock() < t do end
+    return value .. "!"
+  end,
+})");
+  Spawned a = SpawnKeyshift(ks.Args({"up"}), scratch, "a", kShortLease);
+  for (int i = 0; i < 100 && Cmd(conn, {"EXISTS", "keyshift:{state}:lock"}).integer == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  return a;
+}
+
 }  // namespace
 
 TEST_CASE("kill -9 at random instants, then resume: every key transformed exactly once", "[redis][guarantee]") {
@@ -342,20 +361,8 @@ TEST_CASE("a crashed runner's lease expires within a second; a new runner then p
   auto conn = server.Connect();
   TempDir dir, scratch("keyshift-lock");
   SeedStrings(*conn, "q:", 2000, "v");
-  dir.Write("0001_slow.lua", R"(return {
-  description = "slow transform",
-  scan = { match = "q:*", type = "string", batch = 20 },
-  transform = function(key, value)
-    local t = os.clock() + 0.002
-    while os.clock() < t do end
-    return value .. "!"
-  end,
-})");
   Keyshift ks(server, dir);
-  Spawned a = SpawnKeyshift(ks.Args({"up"}), scratch, "a", kShortLease);
-  for (int i = 0; i < 100 && Cmd(*conn, {"EXISTS", "keyshift:{state}:lock"}).integer == 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  Spawned a = StartSlowRunner(*conn, dir, scratch, ks);
   REQUIRE(kill(a.pid, SIGKILL) == 0);
   WaitKeyshift(a);
   CliResult blocked = RunKeyshift(ks.Args({"up"}), "", kShortLease);
@@ -375,20 +382,8 @@ TEST_CASE("a runner that loses its lease stops writing", "[redis][guarantee]") {
   auto conn = server.Connect();
   TempDir dir, scratch("keyshift-lost");
   SeedStrings(*conn, "q:", 3000, "v");
-  dir.Write("0001_slow.lua", R"(return {
-  description = "slow transform",
-  scan = { match = "q:*", type = "string", batch = 20 },
-  transform = function(key, value)
-    local t = os.clock() + 0.002
-    while os.clock() < t do end
-    return value .. "!"
-  end,
-})");
   Keyshift ks(server, dir);
-  Spawned a = SpawnKeyshift(ks.Args({"up"}), scratch, "a", kShortLease);
-  for (int i = 0; i < 100 && Cmd(*conn, {"EXISTS", "keyshift:{state}:lock"}).integer == 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  Spawned a = StartSlowRunner(*conn, dir, scratch, ks);
   // Another runner takes over, as if A's lease had run out.
   Cmd(*conn, {"SET", "keyshift:{state}:lock", R"({"token":"x","holder":"other@host"})", "PX", "60000"});
   CliResult r = WaitKeyshift(a);

@@ -136,6 +136,20 @@ std::map<std::string, std::string> Coarse(const std::map<std::string, std::strin
   return out;
 }
 
+// `check` accepts the directory, then `up` runs it in host mode on one server
+// and in server mode on the other.
+void RunBothModes(const TempDir& dir, const RedisServer& host_server, const RedisServer& server_server) {
+  CliResult check = RunKeyshift({"--dir", dir.path(), "check"});
+  INFO(Describe(check));
+  REQUIRE(check.exit_code == 0);
+  CliResult host = RunKeyshift({"--url", host_server.url(), "--dir", dir.path(), "up", "--mode", "host"});
+  INFO(Describe(host));
+  REQUIRE(host.exit_code == 0);
+  CliResult server = RunKeyshift({"--url", server_server.url(), "--dir", dir.path(), "up", "--mode", "server"});
+  INFO(Describe(server));
+  REQUIRE(server.exit_code == 0);
+}
+
 }  // namespace
 
 TEST_CASE("server mode writes exactly the bytes host mode writes (differential corpus)", "[redis][server]") {
@@ -147,15 +161,7 @@ TEST_CASE("server mode writes exactly the bytes host mode writes (differential c
   REQUIRE(Coarse(ReadAll(*host_conn)) == Coarse(ReadAll(*server_conn)));  // the same start
   TempDir dir;
   for (size_t i = 0; i < std::size(kCorpus); ++i) dir.Write(fmt::format("{:04}_corpus.lua", i + 1), kCorpus[i]);
-  CliResult check = RunKeyshift({"--dir", dir.path(), "check"});
-  INFO(Describe(check));
-  REQUIRE(check.exit_code == 0);
-  CliResult host = RunKeyshift({"--url", host_server.url(), "--dir", dir.path(), "up", "--mode", "host"});
-  INFO(Describe(host));
-  REQUIRE(host.exit_code == 0);
-  CliResult server = RunKeyshift({"--url", server_server.url(), "--dir", dir.path(), "up", "--mode", "server"});
-  INFO(Describe(server));
-  REQUIRE(server.exit_code == 0);
+  RunBothModes(dir, host_server, server_server);
   auto a = ReadAll(*host_conn), b = ReadAll(*server_conn);
   REQUIRE(a.size() == b.size());
   int compared = 0;
@@ -254,15 +260,7 @@ TEST_CASE("server mode matches host mode byte for byte on a generated corpus", "
     for m, s in pairs(v) do if math.abs(s) < 1e15 then v[m] = s / 3 + 0.1 end end
     return v
   end })");
-  CliResult check = RunKeyshift({"--dir", dir.path(), "check"});
-  INFO(Describe(check));
-  REQUIRE(check.exit_code == 0);
-  CliResult host = RunKeyshift({"--url", host_server.url(), "--dir", dir.path(), "up", "--mode", "host"});
-  INFO(Describe(host));
-  REQUIRE(host.exit_code == 0);
-  CliResult server = RunKeyshift({"--url", server_server.url(), "--dir", dir.path(), "up", "--mode", "server"});
-  INFO(Describe(server));
-  REQUIRE(server.exit_code == 0);
+  RunBothModes(dir, host_server, server_server);
   auto a = ReadAll(*host_conn), b = ReadAll(*server_conn);
   REQUIRE(a.size() == 800u);
   int same = 0;
