@@ -73,7 +73,9 @@ Result<std::vector<KeySnapshot>> ReadKeys(ScriptCache& scripts, const StateKeys&
                                           const std::vector<std::string>& keys, bool skip_done) {
   std::vector<Command> commands;
   commands.reserve(keys.size());
-  for (const auto& key : keys) commands.push_back(scripts.Evalsha(kReadScript, {key, state.journal(version, key)}, {skip_done ? "1" : "0"}));
+  static const LuaScript read_script(kReadScript);
+  for (const auto& key : keys)
+    commands.push_back(scripts.Evalsha(read_script, {key, state.journal(version, key)}, {skip_done ? "1" : "0"}));
   auto replies = scripts.Run(commands);
   if (!replies.ok()) return replies.error();
   std::vector<KeySnapshot> out;

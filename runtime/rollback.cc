@@ -100,7 +100,8 @@ Status Rollback::UndoBatch(Pass& p, const std::string& journal_hash, const std::
   std::vector<Command> commands;
   for (const auto& l : *entries) {
     const std::string& other = l.entry.action == 'R' ? l.entry.other_key : l.key;
-    commands.push_back(scripts_.Evalsha(kUndoScript, {l.key, journal_hash, other, keys_.journal(p.version, other)},
+    static const LuaScript undo_script(kUndoScript);
+    commands.push_back(scripts_.Evalsha(undo_script, {l.key, journal_hash, other, keys_.journal(p.version, other)},
                                         {p.options->force ? "1" : "0"}));
   }
   auto replies = scripts_.Run(commands);

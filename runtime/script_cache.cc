@@ -15,11 +15,10 @@ std::string Sha1Hex(const std::string& data) {
   return hex;
 }
 
-Command ScriptCache::Evalsha(const std::string& body, const std::vector<std::string>& keys,
+Command ScriptCache::Evalsha(const LuaScript& script, const std::vector<std::string>& keys,
                              const std::vector<std::string>& args) {
-  std::string sha = Sha1Hex(body);
-  if (bodies_.find(sha) == bodies_.end()) bodies_.emplace(sha, body);
-  Command cmd{"EVALSHA", sha, std::to_string(keys.size())};
+  scripts_[script.sha] = &script;
+  Command cmd{"EVALSHA", script.sha, std::to_string(keys.size())};
   cmd.insert(cmd.end(), keys.begin(), keys.end());
   cmd.insert(cmd.end(), args.begin(), args.end());
   return cmd;
@@ -35,10 +34,10 @@ Result<std::vector<Reply>> ScriptCache::Run(const std::vector<Command>& commands
     const Reply& r = (*replies)[i];
     if (!r.is_error() || r.str.compare(0, 8, "NOSCRIPT") != 0 || commands[i].size() < 2) continue;
     retry.push_back(i);
-    auto body = bodies_.find(commands[i][1]);
-    if (body == bodies_.end() || queued[body->first]) continue;
-    queued[body->first] = true;
-    loads.push_back({"SCRIPT", "LOAD", body->second});
+    auto script = scripts_.find(commands[i][1]);
+    if (script == scripts_.end() || queued[script->first]) continue;
+    queued[script->first] = true;
+    loads.push_back({"SCRIPT", "LOAD", script->second->body});
   }
   if (retry.empty()) return replies;
   std::vector<Command> again = loads;

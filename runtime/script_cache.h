@@ -11,12 +11,22 @@
 
 namespace keyshift {
 
+std::string Sha1Hex(const std::string& data);
+
+// A script's text with its sha1, computed once (server-mode scripts run to
+// 100 KB: hashing them per call would cost more than the call).
+struct LuaScript {
+  explicit LuaScript(std::string text) : body(std::move(text)), sha(Sha1Hex(body)) {}
+  std::string body;
+  std::string sha;
+};
+
 class ScriptCache {
  public:
   explicit ScriptCache(RedisConnection* conn) : conn_(conn) {}
 
-  // EVALSHA <sha> numkeys keys... args...; remembers the body for reloads.
-  Command Evalsha(const std::string& body, const std::vector<std::string>& keys,
+  // EVALSHA <sha> numkeys keys... args...; remembers the script for reloads.
+  Command Evalsha(const LuaScript& script, const std::vector<std::string>& keys,
                   const std::vector<std::string>& args);
   // Pipelines `commands`; EVALSHA commands answered NOSCRIPT are loaded and resent.
   Result<std::vector<Reply>> Run(const std::vector<Command>& commands);
@@ -24,9 +34,7 @@ class ScriptCache {
 
  private:
   RedisConnection* conn_;
-  std::map<std::string, std::string> bodies_;  // sha1 -> script
+  std::map<std::string, const LuaScript*> scripts_;  // sha1 -> script; scripts outlive the cache's use
 };
-
-std::string Sha1Hex(const std::string& data);
 
 }  // namespace keyshift

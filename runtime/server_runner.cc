@@ -104,7 +104,7 @@ ServerKeyResult ServerRunner::Interpret(const std::string& key, const Reply& rep
 Result<std::vector<ServerKeyResult>> ServerRunner::Run(const std::vector<std::string>& keys, bool dry_run) {
   std::vector<Command> commands;
   commands.reserve(keys.size());
-  const std::string& body = dry_run ? script_.dry_body : script_.body;
+  const LuaScript& body = dry_run ? script_.dry_body : script_.body;
   for (const auto& key : keys)
     commands.push_back(scripts_.Evalsha(body, {key, keys_.journal(file_.version, key)}, {dry_run ? "1" : "0"}));
   if (watchdog_) watchdog_->Arm();

@@ -168,8 +168,8 @@ ServerScript BuildServerScript(const MigrationFile& file, const std::string& sca
   if (!file.text.empty() && file.text.back() != '\n') s += "\n";
   s += "end)()\n";
   s += kServerMain;
-  out.body = s;
-  out.dry_body = "#!lua flags=no-writes\n" + s;
+  out.body = LuaScript(s);
+  out.dry_body = LuaScript("#!lua flags=no-writes\n" + s);
   return out;
 }
 

@@ -21,13 +21,14 @@
 
 #include "runtime/directory.h"
 #include "runtime/result.h"
+#include "runtime/script_cache.h"
 #include "runtime/value.h"
 
 namespace keyshift {
 
 struct ServerScript {
-  std::string body;      // the writing script
-  std::string dry_body;  // the same, read-only (#!lua flags=no-writes)
+  LuaScript body{""};      // the writing script
+  LuaScript dry_body{""};  // the same, read-only (#!lua flags=no-writes)
   int first_line = 0;    // script line of the migration file's line 1 (in `body`)
   // Rewrites "user_script:N:" positions in a server error into "file:line:".
   std::string MapError(const std::string& message, const std::string& path, bool dry) const;

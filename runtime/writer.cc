@@ -59,9 +59,9 @@ return 'ok'
 
 namespace {
 
-const std::string& WriteScriptBody() {
-  static const std::string body = std::string(kJournalEntryLua) + kWriteValueLua + kWriteScript;
-  return body;
+const LuaScript& WriteScript() {
+  static const LuaScript script(std::string(kJournalEntryLua) + kWriteValueLua + kWriteScript);
+  return script;
 }
 
 const char* ActionCode(WriteOp::Action a) { return a == WriteOp::kDelete ? "D" : a == WriteOp::kRename ? "R" : "W"; }
@@ -97,7 +97,7 @@ Result<std::vector<WriteStatus>> WriteBatch(ScriptCache& scripts, const StateKey
     const std::string& key = op.before->key;
     const std::string& target = op.action == WriteOp::kRename ? op.new_key : key;
     commands.push_back(scripts.Evalsha(
-        WriteScriptBody(), {key, state.journal(version, key), target, state.journal(version, target)}, WriteArgs(op)));
+        WriteScript(), {key, state.journal(version, key), target, state.journal(version, target)}, WriteArgs(op)));
   }
   auto replies = scripts.Run(commands);
   if (!replies.ok()) return replies.error();
