@@ -24,7 +24,23 @@ Command ScriptCache::Evalsha(const LuaScript& script, const std::vector<std::str
   return cmd;
 }
 
+Status ScriptCache::LoadNew(const std::vector<Command>& commands) {
+  std::vector<Command> loads;
+  for (const auto& cmd : commands) {
+    if (cmd.size() < 2 || cmd[0] != "EVALSHA" || loaded_.count(cmd[1])) continue;
+    loaded_.insert(cmd[1]);
+    loads.push_back({"SCRIPT", "LOAD", scripts_.at(cmd[1])->body});
+  }
+  if (loads.empty()) return Status::Ok();
+  auto replies = conn_->Pipeline(loads);
+  if (!replies.ok()) return replies.error();
+  for (const auto& r : *replies)
+    if (r.is_error()) return Fail(fmt::format("Redis refused a keyshift script: {}", r.str));
+  return Status::Ok();
+}
+
 Result<std::vector<Reply>> ScriptCache::Run(const std::vector<Command>& commands) {
+  if (Status st = LoadNew(commands); !st) return st.error();
   auto replies = conn_->Pipeline(commands);
   if (!replies.ok()) return replies;
   std::vector<size_t> retry;

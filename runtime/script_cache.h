@@ -1,9 +1,11 @@
-// Server-side Lua scripts by sha1: commands are sent as EVALSHA, and a
-// NOSCRIPT reply (fresh server, SCRIPT FLUSH, failover) loads the script and
-// resends just those commands, which cannot have run.
+// Server-side Lua scripts by sha1: each script is sent with SCRIPT LOAD
+// once, before its first EVALSHA; a NOSCRIPT reply later (SCRIPT FLUSH,
+// restart, failover) loads it again and resends just those commands, which
+// cannot have run.
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,7 +36,9 @@ class ScriptCache {
 
  private:
   RedisConnection* conn_;
-  std::map<std::string, const LuaScript*> scripts_;  // sha1 -> script; scripts outlive the cache's use
+  Status LoadNew(const std::vector<Command>& commands);
+  std::map<std::string, const LuaScript*> scripts_;
+  std::set<std::string> loaded_;  // shas this cache has sent SCRIPT LOAD for  // sha1 -> script; scripts outlive the cache's use
 };
 
 }  // namespace keyshift
