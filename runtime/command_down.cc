@@ -45,7 +45,11 @@ Status RecordRollback(RedisConnection* conn, const StateKeys& keys, const Migrat
   if (r.conflicts == 0) rec.status = "rolled_back";
   else if (rec.status.empty()) rec.status = "failed";
   if (Status st = Ledger(conn, keys).Put(rec); !st) return st;
-  if (r.conflicts == 0) return CheckpointStore(conn, keys).Delete(m.version);
+  if (r.conflicts == 0) {
+    auto dropped = conn->Call({"DEL", keys.failed_keys(m.version)});
+    if (!dropped.ok()) return dropped.error();
+    return CheckpointStore(conn, keys).Delete(m.version);
+  }
   return Status::Ok();
 }
 

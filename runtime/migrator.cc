@@ -65,10 +65,44 @@ Status Migrator::KeyFailed(Batch& b, const std::string& key, const Error& error)
       if (over_budget && b.options->on_error == OnError::kSkip)
         b.stop->message = fmt::format("{} failed keys reached --max-errors; last: {}", b.counters->failed, error.message);
     }
-  } else if (b.sinks->key_error) {
-    b.sinks->key_error(error.message);
+  } else {
+    b.skipped.push_back(key);
+    if (b.sinks->key_error) b.sinks->key_error(error.message);
   }
   return Status::Ok();
+}
+
+Status Migrator::SaveProgress(Batch& b, long long version, const Checkpoint& cp,
+                              const std::vector<std::string>* retried) {
+  std::vector<Command> commands;
+  if (retried && !retried->empty()) {
+    Command srem{"SREM", keys_.failed_keys(version)};
+    srem.insert(srem.end(), retried->begin(), retried->end());
+    commands.push_back(std::move(srem));
+  }
+  if (!b.skipped.empty()) {
+    Command sadd{"SADD", keys_.failed_keys(version)};
+    sadd.insert(sadd.end(), b.skipped.begin(), b.skipped.end());
+    commands.push_back(std::move(sadd));
+  }
+  commands.push_back(CheckpointStore(conn_, keys_).SaveCommand(version, cp));
+  b.skipped.clear();
+  auto replies = conn_->Pipeline(commands);
+  if (!replies.ok()) return replies.error();
+  for (const auto& r : *replies)
+    if (r.is_error()) return Fail(fmt::format("saving the checkpoint: {}", r.str));
+  return Status::Ok();
+}
+
+Result<std::vector<std::vector<std::string>>> Migrator::SkippedKeys(long long version, size_t batch_size) {
+  auto members = conn_->Call({"SMEMBERS", keys_.failed_keys(version)});
+  if (!members.ok()) return members.error();
+  std::vector<std::vector<std::string>> batches;
+  for (size_t i = 0; i < members->elements.size(); ++i) {
+    if (i % batch_size == 0) batches.emplace_back();
+    batches.back().push_back(std::move(members->elements[i].str));
+  }
+  return batches;
 }
 
 Status Migrator::TransformAll(Batch& b, const std::vector<KeySnapshot>& snaps, std::vector<WriteOp>* ops) {
@@ -236,7 +270,7 @@ Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& scrip
   const ScanSpec& scan = script.info().scan;
   int batch_size = options.batch.value_or(scan.batch);
   Scanner scanner(conn_, scan.match, scan.type, batch_size, &keys_, cp.cursor);
-  Batch b{file.version, &script, &options, &sinks, lock, &cp.counters, {}, std::nullopt, "", true};
+  Batch b{file.version, &script, &options, &sinks, lock, &cp.counters, {}, std::nullopt, "", true, {}};
   server_.reset();
   hot_keys_.reset();
   if (options.mode == "server")
@@ -246,25 +280,39 @@ Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& scrip
   auto elapsed = [&] {
     return cp.elapsed_ms + std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
   };
-  while (!scanner.done()) {
-    auto keys = scanner.Next();
-    if (!keys.ok()) return keys.error();
+  // A resumed run first retries the keys earlier runs skipped (--on-error skip).
+  std::vector<std::vector<std::string>> retry;
+  if (report.resumed) {
+    auto skipped = SkippedKeys(file.version, static_cast<size_t>(batch_size));
+    if (!skipped.ok()) return skipped.error();
+    retry = std::move(skipped.value());
+  }
+  while (!retry.empty() || !scanner.done()) {
+    bool retrying = !retry.empty();
     Counters before_batch = cp.counters;
-    cp.counters.scanned += static_cast<long long>(keys->size());
-    b.keys = std::move(*keys);
+    if (retrying) {
+      b.keys = std::move(retry.back());
+      retry.pop_back();
+      cp.counters.failed = std::max(0LL, cp.counters.failed - static_cast<long long>(b.keys.size()));
+    } else {
+      auto keys = scanner.Next();
+      if (!keys.ok()) return keys.error();
+      cp.counters.scanned += static_cast<long long>(keys->size());
+      b.keys = std::move(*keys);
+    }
     if (Status st = ProcessBatch(b); !st) return st.error();
     if (b.stop) {
-      // The stopped batch is redone from the saved cursor by the next run:
-      // the report counts it, the checkpoint does not.
+      // The stopped batch is redone by the next run (from the saved cursor,
+      // or from the skipped-keys set): the report counts it, the checkpoint does not.
       report.counters = cp.counters;
       cp.counters = before_batch;
       break;
     }
-    cp.cursor = scanner.cursor();
+    if (!retrying) cp.cursor = scanner.cursor();
     if (!options.dry_run) {
       Checkpoint now = cp;
       now.elapsed_ms = elapsed();
-      if (Status st = checkpoints.Save(file.version, now); !st) return st.error();
+      if (Status st = SaveProgress(b, file.version, now, retrying ? &b.keys : nullptr); !st) return st.error();
     }
     if (sinks.progress) sinks.progress(cp.counters);
   }

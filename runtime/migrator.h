@@ -77,11 +77,18 @@ struct Batch {
   std::optional<Error> stop;
   std::string stop_key;
   bool first = true;  // the run's first batch (server mode pre-flights it)
+  std::vector<std::string> skipped;  // keys --on-error skip left alone in this batch
 };
 
   Status ProcessBatch(Batch& batch);
   Status Pass(Batch& batch, std::vector<std::string>* pending);
   Status MigrateHotKey(Batch& batch, const std::string& key);
+  // After a batch: records its skipped keys (and, for a retry batch, drops
+  // the keys it retried) with the checkpoint, in one round trip.
+  Status SaveProgress(Batch& batch, long long version, const Checkpoint& cp,
+                      const std::vector<std::string>* retried);
+  // Keys an earlier run skipped, in batches, for a resumed run to retry first.
+  Result<std::vector<std::vector<std::string>>> SkippedKeys(long long version, size_t batch_size);
   static constexpr int kHotKeyAttempts = 5;  // CAS attempts before a portable migration goes server-side
   Status TransformAll(Batch& batch, const std::vector<KeySnapshot>& snaps, std::vector<WriteOp>* ops);
   Status KeyFailed(Batch& batch, const std::string& key, const Error& error);

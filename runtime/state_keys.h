@@ -3,6 +3,8 @@
 //   <prefix>{state}:ledger        hash  version -> ledger record (ledger.h)
 //   <prefix>{state}:lock          string lease holder (lock.h)
 //   <prefix>{state}:ckpt:<V>      hash  checkpoint of migration V (checkpoint.h)
+//   <prefix>{state}:failed:<V>    set   keys --on-error skip left as they were;
+//                                       a resumed `up` retries them first
 //   <prefix>j:<V>:{<tag>}         hash  journal of migration V for one slot (journal.h)
 //
 // State keys share the hash tag {state}; journal hashes carry the tag of the
@@ -26,6 +28,7 @@ class StateKeys {
   std::string ledger() const { return prefix_ + "{state}:ledger"; }
   std::string lock() const { return prefix_ + "{state}:lock"; }
   std::string checkpoint(long long version) const { return prefix_ + "{state}:ckpt:" + std::to_string(version); }
+  std::string failed_keys(long long version) const { return prefix_ + "{state}:failed:" + std::to_string(version); }
   // The journal hash holding the entry for `key`.
   std::string journal(long long version, const std::string& key) const;
   // What every journal hash name of `version` starts with, and the SCAN

@@ -337,7 +337,7 @@ TEST_CASE("--on-error skip, --max-errors, failed status and resume", "[redis][gu
     CHECK_THAT(r.out, Catch::Contains("errors 20"));
   }
   SECTION("--max-errors stops the run, status shows failed, a fixed file resumes") {
-    CliResult r = ks.Run({"up", "--on-error", "skip", "--max-errors", "3"});
+    CliResult r = ks.Run({"up", "--on-error", "skip", "--max-errors", "15"});
     INFO(Describe(r));
     CHECK(r.exit_code == 1);
     CHECK_THAT(r.all(), Catch::Contains("--max-errors"));
