@@ -397,3 +397,19 @@ TEST_CASE("a runner that loses its lease stops writing", "[redis][guarantee]") {
   for (const auto& v : Values(*conn, ScanKeys(*conn, "q:*"))) done += v == "v!";
   CHECK(done < 3000);
 }
+
+TEST_CASE("Redis going away mid-run: one clear line and exit 2, no crash", "[redis][guarantee]") {
+  auto server = std::make_unique<RedisServer>();
+  auto conn = server->Connect();
+  TempDir dir, scratch("keyshift-gone");
+  SeedStrings(*conn, "q:", 2000, "v");
+  Keyshift ks(*server, dir);
+  Spawned a = StartSlowRunner(*conn, dir, scratch, ks);
+  server->Kill();
+  CliResult r = WaitKeyshift(a);
+  INFO(Describe(r));
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("lost connection to Redis at 127.0.0.1:"));
+  CHECK(CountLines(r.err) == 1);
+  CHECK_FALSE(Catch::Contains("terminate called").match(r.err));
+}
