@@ -3,6 +3,8 @@
 
 #include <map>
 
+#include <fmt/format.h>
+
 namespace keyshift {
 
 const char* MigrationStatusName(MigrationStatus status) {
@@ -52,11 +54,16 @@ Result<Catalog> LoadCatalog(RedisConnection* conn, const StateKeys& keys, const 
     if (m.name.empty()) m.name = rec.name;
     m.record = rec;
   }
-  CheckpointStore checkpoints(conn, keys);
+  std::vector<Command> reads;  // every checkpoint in one round trip
+  for (const auto& [version, m] : by_version) reads.push_back({"HGETALL", keys.checkpoint(version)});
+  if (reads.empty()) return cat;
+  auto replies = conn->Pipeline(reads);
+  if (!replies.ok()) return replies.error();
+  size_t i = 0;
   for (auto& [version, m] : by_version) {
-    auto cp = checkpoints.Load(version);
-    if (!cp.ok()) return cp.error();
-    m.checkpoint = cp.value();
+    const Reply& r = (*replies)[i++];
+    if (r.is_error()) return Fail(fmt::format("reading the checkpoint of migration {}: {}", version, r.str));
+    m.checkpoint = ParseCheckpoint(r);
     m.status = Decide(m, cat.lock_holder.has_value());
     cat.migrations.push_back(m);
   }

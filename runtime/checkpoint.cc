@@ -31,12 +31,10 @@ constexpr CounterField kCounterFields[] = {
 
 }  // namespace
 
-Result<std::optional<Checkpoint>> CheckpointStore::Load(long long version) {
-  auto reply = conn_->Call({"HGETALL", keys_.checkpoint(version)});
-  if (!reply.ok()) return reply.error();
-  if (reply->elements.empty()) return std::optional<Checkpoint>();
+std::optional<Checkpoint> ParseCheckpoint(const Reply& reply) {
+  if (reply.elements.empty()) return std::nullopt;
   std::map<std::string, std::string> f;
-  for (size_t i = 0; i + 1 < reply->elements.size(); i += 2) f[reply->elements[i].str] = reply->elements[i + 1].str;
+  for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) f[reply.elements[i].str] = reply.elements[i + 1].str;
   Checkpoint cp;
   cp.cursor = f["cursor"].empty() ? "0" : f["cursor"];
   for (const auto& c : kCounterFields) cp.counters.*c.member = std::strtoll(f[c.name].c_str(), nullptr, 10);
@@ -47,7 +45,13 @@ Result<std::optional<Checkpoint>> CheckpointStore::Load(long long version) {
   cp.failed_key = f["failed_key"];
   cp.elapsed_ms = std::strtoll(f["elapsed_ms"].c_str(), nullptr, 10);
   cp.run_id = f["run_id"];
-  return std::optional<Checkpoint>(cp);
+  return cp;
+}
+
+Result<std::optional<Checkpoint>> CheckpointStore::Load(long long version) {
+  auto reply = conn_->Call({"HGETALL", keys_.checkpoint(version)});
+  if (!reply.ok()) return reply.error();
+  return ParseCheckpoint(*reply);
 }
 
 Command CheckpointStore::SaveCommand(long long version, const Checkpoint& cp) const {

@@ -41,6 +41,9 @@ struct Checkpoint {
   std::string run_id;
 };
 
+// A checkpoint from an HGETALL reply of its hash; nullopt when there is none.
+std::optional<Checkpoint> ParseCheckpoint(const Reply& reply);
+
 class CheckpointStore {
  public:
   CheckpointStore(RedisConnection* conn, const StateKeys& keys) : conn_(conn), keys_(keys) {}
