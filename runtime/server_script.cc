@@ -41,8 +41,9 @@ end
 if t ~= 'string' and t ~= 'hash' and t ~= 'list' and t ~= 'set' and t ~= 'zset' then
   return {'unsupported', t}
 end
-local before = runner.normalize(t, read_value())
-local ok, action, flat, new_key = pcall(runner.apply, mig.transform, key, t, read_value())
+local value = read_value()
+local before = runner.normalize(t, value)  -- a copy: the transform may edit value in place
+local ok, action, flat, new_key = pcall(runner.apply, mig.transform, key, t, value)
 if not ok then return {'error', tostring(action)} end
 if action == 'error' then return {'error', flat} end
 if action == 'keep' then return {'keep'} end
