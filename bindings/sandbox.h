@@ -65,8 +65,6 @@ class Sandbox {
     std::string kill_reason;
   };
   Budget& budget() { return budget_; }
-  size_t memory_used() const { return used_; }
-  bool memory_refused() const { return memory_refused_; }
   void NotePosition(lua_State* L);
 
   // Where ks.log / print lines go. Default: standard error.

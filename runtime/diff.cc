@@ -3,6 +3,7 @@
 #include "runtime/diff.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <limits>
@@ -445,6 +446,12 @@ void AddBody(const KeyChange& change, int context, Lines* out) {
 }
 
 }  // namespace
+
+long long PttlFromExpireAt(long long expire_at) {
+  using namespace std::chrono;
+  long long now = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  return expire_at < 0 ? -1 : std::max(0LL, expire_at - now);
+}
 
 std::string RenderDiff(const KeyChange& change, const DiffStyle& style) {
   Lines lines;

@@ -20,6 +20,10 @@ struct KeyChange {
   Value after;          // kRewrite / kRename: the new value (same type as before)
 };
 
+// before_pttl_ms for a key whose absolute expiry (ms since the epoch, -1 for
+// none) is `expire_at`, as of now.
+long long PttlFromExpireAt(long long expire_at);
+
 struct DiffStyle {
   bool color = false;  // ANSI colors; callers set it only when stdout is a terminal
   int context = 3;     // unchanged lines around each change in line diffs

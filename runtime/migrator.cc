@@ -14,11 +14,6 @@ namespace keyshift {
 
 namespace {
 
-long long NowMs() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 WriteOp::Action ToWriteAction(TransformOutcome::Action a) {
   return a == TransformOutcome::kDelete ? WriteOp::kDelete
          : a == TransformOutcome::kRename ? WriteOp::kRename
@@ -29,7 +24,7 @@ KeyChange ToKeyChange(const WriteOp& op) {
   KeyChange c;
   c.key = op.before->key;
   c.before = op.before->value;
-  c.before_pttl_ms = op.before->expire_at < 0 ? -1 : std::max(0LL, op.before->expire_at - NowMs());
+  c.before_pttl_ms = PttlFromExpireAt(op.before->expire_at);
   c.action = op.action == WriteOp::kDelete ? KeyChange::kDelete
              : op.action == WriteOp::kRename ? KeyChange::kRename
                                              : KeyChange::kRewrite;
@@ -227,20 +222,6 @@ Status Migrator::ProcessBatch(Batch& b) {
       if (Status st = Pass(b, &one); !st || b.stop) return st;
     }
   }
-  return Status::Ok();
-}
-
-// A key the application writes faster than a host-side CAS can follow: the
-// same step as one atomic server-side script (the same bytes, guarantee 6).
-Status Migrator::MigrateHotKey(Batch& b, const std::string& key) {
-  auto results = hot_keys_->Run({key}, /*dry_run=*/false);
-  if (!results.ok()) return results.error();
-  const ServerKeyResult& r = results->front();
-  if (r.kind == ServerKeyResult::kWritten)
-    CountChange(b.counters, r.action == 'D' ? WriteOp::kDelete : r.action == 'R' ? WriteOp::kRename : WriteOp::kRewrite,
-                JournalEntryBytes(r.journal_bytes, key.size()));
-  if (r.kind == ServerKeyResult::kDone) ++b.counters->skipped;
-  if (r.kind == ServerKeyResult::kFailed) return KeyFailed(b, key, r.error);
   return Status::Ok();
 }
 

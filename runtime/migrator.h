@@ -83,6 +83,8 @@ struct Batch {
   Status ProcessBatch(Batch& batch);
   Status Pass(Batch& batch, std::vector<std::string>* pending);
   Status MigrateHotKey(Batch& batch, const std::string& key);
+  // Counts one server-side result (server mode and hot keys alike).
+  void Account(Batch& batch, const ServerKeyResult& result);
   // After a batch: records its skipped keys (and, for a retry batch, drops
   // the keys it retried) with the checkpoint, in one round trip.
   Status SaveProgress(Batch& batch, long long version, const Checkpoint& cp,

@@ -41,25 +41,34 @@ Status Migrator::ServerBatch(Batch& b) {
     if (Status st = b.lock->Renew(); !st) return st;
   auto results = server_->Run(b.keys, b.options->dry_run);
   if (!results.ok()) return results.error();
-  for (auto& r : *results) {
-    switch (r.kind) {
-      case ServerKeyResult::kDone:
-        ++b.counters->skipped;
-        break;
-      case ServerKeyResult::kUntouched:
-        break;
-      case ServerKeyResult::kWritten:
-        CountChange(b.counters, FromCode(r.action), JournalEntryBytes(r.journal_bytes, r.key.size()));
-        break;
-      case ServerKeyResult::kChange:
-        CountChange(b.counters, FromCode(r.action), JournalEntryBytes(r.journal_bytes, r.key.size()));
-        if (b.sinks->diff) b.sinks->diff(r.change);
-        break;
-      case ServerKeyResult::kFailed:
-        KeyFailed(b, r.key, r.error);
-        break;
-    }
+  for (const auto& r : *results) Account(b, r);
+  return Status::Ok();
+}
+
+void Migrator::Account(Batch& b, const ServerKeyResult& r) {
+  switch (r.kind) {
+    case ServerKeyResult::kDone:
+      ++b.counters->skipped;
+      break;
+    case ServerKeyResult::kUntouched:
+      break;
+    case ServerKeyResult::kWritten:
+    case ServerKeyResult::kChange:
+      CountChange(b.counters, FromCode(r.action), JournalEntryBytes(r.journal_bytes, r.key.size()));
+      if (r.kind == ServerKeyResult::kChange && b.sinks->diff) b.sinks->diff(r.change);
+      break;
+    case ServerKeyResult::kFailed:
+      KeyFailed(b, r.key, r.error);
+      break;
   }
+}
+
+// A key the application writes faster than a host-side CAS can follow: the
+// same step as one atomic server-side script (the same bytes, guarantee 6).
+Status Migrator::MigrateHotKey(Batch& b, const std::string& key) {
+  auto results = hot_keys_->Run({key}, /*dry_run=*/false);
+  if (!results.ok()) return results.error();
+  Account(b, results->front());
   return Status::Ok();
 }
 

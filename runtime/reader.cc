@@ -1,6 +1,7 @@
 // The read script and its reply parsing.
 #include "runtime/reader.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include <fmt/format.h>
@@ -29,21 +30,22 @@ return {t, expire_at, redis.sha1hex(dump), tostring(#dump), readers[t]()}
 
 namespace {
 
-Value ValueFromElements(KeyType type, const std::vector<Reply>& elements) {
+}  // namespace
+
+Value ValueFromReplies(KeyType type, const std::vector<Reply>& el, size_t from, size_t to) {
   Value v;
   v.type = type;
+  to = std::min(to, el.size());
   if (type == KeyType::kString) {
-    if (!elements.empty()) v.str = elements[0].str;
+    if (from < to) v.str = el[from].str;
   } else if (type == KeyType::kHash || type == KeyType::kZSet) {
-    for (size_t i = 0; i + 1 < elements.size(); i += 2) v.pairs.emplace_back(elements[i].str, elements[i + 1].str);
+    for (size_t i = from; i + 1 < to; i += 2) v.pairs.emplace_back(el[i].str, el[i + 1].str);
   } else {
-    for (const auto& e : elements) v.items.push_back(e.str);
+    for (size_t i = from; i < to; ++i) v.items.push_back(el[i].str);
   }
   v.Normalize();
   return v;
 }
-
-}  // namespace
 
 Result<KeySnapshot> SnapshotFromReply(const std::string& key, const Reply& reply) {
   if (reply.is_error()) return Fail(fmt::format("reading key '{}': {}", key, reply.str));
@@ -64,7 +66,7 @@ Result<KeySnapshot> SnapshotFromReply(const std::string& key, const Reply& reply
     s.expire_at = std::strtoll(el[1].str.c_str(), nullptr, 10);
     s.digest = el[2].str;
     s.dump_bytes = std::strtoll(el[3].str.c_str(), nullptr, 10);
-    s.value = ValueFromElements(KeyTypeFromName(head), el[4].elements);
+    s.value = ValueFromReplies(KeyTypeFromName(head), el[4].elements, 0, el[4].elements.size());
   }
   return s;
 }

@@ -32,6 +32,10 @@ Result<std::vector<KeySnapshot>> ReadKeys(ScriptCache& scripts, const StateKeys&
 // Converts one reply of the read script (exposed for tests).
 Result<KeySnapshot> SnapshotFromReply(const std::string& key, const Reply& reply);
 
+// A Value of `type` from replies el[from, to): a string's text, hash and zset
+// pairs (field/member first), list and set items. Shared with server mode.
+Value ValueFromReplies(KeyType type, const std::vector<Reply>& el, size_t from, size_t to);
+
 extern const char* const kReadScript;
 
 }  // namespace keyshift

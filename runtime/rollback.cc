@@ -50,11 +50,6 @@ namespace {
 
 constexpr size_t kMaxConflictSamples = 50;
 
-long long NowMs() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 struct Loaded {
   std::string key;
   JournalEntry entry;
@@ -147,7 +142,7 @@ Status Rollback::PreviewBatch(Pass& p, const std::string& journal_hash, const st
     c.key = holders[i];
     c.before = now.value;
     c.after = std::move(old.value());
-    c.before_pttl_ms = l.entry.expire_at < 0 ? -1 : std::max(0LL, l.entry.expire_at - NowMs());
+    c.before_pttl_ms = PttlFromExpireAt(l.entry.expire_at);
     c.action = l.entry.action == 'D' || !present ? KeyChange::kCreate
                : l.entry.action == 'R'           ? KeyChange::kRename
                                                  : KeyChange::kRewrite;

@@ -1,6 +1,8 @@
 // Pipelined server-mode calls and their replies.
 #include "runtime/server_runner.h"
 
+#include "runtime/reader.h"
+
 #include <chrono>
 #include <cstdlib>
 
@@ -9,25 +11,6 @@
 namespace keyshift {
 
 namespace {
-
-long long NowMs() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-Value FlatValue(KeyType type, const std::vector<Reply>& el, size_t from, size_t to) {
-  Value v;
-  v.type = type;
-  if (type == KeyType::kString) {
-    if (from < to) v.str = el[from].str;
-  } else if (type == KeyType::kHash || type == KeyType::kZSet) {
-    for (size_t i = from; i + 1 < to; i += 2) v.pairs.emplace_back(el[i].str, el[i + 1].str);
-  } else {
-    for (size_t i = from; i < to; ++i) v.items.push_back(el[i].str);
-  }
-  v.Normalize();
-  return v;
-}
 
 ServerKeyResult Make(ServerKeyResult::Kind kind, const std::string& key) {
   ServerKeyResult r;
@@ -57,9 +40,9 @@ ServerKeyResult ServerRunner::Change(const std::string& key, const Reply& reply)
   size_t n_before = std::strtoull(el[6].str.c_str(), nullptr, 10);
   size_t first = 7, split = std::min(el.size(), first + n_before);
   r.change.key = key;
-  r.change.before = FlatValue(type, el, first, split);
-  r.change.after = FlatValue(type, el, split, el.size());
-  r.change.before_pttl_ms = expire_at < 0 ? -1 : std::max(0LL, expire_at - NowMs());
+  r.change.before = ValueFromReplies(type, el, first, split);
+  r.change.after = ValueFromReplies(type, el, split, el.size());
+  r.change.before_pttl_ms = PttlFromExpireAt(expire_at);
   r.change.action = r.action == 'D' ? KeyChange::kDelete : r.action == 'R' ? KeyChange::kRename : KeyChange::kRewrite;
   r.change.new_key = el[2].str;
   if (r.action == 'R' && split == el.size()) r.change.after = r.change.before;

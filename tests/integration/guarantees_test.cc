@@ -53,43 +53,6 @@ std::string NotRestored(RedisConnection& conn, const std::map<std::string, std::
   return unexplained.empty() ? "" : "not restored: " + unexplained + "; byte differences: " + out;
 }
 
-const std::map<std::string, std::string> kShortLease = {{"KEYSHIFT_LOCK_LEASE_MS", "600"}};
-
-void SeedStrings(RedisConnection& conn, const std::string& prefix, int n, const std::string& value) {
-  std::vector<Command> batch;
-  for (int i = 0; i < n; ++i) {
-    batch.push_back({"SET", fmt::format("{}{}", prefix, i), value});
-    if (batch.size() == 1000 || i == n - 1) {
-      auto r = conn.Pipeline(batch);
-      REQUIRE(r.ok());
-      batch.clear();
-    }
-  }
-}
-
-std::vector<std::string> Values(RedisConnection& conn, const std::vector<std::string>& keys) {
-  std::vector<std::string> out;
-  for (size_t i = 0; i < keys.size(); i += 1000) {
-    Command mget{"MGET"};
-    for (size_t j = i; j < keys.size() && j < i + 1000; ++j) mget.push_back(keys[j]);
-    for (auto& e : Cmd(conn, mget).elements) out.push_back(e.str);
-  }
-  return out;
-}
-
-// Runs `up` until it succeeds; a run that meets the dead runner's lease waits it out.
-CliResult UpUntilDone(const Keyshift& ks, const std::vector<std::string>& extra = {}) {
-  CliResult r;
-  for (int attempt = 0; attempt < 20; ++attempt) {
-    std::vector<std::string> args{"up"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    r = RunKeyshift(ks.Args(args), "", kShortLease, 120);
-    if (r.exit_code != 3) return r;
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  }
-  return r;
-}
-
 // Starts `up` of a migration that takes 2 ms per key in the background and
 // returns once it holds the lock and has been working for a moment.
 Spawned StartSlowRunner(RedisConnection& conn, const TempDir& dir, const TempDir& scratch, const Keyshift& ks) {
@@ -126,24 +89,13 @@ TEST_CASE("kill -9 at random instants, then resume: every key transformed exactl
   end,
 })");
   Keyshift ks(server, dir);
-  std::mt19937 rng(20261123);
-  std::uniform_int_distribution<int> delay_ms(20, 160);
-  int kills = 0;
-  for (int round = 0; round < 30; ++round) {
-    Spawned run = SpawnKeyshift(ks.Args({"up"}), scratch, fmt::format("run{}", round), kShortLease);
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
-    if (kill(run.pid, SIGKILL) == 0) ++kills;
-    CliResult r = WaitKeyshift(run);
-    if (r.exit_code == 0) break;  // it finished before the kill landed
-    std::this_thread::sleep_for(std::chrono::milliseconds(650));  // the dead runner's lease runs out
-  }
+  int kills = KillUpRepeatedly(ks, scratch, 30, 20261123);
   INFO("kills delivered: " << kills);
   CHECK(kills >= 10);
   CliResult done = UpUntilDone(ks);
   INFO(Describe(done));
   REQUIRE(done.exit_code == 0);
-  std::vector<std::string> keys;
-  for (int i = 0; i < kKeys; ++i) keys.push_back(fmt::format("k:{}", i));
+  auto keys = NumberedKeys("k:", 0, kKeys);
   auto values = Values(*conn, keys);
   int exact = 0;
   for (size_t i = 0; i < values.size(); ++i) {

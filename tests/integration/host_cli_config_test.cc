@@ -92,7 +92,7 @@ TEST_CASE("wrong credentials are exit 2 and no password is ever printed", "[redi
   dir.Write("0001_upper.lua", kUpper);
   std::string host_port = "127.0.0.1:" + std::to_string(server.port());
 
-  for (const std::string url : {"redis://:" + wrong + "@" + host_port + "/0",
+  for (const std::string& url : {"redis://:" + wrong + "@" + host_port + "/0",
                                 "redis://default:" + wrong + "@" + host_port + "/0",
                                 "redis://" + host_port + "/0"}) {
     for (const std::string cmd : {"status", "up"}) {
@@ -108,7 +108,7 @@ TEST_CASE("wrong credentials are exit 2 and no password is ever printed", "[redi
 
   // The right password works, and still is never shown: not in output, not in the ledger.
   Keyshift ks(server.url_with_password(), dir);
-  for (const std::vector<std::string> args : {std::vector<std::string>{"status"}, {"up"}, {"--output", "json", "status"},
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"status"}, {"up"}, {"--output", "json", "status"},
                                               {"check"}}) {
     CliResult r = ks.Run(args);
     INFO(Describe(r));

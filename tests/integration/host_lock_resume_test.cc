@@ -15,18 +15,6 @@ namespace {
 
 bool Contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
-void SeedStrings(RedisConnection& conn, int n, const std::string& value) {
-  std::vector<Command> batch;
-  for (int i = 1; i <= n; ++i) batch.push_back({"SET", "k:" + std::to_string(i), value});
-  REQUIRE(conn.Pipeline(batch).ok());
-}
-
-std::vector<std::string> Values(RedisConnection& conn, int n) {
-  Command mget{"MGET"};
-  for (int i = 1; i <= n; ++i) mget.push_back("k:" + std::to_string(i));
-  return Strings(Cmd(conn, mget));
-}
-
 std::string StatusOf(const Keyshift& ks, const std::string& name) {
   CliResult r = ks.Run({"--output", "json", "status"});
   INFO(Describe(r));
@@ -87,7 +75,7 @@ TEST_CASE("two concurrent ups: exactly one runs, the other exits 3", "[redis][ho
 }
 )LUA");
   constexpr int kKeys = 2500;
-  SeedStrings(*conn, kKeys, "v");
+  SeedStrings(*conn, "k:", kKeys, "v", 1);
   Keyshift ks(server, dir);
 
   Spawned a = SpawnKeyshift(ks.Args({"up"}), scratch, "a");
@@ -103,7 +91,7 @@ TEST_CASE("two concurrent ups: exactly one runs, the other exits 3", "[redis][ho
   CHECK(Contains(loser.err, "holds the lock"));
   CHECK(Contains(loser.err, "@"));  // user@host of the winner
 
-  auto values = Values(*conn, kKeys);
+  auto values = Values(*conn, NumberedKeys("k:", 1, kKeys));
   int right = 0;
   for (const auto& v : values) right += v == "v!";
   CHECK(right == kKeys);
@@ -139,7 +127,7 @@ TEST_CASE("a run that fails on one key stops, leaves it as it was, and resumes e
   auto conn = server.Connect();
   TempDir dir;
   constexpr int kKeys = 1000;
-  SeedStrings(*conn, kKeys, "v");
+  SeedStrings(*conn, "k:", kKeys, "v", 1);
   dir.Write("0001_bang.lua", kFailsOnK500);
   Keyshift ks(server, dir);
 
@@ -152,7 +140,7 @@ TEST_CASE("a run that fails on one key stops, leaves it as it was, and resumes e
   CHECK(Contains(failed.out, "FAILED"));
   CHECK(Cmd(*conn, {"GET", "k:500"}).str == "v");
   int done = 0;
-  for (const auto& v : Values(*conn, kKeys)) {
+  for (const auto& v : Values(*conn, NumberedKeys("k:", 1, kKeys))) {
     CHECK((v == "v" || v == "v!"));
     done += v == "v!";
   }
@@ -170,21 +158,20 @@ TEST_CASE("a run that fails on one key stops, leaves it as it was, and resumes e
   CHECK(resumed.exit_code == 0);
   CHECK(Contains(resumed.out, "resumed"));
   int right = 0;
-  for (const auto& v : Values(*conn, kKeys)) right += v == "v!";
+  for (const auto& v : Values(*conn, NumberedKeys("k:", 1, kKeys))) right += v == "v!";
   CHECK(right == kKeys);
   CHECK(StatusOf(ks, "0001_bang") == "applied");
   CHECK(ks.Run({"up"}).out.find("nothing to do") != std::string::npos);
 }
 
-// BUG (see the report): the failed batch's keys are added to `scanned` when it
-// fails, and again when the resumed run re-scans that batch from the saved cursor.
+// A failed batch is redone from the saved cursor: it must not be counted twice.
 TEST_CASE("after a failed run and a resume, the ledger counts each key once",
           "[redis][host][resume]") {
   RedisServer server;
   auto conn = server.Connect();
   TempDir dir;
   constexpr int kKeys = 1000;
-  SeedStrings(*conn, kKeys, "v");
+  SeedStrings(*conn, "k:", kKeys, "v", 1);
   dir.Write("0001_bang.lua", kFailsOnK500);
   Keyshift ks(server, dir);
   CliResult failed = ks.Run({"up"});

@@ -368,24 +368,10 @@ TEST_CASE("server mode: kill -9 and resume apply each key once; down restores ex
   transform = function(key, value) return value .. "!" end,
 })");
   Keyshift ks(server, dir);
-  const std::map<std::string, std::string> lease = {{"KEYSHIFT_LOCK_LEASE_MS", "600"}};
-  std::mt19937 rng(4);
-  int kills = 0;
-  for (int round = 0; round < 20; ++round) {
-    Spawned run = SpawnKeyshift(ks.Args({"up"}), scratch, fmt::format("s{}", round), lease);
-    std::this_thread::sleep_for(std::chrono::milliseconds(20 + rng() % 150));
-    if (kill(run.pid, SIGKILL) == 0) ++kills;
-    if (WaitKeyshift(run).exit_code == 0) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(650));
-  }
+  int kills = KillUpRepeatedly(ks, scratch, 20, 4);
   INFO("kills: " << kills);
   CHECK(kills >= 5);
-  CliResult done;
-  for (int i = 0; i < 10; ++i) {
-    done = RunKeyshift(ks.Args({"up"}), "", lease);
-    if (done.exit_code != 3) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  }
+  CliResult done = UpUntilDone(ks);
   INFO(Describe(done));
   REQUIRE(done.exit_code == 0);
   for (const auto& key : ScanKeys(*conn, "k:*")) {

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -149,6 +150,56 @@ Reply Cmd(RedisConnection& conn, const Command& command) {
   auto reply = conn.Call(command);
   if (!reply.ok()) FAIL(command[0] << ": " << reply.error().message);
   return reply.value();
+}
+
+const std::map<std::string, std::string> kShortLease = {{"KEYSHIFT_LOCK_LEASE_MS", "600"}};
+
+int KillUpRepeatedly(const Keyshift& ks, const TempDir& scratch, int rounds, unsigned seed) {
+  std::mt19937 rng(seed);
+  int kills = 0;
+  for (int round = 0; round < rounds; ++round) {
+    Spawned run = SpawnKeyshift(ks.Args({"up"}), scratch, "run" + std::to_string(round), kShortLease);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20 + rng() % 150));
+    if (kill(run.pid, SIGKILL) == 0) ++kills;
+    if (WaitKeyshift(run).exit_code == 0) break;  // it finished before the kill landed
+    std::this_thread::sleep_for(std::chrono::milliseconds(650));  // the dead runner's lease runs out
+  }
+  return kills;
+}
+
+CliResult UpUntilDone(const Keyshift& ks) {
+  CliResult r;
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    r = RunKeyshift(ks.Args({"up"}), "", kShortLease, 120);
+    if (r.exit_code != 3) return r;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  return r;
+}
+
+std::vector<std::string> NumberedKeys(const std::string& prefix, int first, int n) {
+  std::vector<std::string> keys;
+  for (int i = first; i < first + n; ++i) keys.push_back(prefix + std::to_string(i));
+  return keys;
+}
+
+void SeedStrings(RedisConnection& conn, const std::string& prefix, int n, const std::string& value, int first) {
+  auto keys = NumberedKeys(prefix, first, n);
+  for (size_t i = 0; i < keys.size(); i += 1000) {
+    std::vector<Command> batch;
+    for (size_t j = i; j < keys.size() && j < i + 1000; ++j) batch.push_back({"SET", keys[j], value});
+    REQUIRE(conn.Pipeline(batch).ok());
+  }
+}
+
+std::vector<std::string> Values(RedisConnection& conn, const std::vector<std::string>& keys) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < keys.size(); i += 1000) {
+    Command mget{"MGET"};
+    for (size_t j = i; j < keys.size() && j < i + 1000; ++j) mget.push_back(keys[j]);
+    for (auto& e : Cmd(conn, mget).elements) out.push_back(e.str);
+  }
+  return out;
 }
 
 long long RdbChanges(RedisConnection& conn) {

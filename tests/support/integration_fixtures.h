@@ -64,11 +64,26 @@ Spawned SpawnKeyshift(const std::vector<std::string>& args, const TempDir& scrat
 // Waits for the run (killing it after timeout_seconds, which FAILs the test).
 CliResult WaitKeyshift(const Spawned& run, int timeout_seconds = 60);
 
+// A 600 ms lock lease, so tests that kill runners do not wait 10 s for it.
+extern const std::map<std::string, std::string> kShortLease;
+// Starts `up` up to `rounds` times and SIGKILLs each run after a random
+// 20-170 ms (seeded), waiting out the dead runner's lease; stops early when a
+// run finishes first. Returns how many kills landed.
+int KillUpRepeatedly(const Keyshift& ks, const TempDir& scratch, int rounds, unsigned seed);
+// Runs `up` (short lease) until it does not meet a dead runner's lock.
+CliResult UpUntilDone(const Keyshift& ks);
+
 // For INFO(): exit code, stdout and stderr of a run.
 std::string Describe(const CliResult& r);
 
 // One command that must succeed (REQUIREd).
 Reply Cmd(RedisConnection& conn, const Command& command);
+// prefix + first, ..., prefix + (first + n - 1).
+std::vector<std::string> NumberedKeys(const std::string& prefix, int first, int n);
+// SET every NumberedKeys(prefix, first, n) key to `value`, pipelined.
+void SeedStrings(RedisConnection& conn, const std::string& prefix, int n, const std::string& value, int first = 0);
+// The string values of `keys`, in order (MGET in chunks).
+std::vector<std::string> Values(RedisConnection& conn, const std::vector<std::string>& keys);
 // INFO persistence's rdb_changes_since_last_save: every write bumps it.
 long long RdbChanges(RedisConnection& conn);
 // Every key matching `pattern` (SCAN), sorted.
