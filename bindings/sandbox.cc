@@ -310,7 +310,7 @@ void Sandbox::PushModule(const char* name) {
 
 Status Sandbox::ProtectedCall(int nargs, int nresults, LuaFailure* failure) {
   if (depth_ == 0) {
-    budget_ = Budget{limits_.instructions, std::chrono::steady_clock::now() + std::chrono::milliseconds(limits_.wall_ms)};
+    budget_ = Budget{limits_.instructions, std::chrono::steady_clock::now() + std::chrono::milliseconds(limits_.wall_ms), false, {}};
     memory_refused_ = false;
     last_position_.clear();
   }
