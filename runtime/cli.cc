@@ -26,6 +26,11 @@ void AddNew(CLI::App& app, CliOptions& o) {
       ->required();
 }
 
+void AddAllowEviction(CLI::App& app, CliOptions& o) {
+  app.add_flag("--allow-eviction", o.allow_eviction,
+               "Write even though maxmemory-policy is allkeys-*, which may evict keyshift's journal and state");
+}
+
 void AddUp(CLI::App& app, CliOptions& o) {
   app.add_option("--to", o.to, "Apply pending migrations up to and including this version");
   app.add_flag("--dry-run", o.dry_run, "Print a diff for every key that would change; write nothing at all");
@@ -41,6 +46,10 @@ void AddUp(CLI::App& app, CliOptions& o) {
   app.add_option("--journal-budget", o.journal_budget,
                  "Run even if the undo journal would not fit under maxmemory, as long as it stays under this size "
                  "(e.g. 2GB)");
+  app.add_option("--memory-headroom", o.memory_headroom,
+                 "Memory to keep free under maxmemory: the run stops cleanly (resumable) before using it; a share "
+                 "of maxmemory or a size (default 5%)");
+  AddAllowEviction(app, o);
 }
 
 void AddVerify(CLI::App& app, CliOptions& o) {
@@ -56,11 +65,13 @@ void AddDown(CLI::App& app, CliOptions& o) {
   app.add_flag("--dry-run", o.dry_run, "Print the diff each key would get; write nothing at all");
   app.add_flag("--force", o.force, "Also restore keys the application changed since the migration (overwrites them)");
   app.add_option("--batch", o.batch, "Journal entries per pipeline (default 500)")->check(CLI::Range(1, 100000));
+  AddAllowEviction(app, o);
 }
 
 void AddPrune(CLI::App& app, CliOptions& o) {
   app.add_option("version", o.version, "The applied migration whose journal to drop")->required();
   app.add_flag("--yes", o.yes, "Do not ask for confirmation");
+  AddAllowEviction(app, o);
 }
 
 void AddPlan(CLI::App& app, CliOptions& o) {

@@ -31,6 +31,8 @@ struct CliOptions {
   long long max_errors = 0;
   bool allow_drift = false;
   std::string journal_budget;  // up: accept a journal this big even past maxmemory
+  std::string memory_headroom;  // up: memory kept free under maxmemory (memory_guard.h)
+  bool allow_eviction = false;  // up, down, prune: run under an allkeys-* policy (server_check.h)
   // plan
   long long sample = 2000;
   // down

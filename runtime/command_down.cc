@@ -7,6 +7,7 @@
 #include "runtime/catalog.h"
 #include "runtime/commands.h"
 #include "runtime/rollback.h"
+#include "runtime/server_check.h"
 
 namespace keyshift {
 
@@ -53,6 +54,15 @@ Status RecordRollback(RedisConnection* conn, const StateKeys& keys, const Migrat
   return Status::Ok();
 }
 
+// Refuses a server unfit for the undo (server_check.h) before the lock.
+Status CheckServerForDown(const Context& ctx, RedisConnection* conn, const std::vector<const MigrationState*>& selected) {
+  ServerNeeds needs{!ctx.options().dry_run, ctx.options().allow_eviction, {}};
+  if (needs.writes)
+    for (const auto* m : selected)
+      if (Status st = AddUndoCommands(conn, &needs.commands, ctx.state(), m->version, false); !st) return st;
+  return CheckServer(conn, needs);
+}
+
 void PrintResult(const MigrationState& m, const RollbackReport& r, bool dry_run, bool force) {
   if (dry_run)
     fmt::print("{} (dry-run): would restore {} keys, {} conflicts\n", m.name, r.restored, r.conflicts);
@@ -81,6 +91,7 @@ int CmdDown(Context& ctx) {
     else fmt::print("nothing to undo: no applied migrations{}\n", o.to ? fmt::format(" above version {}", *o.to) : "");
     return kExitOk;
   }
+  if (Status st = CheckServerForDown(ctx, conn, *selected); !st) return ReportError(ctx, st.error());
   std::unique_ptr<Lock> lock;
   if (!o.dry_run) {
     auto acquired = Lock::Acquire(conn, ctx.state(), "down", ctx.ConnectionFactory());

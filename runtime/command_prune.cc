@@ -9,6 +9,7 @@
 #include "runtime/commands.h"
 #include "runtime/journal.h"
 #include "runtime/lock.h"
+#include "runtime/server_check.h"
 
 namespace keyshift {
 
@@ -61,12 +62,17 @@ int CmdPrune(Context& ctx) {
   auto hashes = ListJournalHashes(conn, ctx.state(), version);
   if (!hashes.ok()) return ReportError(ctx, hashes.error());
   if (Status st = Confirm(ctx, *m, hashes->size()); !st) return ReportError(ctx, st.error());
+  ServerNeeds needs{true, ctx.options().allow_eviction, {}};
+  if (Status st = AddUndoCommands(conn, &needs.commands, ctx.state(), version, true); !st) return ReportError(ctx, st.error());
+  if (Status st = CheckServer(conn, needs); !st) return ReportError(ctx, st.error());
   auto lock = Lock::Acquire(conn, ctx.state(), "prune", ctx.ConnectionFactory());
   if (!lock.ok()) return ReportError(ctx, lock.error());
-  if (Status st = DropJournal(conn, *hashes); !st) return ReportError(ctx, st.error());
+  // The ledger first: should dropping the journal then fail, the migration
+  // is final with a leftover journal, never "undoable" with none.
   LedgerRecord rec = *m->record;
   rec.pruned_at = NowIso8601();
   if (Status st = Ledger(conn, ctx.state()).Put(rec); !st) return ReportError(ctx, st.error());
+  if (Status st = DropJournal(conn, *hashes); !st) return ReportError(ctx, st.error());
   if (ctx.json()) fmt::print("{}\n", nlohmann::json({{"ok", true}, {"pruned", m->name}}).dump());
   else fmt::print("{}: journal pruned ({} hashes dropped); this migration is now final\n", m->name, hashes->size());
   return kExitOk;

@@ -3,15 +3,18 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "runtime/catalog.h"
 #include "runtime/commands.h"
+#include "runtime/memory_guard.h"
 #include "runtime/migrator.h"
 #include "runtime/planner.h"
 #include "runtime/portability.h"
+#include "runtime/server_check.h"
 
 namespace keyshift {
 
@@ -115,36 +118,53 @@ class Progress {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
+// Refuses a server unfit for the run (server_check.h): before the lock and
+// before anything is written.
+Status CheckServerForUp(const Context& ctx, RedisConnection* conn, const std::vector<Pending>& pending) {
+  ServerNeeds needs{!ctx.options().dry_run, ctx.options().allow_eviction, {}};
+  for (const auto& p : pending) {
+    const ScanSpec& scan = p.script->info().scan;
+    AddStateCommands(&needs.commands, ctx.state(), p.state->version);
+    AddDataCommands(&needs.commands, ctx.state(), p.state->version, SampleKey(scan.match), scan.type);
+  }
+  return CheckServer(conn, needs);
+}
+
 // Refuses to start when the undo journals of the pending migrations would not
-// fit in Redis (SPEC 3), unless --journal-budget accepts their estimated size.
-// Runs before the lock is taken: nothing is written when it refuses.
+// fit in the room Redis has left (memory_guard.h), unless --journal-budget
+// accepts their estimated size, and a budget that promises more than that
+// room. Runs before the lock is taken: nothing is written when it refuses.
 Status CheckJournalFits(Context& ctx, RedisConnection* conn, const std::vector<Pending>& pending) {
   const std::string& budget_text = ctx.options().journal_budget;
-  if (budget_text.empty()) {  // without maxmemory there is nothing to fit under: skip the sampling
-    auto maxmemory = conn->Call({"CONFIG", "GET", "maxmemory"});
-    if (maxmemory.ok() && maxmemory->elements.size() == 2 && maxmemory->elements[1].str == "0") return Status::Ok();
+  auto memory = ReadServerMemory(conn, ctx.options().memory_headroom);
+  if (!memory.ok()) return memory.error();
+  std::optional<long long> budget;
+  if (!budget_text.empty()) {
+    auto parsed = ParseByteSize(budget_text);
+    if (!parsed.ok()) return parsed.error();
+    if (Status st = CheckBudgetFits(*memory, *parsed, budget_text); !st) return st;
+    budget = *parsed;
   }
+  if (!budget && memory->maxmemory == 0) return Status::Ok();  // nothing to fit under: skip the sampling
   long long total = 0;
-  PlanEstimate last;
   for (const auto& p : pending) {
     p.script->SetLogSink([](const std::string&) {});  // the sample's ks.log lines are not the run's
     auto e = EstimatePlan(conn, ctx.state(), *p.state->file, *p.script, 1000);
     p.script->SetLogSink(nullptr);
     if (!e.ok()) return e.error();
     total += e->est_journal_bytes;
-    last = *e;
   }
-  if (!budget_text.empty()) {
-    auto budget = ParseByteSize(budget_text);
-    if (!budget.ok()) return budget.error();
+  if (budget) {
     if (total <= *budget) return Status::Ok();
     return Fail(fmt::format("the undo journal is estimated at ~{}, over --journal-budget {}; nothing was written",
                             FormatBytes(total), budget_text));
   }
-  if (last.maxmemory == 0 || last.used_memory + total <= last.maxmemory) return Status::Ok();
-  return Fail(fmt::format("the undo journal (~{}) would not fit: Redis uses {} of maxmemory {}. Free memory, raise "
-                          "maxmemory, or pass --journal-budget SIZE to accept it; nothing was written",
-                          FormatBytes(total), FormatBytes(last.used_memory), FormatBytes(last.maxmemory)));
+  if (total <= memory->Room()) return Status::Ok();
+  return Fail(fmt::format("the undo journal (~{}) would not fit: Redis uses {} of maxmemory {} and {} is kept free "
+                          "(--memory-headroom). Free memory, raise maxmemory, or pass --journal-budget SIZE to "
+                          "accept it; nothing was written",
+                          FormatBytes(total), FormatBytes(memory->used), FormatBytes(memory->maxmemory),
+                          FormatBytes(memory->headroom)));
 }
 
 nlohmann::json ReportJson(const MigrationState& m, const RunReport& r, const nlohmann::json& diffs,
@@ -177,6 +197,7 @@ int CmdUp(Context& ctx) {
     else fmt::print("nothing to do: no pending migrations in {}\n", o.dir);
     return kExitOk;
   }
+  if (Status st = CheckServerForUp(ctx, conn, *pending); !st) return ReportError(ctx, st.error());
   std::unique_ptr<Lock> lock;
   if (!o.dry_run) {
     if (Status st = CheckJournalFits(ctx, conn, *pending); !st) return ReportError(ctx, st.error());
@@ -194,6 +215,7 @@ int CmdUp(Context& ctx) {
   run.on_error = o.on_error == "skip" ? OnError::kSkip : OnError::kAbort;
   run.max_errors = o.max_errors;
   run.connect = ctx.ConnectionFactory();
+  run.guard = MemoryGuard(conn, o.memory_headroom);
   Migrator migrator(conn, ctx.state());
   nlohmann::json results = nlohmann::json::array();
   int exit_code = kExitOk;

@@ -11,12 +11,12 @@ namespace keyshift {
 
 const char* const kJournalEntryLua = R"LUA(
 local function journal_entry(action, expire_at, post_digest, other, dump)
-  return '1|' .. action .. '|' .. expire_at .. '|' .. post_digest .. '|' .. #other .. '|' .. other .. dump
+  return '2|' .. action .. '|' .. expire_at .. '|' .. post_digest .. '|' .. #other .. '|' .. other .. dump
 end
 )LUA";
 
 std::string EncodeJournalEntry(const JournalEntry& e) {
-  return fmt::format("1|{}|{}|{}|{}|", e.action, e.expire_at, e.post_digest, e.other_key.size()) + e.other_key +
+  return fmt::format("{}|{}|{}|{}|{}|", e.format, e.action, e.expire_at, e.post_digest, e.other_key.size()) + e.other_key +
          e.dump;
 }
 
@@ -45,8 +45,10 @@ Result<JournalEntry> DecodeJournalEntry(const std::string& text) {
     field = text.substr(pos, bar - pos);
     pos = bar + 1;
   }
-  if (fields[0] != "1") return Fail(fmt::format("journal entry of unknown format version '{}'", fields[0]));
+  if (fields[0] != "1" && fields[0] != "2")
+    return Fail(fmt::format("journal entry of unknown format version '{}'", fields[0]));
   JournalEntry e;
+  e.format = fields[0][0] - '0';
   if (fields[1].size() != 1 || std::string("WDRC").find(fields[1][0]) == std::string::npos)
     return Fail("corrupt journal entry: bad action");
   e.action = fields[1][0];

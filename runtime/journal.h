@@ -8,12 +8,15 @@
 // live on one node and the write script can update both atomically.
 //
 // Entry format (binary safe; the DUMP payload is last so it needs no escaping):
-//   "1|" ACTION "|" EXPIREAT "|" POSTDIGEST "|" OTHERLEN "|" OTHER DUMP
+//   FORMAT "|" ACTION "|" EXPIREAT "|" POSTDIGEST "|" OTHERLEN "|" OTHER DUMP
+//   FORMAT     2 (current): POSTDIGEST is a content digest (script_safety.h);
+//              1 (written before): POSTDIGEST is sha1 of the DUMP payload.
+//              `down` reads both.
 //   ACTION     W rewritten, D deleted, R renamed away to OTHER,
 //              C created by a rename from OTHER (DUMP empty: it did not exist)
 //   EXPIREAT   the key's absolute expiry in ms before the change, -1 for none
-//   POSTDIGEST sha1 of DUMP of what keyshift wrote (W, R: of the new key; C:
-//              of this key), empty for D; `down` compares it with the current
+//   POSTDIGEST digest of what keyshift wrote (W, R: of the new key; C: of
+//              this key), empty for D; `down` compares it with the current
 //              value to tell whether the application changed the key since
 //   OTHER      the rename target (R) or source (C), OTHERLEN bytes
 //   DUMP       the DUMP payload of the key before the change
@@ -39,6 +42,7 @@
 namespace keyshift {
 
 struct JournalEntry {
+  int format = 2;             // 1: POSTDIGEST is sha1 of DUMP; 2: content digest
   char action = 'W';          // W, D, R, C
   long long expire_at = -1;   // ms since epoch, -1 = no expiry
   std::string post_digest;

@@ -269,6 +269,12 @@ Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& scrip
     retry = std::move(skipped.value());
   }
   while (!retry.empty() || !scanner.done()) {
+    if (options.guard && !options.dry_run)
+      if (Status st = options.guard(); !st) {
+        b.stop = st.error();
+        report.counters = cp.counters;
+        break;
+      }
     bool retrying = !retry.empty();
     Counters before_batch = cp.counters;
     if (retrying) {

@@ -37,6 +37,9 @@ struct RunOptions {
   int max_cas_retries = 50;   // re-reads of a key the application keeps changing
   std::string mode = "host";   // "server": the transform runs inside Redis (server_runner.h)
   ConnectionFactory connect;   // server mode: the script watchdog's own connection
+  // Before every batch of a run that writes: an error stops the run there,
+  // as a failed run (checkpoint saved, resumable). memory_guard.h.
+  std::function<Status()> guard;
 };
 
 // Where a run's output goes; every member may be empty.

@@ -6,31 +6,24 @@
 
 #include <fmt/format.h>
 
+#include "runtime/script_safety.h"
+
 namespace keyshift {
 
-const char* const kReadScript = R"LUA(#!lua flags=no-writes
+// Line 1 is the shebang; kScriptSafetyLua goes after it (ReadScript()).
+const char* const kReadScript = R"LUA(
 -- keyshift read: KEYS[1] data key, KEYS[2] its journal hash; ARGV[1] '1' to
 -- report keys already journaled as done.
 local key = KEYS[1]
 if ARGV[1] == '1' and redis.call('HEXISTS', KEYS[2], key) == 1 then return {'done'} end
 local t = redis.call('TYPE', key).ok
 if t == 'none' then return {'none'} end
-local readers = {
-  string = function() return {redis.call('GET', key)} end,
-  hash = function() return redis.call('HGETALL', key) end,
-  list = function() return redis.call('LRANGE', key, 0, -1) end,
-  set = function() return redis.call('SMEMBERS', key) end,
-  zset = function() return redis.call('ZRANGE', key, 0, -1, 'WITHSCORES') end,
-}
-if not readers[t] then return {'unsupported', t} end
+if not READ_COMMAND[t] then return {'unsupported', t} end
 local dump = redis.call('DUMP', key)
 local expire_at = string.format('%d', redis.call('PEXPIRETIME', key))
-return {t, expire_at, redis.sha1hex(dump), tostring(#dump), readers[t]()}
+local flat = read_flat(key, t)
+return {t, expire_at, content_digest(t, flat), tostring(#dump), flat, redis.sha1hex(dump)}
 )LUA";
-
-namespace {
-
-}  // namespace
 
 Value ValueFromReplies(KeyType type, const std::vector<Reply>& el, size_t from, size_t to) {
   Value v;
@@ -67,6 +60,7 @@ Result<KeySnapshot> SnapshotFromReply(const std::string& key, const Reply& reply
     s.digest = el[2].str;
     s.dump_bytes = std::strtoll(el[3].str.c_str(), nullptr, 10);
     s.value = ValueFromReplies(KeyTypeFromName(head), el[4].elements, 0, el[4].elements.size());
+    if (el.size() > 5) s.dump_digest = el[5].str;
   }
   return s;
 }
@@ -75,7 +69,7 @@ Result<std::vector<KeySnapshot>> ReadKeys(ScriptCache& scripts, const StateKeys&
                                           const std::vector<std::string>& keys, bool skip_done) {
   std::vector<Command> commands;
   commands.reserve(keys.size());
-  static const LuaScript read_script(kReadScript);
+  static const LuaScript read_script(std::string("#!lua flags=no-writes\n") + kScriptSafetyLua + kReadScript);
   for (const auto& key : keys)
     commands.push_back(scripts.Evalsha(read_script, {key, state.journal(version, key)}, {skip_done ? "1" : "0"}));
   auto replies = scripts.Run(commands);

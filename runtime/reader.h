@@ -1,6 +1,6 @@
 // Reads a batch of keys in one pipelined round trip: for each key its type,
-// value, absolute expiry and a digest of its DUMP payload (the fingerprint the
-// CAS writer compares), or that the key is gone, or that migration V already
+// value, absolute expiry and a digest of its content (script_safety.h: the
+// fingerprint the CAS writer compares), or that the key is gone, or that migration V already
 // journaled it (journal.h: then it must not be transformed again).
 // The read script is flagged no-writes, so dry-runs and replicas can use it.
 #pragma once
@@ -22,7 +22,8 @@ struct KeySnapshot {
   std::string type_name;     // as TYPE answered (for kUnsupported: e.g. "stream")
   Value value;
   long long expire_at = -1;  // absolute ms; -1 = no expiry
-  std::string digest;        // sha1 of DUMP
+  std::string digest;        // content digest (script_safety.h)
+  std::string dump_digest;   // sha1 of DUMP: what format-1 journal entries hold
   long long dump_bytes = 0;  // journal cost of changing this key
 };
 

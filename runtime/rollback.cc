@@ -9,12 +9,14 @@
 #include "runtime/dump_decoder.h"
 #include "runtime/journal.h"
 #include "runtime/reader.h"
+#include "runtime/script_safety.h"
 
 namespace keyshift {
 
 // KEYS: data key, its journal hash, the other key of a rename, its journal hash.
 // ARGV[1]: '1' to restore even keys the application changed since.
-const char* const kUndoScript = R"LUA(-- keyshift undo
+// Runs after kScriptSafetyLua.
+const char* const kUndoScript = R"LUA(
 local key, jkey, other, ojkey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local force = ARGV[1] == '1'
 local entry = redis.call('HGET', jkey, key)
@@ -25,23 +27,34 @@ for i = 1, 5 do
   fields[i] = string.sub(entry, pos, bar - 1)
   pos = bar + 1
 end
-local action, expire_at, post = fields[2], fields[3], fields[4]
+local format, action, expire_at, post = fields[1], fields[2], fields[3], fields[4]
 if action == 'C' then return 'skip' end
 local dump = string.sub(entry, pos + tonumber(fields[5]))
 local holder = key
 if action == 'R' then holder = other end
-if action ~= 'D' and not force then
-  local current = redis.call('DUMP', holder)
-  if not current or redis.sha1hex(current) ~= post then return 'changed' end
+-- What the holder's value digests to, in the entry's format (journal.h).
+local function current_digest()
+  local t = redis.call('TYPE', holder).ok
+  if t == 'none' then return nil end
+  if format == '1' then return redis.sha1hex(redis.call('DUMP', holder)) end
+  if not READ_COMMAND[t] then return t end
+  return digest_of(holder, t)
 end
+if action ~= 'D' and not force and current_digest() ~= post then return 'changed' end
 if action ~= 'W' and not force and redis.call('EXISTS', key) == 1 then return 'exists' end
+local checks = {{'RESTORE', key}, {'HDEL', jkey}}
+if action == 'R' then checks[3], checks[4] = {'DEL', other}, {'HDEL', ojkey} end
+local refusal = refused(checks)
+if refusal then return refusal end
+-- Restore before dropping anything: whatever fails after this leaves the
+-- value under both names and its journal entry, never under neither.
+local ttl = '0'
+if expire_at ~= '-1' then ttl = expire_at end
+redis.call('RESTORE', key, ttl, dump, 'REPLACE', 'ABSTTL')
 if action == 'R' then
   redis.call('DEL', other)
   redis.call('HDEL', ojkey, other)
 end
-local ttl = '0'
-if expire_at ~= '-1' then ttl = expire_at end
-redis.call('RESTORE', key, ttl, dump, 'REPLACE', 'ABSTTL')
 redis.call('HDEL', jkey, key)
 return 'ok'
 )LUA";
@@ -95,7 +108,7 @@ Status Rollback::UndoBatch(Pass& p, const std::string& journal_hash, const std::
   std::vector<Command> commands;
   for (const auto& l : *entries) {
     const std::string& other = l.entry.action == 'R' ? l.entry.other_key : l.key;
-    static const LuaScript undo_script(kUndoScript);
+    static const LuaScript undo_script(std::string(kScriptSafetyLua) + kUndoScript);
     commands.push_back(scripts_.Evalsha(undo_script, {l.key, journal_hash, other, keys_.journal(p.version, other)},
                                         {p.options->force ? "1" : "0"}));
   }
@@ -124,7 +137,8 @@ Status Rollback::PreviewBatch(Pass& p, const std::string& journal_hash, const st
     const Loaded& l = (*entries)[i];
     const KeySnapshot& now = (*current)[i];
     bool present = now.state == KeySnapshot::kPresent;
-    bool conflict = l.entry.action == 'D' ? present : (!present || now.digest != l.entry.post_digest);
+    const std::string& digest = l.entry.format == 1 ? now.dump_digest : now.digest;
+    bool conflict = l.entry.action == 'D' ? present : (!present || digest != l.entry.post_digest);
     if (conflict && !p.options->force) {
       ++p.report.conflicts;
       if (p.report.conflict_samples.size() < kMaxConflictSamples)

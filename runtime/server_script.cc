@@ -9,6 +9,7 @@
 #include "bindings/boundary.h"
 #include "bindings/stdlib_sources.h"
 #include "runtime/journal.h"
+#include "runtime/script_safety.h"
 #include "runtime/slot.h"
 #include "runtime/writer.h"
 
@@ -74,7 +75,8 @@ local function write(dest)
   end
   return write_value(dest, t, args, 1, expire_at)
 end
-record_change(key, jkey, code, new_key, code == 'R' and journal_of(new_key), expire_at, dump, write)
+local refusal = record_change(key, jkey, code, t, new_key, code == 'R' and journal_of(new_key), expire_at, dump, write)
+if refusal then return refusal end
 return {'ok', code, tostring(#dump)}
 )LUA";
 
@@ -157,6 +159,7 @@ ServerScript BuildServerScript(const MigrationFile& file, const std::string& sca
   }
   s += "local json, time, ks = lazy('json', define_json), lazy('time', define_time), modules.ks\n";
   s += fmt::format("local SCAN_TYPE = '{}'\n", scan_type);
+  s += kScriptSafetyLua;
   s += kJournalEntryLua;
   s += kWriteValueLua;
   s += fmt::format("local JOURNAL_PREFIX = {}\n", LuaQuote(journal_prefix));

@@ -4,17 +4,19 @@
 #include <fmt/format.h>
 
 #include "runtime/journal.h"
+#include "runtime/script_safety.h"
 
 namespace keyshift {
 
 // KEYS: data key, its journal hash, target key, target's journal hash.
 // ARGV: digest, expire_at, action (W|D|R), type, elements...
 const char* const kWriteValueLua = R"LUA(
+local WRITE_COMMAND = { string = 'SET', hash = 'HSET', list = 'RPUSH', set = 'SADD', zset = 'ZADD' }
 local function write_value(dest, typ, args, first, expire_at)
   if typ == 'string' then
     redis.call('SET', dest, args[first])
   else
-    local command = ({ hash = 'HSET', list = 'RPUSH', set = 'SADD', zset = 'ZADD' })[typ]
+    local command = WRITE_COMMAND[typ]
     local i, n = first, #args
     while i <= n do  -- chunks of 1000: unpack has a stack limit; pairs never split
       local last = math.min(i + 999, n)
@@ -23,22 +25,51 @@ local function write_value(dest, typ, args, first, expire_at)
     end
   end
   if expire_at ~= '-1' then redis.call('PEXPIREAT', dest, expire_at) end
-  return redis.sha1hex(redis.call('DUMP', dest))
+  return digest_of(dest, typ)
+end
+
+-- Every command write_value(dest, ...) runs, for refused().
+local function add_write_checks(checks, dest, typ, expire_at)
+  checks[#checks + 1] = {WRITE_COMMAND[typ], dest}
+  if expire_at ~= '-1' then checks[#checks + 1] = {'PEXPIREAT', dest} end
+  checks[#checks + 1] = {READ_COMMAND[typ], dest}
 end
 
 -- The change itself, journaled in the same script: D deletes key; W writes
 -- it again through write(key); R writes target and leaves a C entry there.
-local function record_change(key, jkey, code, target, tjkey, expire_at, dump, write)
-  redis.call('DEL', key)
-  if code == 'D' then
-    redis.call('HSET', jkey, key, journal_entry('D', expire_at, '', '', dump))
-  elseif code == 'W' then
-    redis.call('HSET', jkey, key, journal_entry('W', expire_at, write(key), '', dump))
-  else
-    local post = write(target)
-    redis.call('HSET', jkey, key, journal_entry('R', expire_at, post, target, dump))
-    redis.call('HSET', tjkey, target, journal_entry('C', expire_at, post, key, ''))
+-- Returns nil, or an error reply with the key as it was: every command is
+-- permission-checked first, and a command that still fails part-way (a bad
+-- zset score, say) is undone here, since Redis keeps a failed script's writes.
+local function record_change(key, jkey, code, typ, target, tjkey, expire_at, dump, write)
+  local checks = {{'DEL', key}, {'HSET', jkey}, {'RESTORE', key}, {'HDEL', jkey}}
+  if code == 'W' then add_write_checks(checks, key, typ, expire_at) end
+  if code == 'R' then
+    add_write_checks(checks, target, typ, expire_at)
+    for _, c in ipairs({{'HSET', tjkey}, {'DEL', target}, {'HDEL', tjkey}}) do checks[#checks + 1] = c end
   end
+  local refusal = refused(checks)
+  if refusal then return refusal end
+  local ok, err = pcall(function()
+    redis.call('DEL', key)
+    if code == 'D' then
+      redis.call('HSET', jkey, key, journal_entry('D', expire_at, '', '', dump))
+    elseif code == 'W' then
+      redis.call('HSET', jkey, key, journal_entry('W', expire_at, write(key), '', dump))
+    else
+      local post = write(target)
+      redis.call('HSET', jkey, key, journal_entry('R', expire_at, post, target, dump))
+      redis.call('HSET', tjkey, target, journal_entry('C', expire_at, post, key, ''))
+    end
+  end)
+  if ok then return nil end
+  if code == 'R' then
+    redis.call('DEL', target)
+    redis.call('HDEL', tjkey, target)
+  end
+  redis.call('HDEL', jkey, key)
+  redis.call('RESTORE', key, expire_at == '-1' and '0' or expire_at, dump, 'REPLACE', 'ABSTTL')
+  local why = type(err) == 'table' and err.err or tostring(err)
+  return redis.error_reply(why .. ' (the key was left as it was; nothing was journaled)')
 end
 )LUA";
 
@@ -47,20 +78,22 @@ local key, jkey, target, tjkey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local digest, expire_at, action, typ = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 if redis.call('HEXISTS', jkey, key) == 1 then return 'done' end
 local dump = redis.call('DUMP', key)
-if not dump or redis.sha1hex(dump) ~= digest
-   or string.format('%d', redis.call('PEXPIRETIME', key)) ~= expire_at then
+if not dump or redis.call('TYPE', key).ok ~= typ
+   or string.format('%d', redis.call('PEXPIRETIME', key)) ~= expire_at
+   or digest_of(key, typ) ~= digest then
   return 'changed'
 end
 if action == 'R' and redis.call('EXISTS', target) == 1 then return 'target_exists' end
 local function write(dest) return write_value(dest, typ, ARGV, 5, expire_at) end
-record_change(key, jkey, action, target, tjkey, expire_at, dump, write)
+local refusal = record_change(key, jkey, action, typ, target, tjkey, expire_at, dump, write)
+if refusal then return refusal end
 return 'ok'
 )LUA";
 
 namespace {
 
 const LuaScript& WriteScript() {
-  static const LuaScript script(std::string(kJournalEntryLua) + kWriteValueLua + kWriteScript);
+  static const LuaScript script(std::string(kScriptSafetyLua) + kJournalEntryLua + kWriteValueLua + kWriteScript);
   return script;
 }
 

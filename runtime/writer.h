@@ -1,7 +1,8 @@
 // The compare-and-set writer: the one path by which keyshift changes an
 // application key. One script call per key, pipelined per batch, that
 //   1. refuses if migration V already journaled the key ("done"),
-//   2. refuses if the key's DUMP digest or expiry differs from what was read
+//   2. refuses if the key's type, content digest (script_safety.h) or expiry
+//      differs from what was read
 //      ("changed": the application wrote it; the caller re-reads and
 //      re-transforms, so no application write is lost),
 //   3. journals the key's previous DUMP and expiry (journal.h),
@@ -39,11 +40,12 @@ Result<std::vector<WriteStatus>> WriteBatch(ScriptCache& scripts, const StateKey
 std::vector<std::string> WriteArgs(const WriteOp& op);
 
 extern const char* const kWriteScript;
-// Lua 5.1 source shared with server mode (needs journal_entry first):
-// `write_value(dest, type, args, first, expire_at)` stores args[first..] as
-// dest's value (zset args: score before member), restores the absolute
-// expiry and returns sha1 of the new DUMP; `record_change(...)` deletes,
-// rewrites or moves the key and journals it, in the caller's script.
+// Lua 5.1 source shared with server mode (needs kScriptSafetyLua and
+// journal_entry first): `write_value(dest, type, args, first, expire_at)`
+// stores args[first..] as dest's value (zset args: score before member),
+// restores the absolute expiry and returns the new content digest;
+// `record_change(...)` deletes, rewrites or moves the key and journals it, in
+// the caller's script, or returns an error reply with the key untouched.
 extern const char* const kWriteValueLua;
 
 }  // namespace keyshift

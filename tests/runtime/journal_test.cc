@@ -47,10 +47,18 @@ const std::string kDigest = "2ef7bde608ce5404e97d5f042f95f89f1c232871";
 }  // namespace
 
 TEST_CASE("the entry format is as documented", "[journal]") {
-  CHECK(EncodeJournalEntry(Entry('W', -1, kDigest, "", "DUMP")) == "1|W|-1|" + kDigest + "|0|DUMP");
+  CHECK(EncodeJournalEntry(Entry('W', -1, kDigest, "", "DUMP")) == "2|W|-1|" + kDigest + "|0|DUMP");
   CHECK(EncodeJournalEntry(Entry('R', 1700000000123, kDigest, "new:key", "DUMP")) ==
-        "1|R|1700000000123|" + kDigest + "|7|new:keyDUMP");
-  CHECK(EncodeJournalEntry(Entry('D', -1, "", "", "")) == "1|D|-1||0|");
+        "2|R|1700000000123|" + kDigest + "|7|new:keyDUMP");
+  CHECK(EncodeJournalEntry(Entry('D', -1, "", "", "")) == "2|D|-1||0|");
+}
+
+TEST_CASE("format 1 entries (DUMP digests) are still read", "[journal]") {
+  JournalEntry e = MustDecode("1|W|-1|" + kDigest + "|0|DUMP");
+  CHECK(e.format == 1);
+  CHECK(e.post_digest == kDigest);
+  CHECK(e.dump == "DUMP");
+  CHECK(MustDecode(EncodeJournalEntry(Entry('W', -1, kDigest, "", "DUMP"))).format == 2);
 }
 
 TEST_CASE("every action round-trips", "[journal]") {
@@ -94,7 +102,7 @@ TEST_CASE("corrupt entries are rejected", "[journal]") {
       {"empty", ""},
       {"no header end", "1|W|-1|digest|0"},
       {"only version", "1|"},
-      {"unknown format version", "2|W|-1||0|DUMP"},
+      {"unknown format version", "3|W|-1||0|DUMP"},
       {"unknown action", "1|X|-1||0|DUMP"},
       {"empty action", "1||-1||0|DUMP"},
       {"two-letter action", "1|WW|-1||0|DUMP"},
