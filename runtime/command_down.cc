@@ -80,6 +80,7 @@ void PrintResult(const MigrationState& m, const RollbackReport& r, bool dry_run,
 
 int CmdDown(Context& ctx) {
   const CliOptions& o = ctx.options();
+  if (Status st = CheckServerBeforeOpen(ctx, !o.dry_run); !st) return ReportError(ctx, st.error());
   auto ws = ctx.Open();
   if (!ws.ok()) return ReportError(ctx, ws.error());
   RedisConnection* conn = (*ws)->conn;

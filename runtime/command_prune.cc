@@ -41,6 +41,7 @@ Status DropJournal(RedisConnection* conn, const std::vector<std::string>& hashes
 }  // namespace
 
 int CmdPrune(Context& ctx) {
+  if (Status st = CheckServerBeforeOpen(ctx, true); !st) return ReportError(ctx, st.error());
   auto ws = ctx.Open();
   if (!ws.ok()) return ReportError(ctx, ws.error());
   RedisConnection* conn = (*ws)->conn;

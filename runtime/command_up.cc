@@ -185,6 +185,7 @@ nlohmann::json ReportJson(const MigrationState& m, const RunReport& r, const nlo
 
 int CmdUp(Context& ctx) {
   const CliOptions& o = ctx.options();
+  if (Status st = CheckServerBeforeOpen(ctx, !o.dry_run); !st) return ReportError(ctx, st.error());
   auto ws = ctx.Open();
   if (!ws.ok()) return ReportError(ctx, ws.error());
   RedisConnection* conn = (*ws)->conn;

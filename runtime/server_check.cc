@@ -41,12 +41,15 @@ long VersionNumber(const std::string& text) {
   return major * 100 + minor;
 }
 
-void CheckInfo(const std::string& info, const ServerNeeds& needs, std::vector<std::string>* problems) {
+}  // namespace
+
+std::vector<std::string> InfoProblems(const std::string& info, const ServerNeeds& needs) {
+  std::vector<std::string> out, *problems = &out;
   std::string version = InfoValue(info, "redis_version");
   if (VersionNumber(version) < 700)
     problems->push_back(fmt::format("the server runs Redis {}; keyshift needs Redis 7.0 or later",
                                     version.empty() ? "of an unknown version" : version));
-  if (!needs.writes) return;
+  if (!needs.writes) return out;
   if (InfoValue(info, "role") == "slave")
     problems->push_back(fmt::format("the server is a replica of {}:{}; point --url at the primary",
                                     InfoValue(info, "master_host"), InfoValue(info, "master_port")));
@@ -56,7 +59,10 @@ void CheckInfo(const std::string& info, const ServerNeeds& needs, std::vector<st
                                     "ledger, and `down` would then silently leave keys migrated. Set a noeviction "
                                     "or volatile-* policy, or pass --allow-eviction to run anyway",
                                     policy));
+  return out;
 }
+
+namespace {
 
 Status CheckCommands(RedisConnection* conn, const ServerNeeds& needs, const std::string& user,
                      std::vector<std::string>* problems) {
@@ -110,8 +116,7 @@ Status CheckServer(RedisConnection* conn, const ServerNeeds& needs) {
                                   kAclHint));
   const Reply& whoami = (*replies)[1];
   std::string user = whoami.is_error() ? "this Redis user" : fmt::format("the Redis user '{}'", whoami.str);
-  std::vector<std::string> problems;
-  CheckInfo(info.str, needs, &problems);
+  std::vector<std::string> problems = InfoProblems(info.str, needs);
   if (problems.empty() && needs.writes && !needs.commands.empty())
     if (Status st = CheckCommands(conn, needs, user, &problems); !st) return st;
   if (problems.empty()) return Status::Ok();
@@ -119,6 +124,14 @@ Status CheckServer(RedisConnection* conn, const ServerNeeds& needs) {
   if (!needs.writes) text = "this server cannot run keyshift:";
   for (const auto& p : problems) text += "\n  - " + p;
   return UsageError(text);
+}
+
+Status CheckServerBeforeOpen(Context& ctx, bool writes) {
+  auto conn = ctx.Redis();
+  if (!conn.ok()) return conn.error();
+  ServerNeeds needs{writes, ctx.options().allow_eviction, {}};
+  if (writes) AddStateCommands(&needs.commands, ctx.state(), 0);
+  return CheckServer(*conn, needs);
 }
 
 void AddStateCommands(std::vector<Command>* out, const StateKeys& keys, long long version) {
@@ -182,8 +195,7 @@ std::string SampleKey(const std::string& glob) {
   std::string out;
   for (size_t i = 0; i < glob.size(); ++i) {
     char c = glob[i];
-    if (c == '*') continue;
-    if (c == '?') out += 'x';
+    if (c == '*' || c == '?') out += 'x';
     else if (c == '\\' && i + 1 < glob.size()) out += glob[++i];
     else if (c == '[') {  // the class's first member (or any byte it does not negate)
       size_t close = glob.find(']', i + 2);

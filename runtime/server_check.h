@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/cli.h"
 #include "runtime/redis_client.h"
 #include "runtime/result.h"
 #include "runtime/state_keys.h"
@@ -36,6 +37,14 @@ struct ServerNeeds {
 };
 
 Status CheckServer(RedisConnection* conn, const ServerNeeds& needs);
+
+// The checks that need no migration yet (INFO, and the state commands on
+// keyshift's own keys): run on ctx's connection before the catalog is read,
+// so a user who may not even read the ledger gets this message, not NOPERM.
+Status CheckServerBeforeOpen(Context& ctx, bool writes);
+
+// The problems INFO alone shows (version, role, eviction policy), one line each.
+std::vector<std::string> InfoProblems(const std::string& info, const ServerNeeds& needs);
 
 // What the writing commands run. `data_key` is a key the migration scans
 // (SampleKey); `type` narrows the data commands to one Redis type;

@@ -3,6 +3,8 @@
 // exercised against a real server by the [redis] tests.
 #include "runtime/writer.h"
 
+#include "tests/support/values.h"
+
 #include <catch.hpp>
 #include <string>
 #include <vector>
@@ -12,6 +14,8 @@ using keyshift::KeyType;
 using keyshift::Value;
 using keyshift::WriteArgs;
 using keyshift::WriteOp;
+using keyshift::testing::Items;
+using keyshift::testing::Pairs;
 using Args = std::vector<std::string>;
 
 namespace {
@@ -35,22 +39,6 @@ WriteOp Rewrite(const KeySnapshot& before, Value value) {
   op.action = WriteOp::kRewrite;
   op.value = std::move(value);
   return op;
-}
-
-Value Pairs(KeyType type, std::vector<std::pair<std::string, std::string>> pairs) {
-  Value v;
-  v.type = type;
-  v.pairs = std::move(pairs);
-  v.Normalize();
-  return v;
-}
-
-Value Items(KeyType type, std::vector<std::string> items) {
-  Value v;
-  v.type = type;
-  v.items = std::move(items);
-  v.Normalize();
-  return v;
 }
 
 }  // namespace

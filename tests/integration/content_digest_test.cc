@@ -1,0 +1,113 @@
+// Change detection by content (runtime/script_safety.h): large hashes and
+// sets whose DUMP bytes change when the application merely reads them, or
+// across a restart, are not conflicts for `down`; a real change still is.
+#include <catch.hpp>
+#include <fmt/format.h>
+
+#include "tests/support/integration_fixtures.h"
+
+using namespace keyshift;
+using namespace keyshift::testing;
+
+namespace {
+
+// Past 1000 fields (listpack -> hashtable) and just past a power of two
+// (1024), where Redis rehashes incrementally as the key is read.
+constexpr int kFields = 1030;
+
+const char* kTouch = R"(return {
+  description = "mark big keys as migrated",
+  scan = { match = "big:*" },
+  transform = function(key, value)
+    if key:match("^big:h") then value.migrated = "1" return value end
+    if key:match("^big:s") then value[#value + 1] = "migrated" return value end
+  end,
+})";
+
+void SeedBig(RedisConnection& conn) {
+  for (const char* key : {"big:h1", "big:h2"}) {
+    Command hset{"HSET", key};
+    for (int i = 0; i < kFields; ++i) hset.insert(hset.end(), {fmt::format("field:{}", i), fmt::format("v{}", i)});
+    Cmd(conn, hset);
+  }
+  for (const char* key : {"big:s1", "big:s2"}) {
+    Command sadd{"SADD", key};
+    for (int i = 0; i < kFields; ++i) sadd.push_back(fmt::format("member:{}", i));
+    Cmd(conn, sadd);
+  }
+  Cmd(conn, {"PEXPIRE", "big:h2", "900000"});
+}
+
+// What the application does that changes no content: reads in every way.
+void ReadLikeAnApplication(RedisConnection& conn) {
+  for (int round = 0; round < 50; ++round)
+    for (const char* key : {"big:h1", "big:h2", "big:s1", "big:s2"}) {
+      bool hash = key[4] == 'h';
+      Cmd(conn, {hash ? "HGETALL" : "SMEMBERS", key});
+      std::string cursor = "0";
+      do {
+        Reply r = Cmd(conn, {hash ? "HSCAN" : "SSCAN", key, cursor, "COUNT", "100"});
+        cursor = r.elements[0].str;
+      } while (cursor != "0");
+      Cmd(conn, {hash ? "HGET" : "SISMEMBER", key, hash ? "field:7" : "member:7"});
+    }
+}
+
+std::map<std::string, std::string> Contents(RedisConnection& conn) {
+  std::map<std::string, std::string> out;
+  for (const char* key : {"big:h1", "big:h2"}) {
+    for (const auto& [f, v] : PairMap(Cmd(conn, {"HGETALL", key}))) out[std::string(key) + "/" + f] = v;
+    out[std::string(key) + "@"] = std::to_string(Cmd(conn, {"PEXPIRETIME", key}).integer);
+  }
+  for (const char* key : {"big:s1", "big:s2"})
+    for (const auto& m : Strings(Cmd(conn, {"SMEMBERS", key}))) out[std::string(key) + "/" + m] = "";
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("down restores large hashes and sets the application only read, or that survived a restart",
+          "[redis][guarantee][digest]") {
+  RedisServer server({{"--enable-debug-command", "yes", "--save", ""}, ""});
+  auto conn = server.Connect();
+  SeedBig(*conn);
+  auto before = Contents(*conn);
+  TempDir dir;
+  dir.Write("0001_touch.lua", kTouch);
+  Keyshift ks(server, dir);
+  CliResult up = ks.Run({"up"});
+  INFO(Describe(up));
+  REQUIRE(up.exit_code == 0);
+  REQUIRE(Cmd(*conn, {"HGET", "big:h1", "migrated"}).str == "1");
+  SECTION("read by the application") { ReadLikeAnApplication(*conn); }
+  SECTION("reloaded by the server") {
+    Cmd(*conn, {"DEBUG", "RELOAD"});
+    ReadLikeAnApplication(*conn);
+  }
+  CliResult down = ks.Run({"down"});
+  INFO(Describe(down));
+  CHECK(down.exit_code == 0);
+  CHECK_THAT(down.out, Catch::Contains("restored 4 keys"));
+  CHECK(Contents(*conn) == before);
+}
+
+TEST_CASE("a real change to a large hash or set is still a conflict", "[redis][guarantee][digest]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  SeedBig(*conn);
+  TempDir dir;
+  dir.Write("0001_touch.lua", kTouch);
+  Keyshift ks(server, dir);
+  REQUIRE(ks.Run({"up"}).exit_code == 0);
+  Cmd(*conn, {"HSET", "big:h1", "field:3", "changed"});  // a value
+  Cmd(*conn, {"HDEL", "big:h2", "field:4"});             // a field gone
+  Cmd(*conn, {"SREM", "big:s1", "member:5"});            // a member gone
+  ReadLikeAnApplication(*conn);
+  CliResult down = ks.Run({"down"});
+  INFO(Describe(down));
+  CHECK(down.exit_code == 1);
+  CHECK_THAT(down.out, Catch::Contains("3 conflicts") && Catch::Contains("big:h1") && Catch::Contains("big:h2") &&
+                           Catch::Contains("big:s1") && Catch::Contains("restored 1 keys"));
+  CHECK(Cmd(*conn, {"HGET", "big:h1", "field:3"}).str == "changed");
+  CHECK(Cmd(*conn, {"SISMEMBER", "big:s2", "migrated"}).integer == 0);
+}
