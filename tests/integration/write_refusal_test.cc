@@ -6,9 +6,12 @@
 #include <catch.hpp>
 #include <fmt/format.h>
 
+#include "bindings/migration_script.h"
+#include "runtime/directory.h"
 #include "runtime/lock.h"
 #include "runtime/reader.h"
 #include "runtime/rollback.h"
+#include "runtime/server_runner.h"
 #include "runtime/writer.h"
 #include "tests/support/integration_fixtures.h"
 #include "tests/support/values.h"
@@ -76,6 +79,34 @@ bool Write(RedisConnection& reader, RedisConnection& conn, const StateKeys& stat
   return statuses.ok() && statuses->front() == WriteStatus::kWritten;
 }
 
+// The server-mode script making each scenario's change.
+const char* kServerMigration = R"(return {
+  description = "one change per scenario",
+  mode = "server",
+  transform = function(key, value)
+    if key == "user:h" then value.a = "10"; value.b = nil; value.c = "3"; return value end
+    if key == "user:s" then return ks.rename("user:s2", "HELLO") end
+    if key == "user:set" then return ks.DELETE end
+    if key == "user:l" then return { "y", "x", "z" } end
+    if key == "user:z" then return { a = 5 } end
+  end,
+})";
+
+// Makes `s`'s change with the server-mode script on `conn`; whether it says written.
+bool ServerWrite(RedisConnection& conn, const StateKeys& state, const Scenario& s) {
+  TempDir dir;
+  dir.Write("0001_server.lua", kServerMigration);
+  auto files = ReadMigrationDir(dir.path());
+  REQUIRE(files.ok());
+  const MigrationFile& file = files->files.front();
+  auto script = MigrationScript::Load(file.path, file.text, SandboxLimits{});
+  REQUIRE(script.ok());
+  ScriptCache scripts(&conn);
+  ServerRunner runner(scripts, state, file, (*script)->info(), nullptr);
+  auto results = runner.Run({s.key}, /*dry_run=*/false);
+  return results.ok() && results->front().kind == ServerKeyResult::kWritten;
+}
+
 // Undoes kVersion on `conn`; the lock is held through `admin`.
 Result<RollbackReport> Undo(RedisConnection& admin, RedisConnection& conn, const StateKeys& state) {
   auto lock = Lock::Acquire(&admin, state, "down");
@@ -85,6 +116,22 @@ Result<RollbackReport> Undo(RedisConnection& admin, RedisConnection& conn, const
 }
 
 bool JournalEmpty(RedisConnection& admin) { return ScanKeys(admin, "keyshift:j:*").empty(); }
+
+// A script that answered "written" left the key written and journaled (so
+// `down` restores `before` exactly); any other answer left it untouched.
+void ExpectWholeOrNothing(RedisConnection& admin, const StateKeys& state, const std::map<std::string, std::string>& before,
+                          bool written) {
+  if (!written) {
+    CHECK(SnapshotData(admin) == before);
+    CHECK(JournalEmpty(admin));
+    return;
+  }
+  CHECK_FALSE(JournalEmpty(admin));
+  auto undone = Undo(admin, admin, state);
+  REQUIRE(undone.ok());
+  CHECK(undone->conflicts == 0);
+  CHECK(SnapshotData(admin) == before);
+}
 
 // Runs `check(admin, user, state, scenario, data before)` for every scenario,
 // seeded afresh, with a user lacking each script command in turn.
@@ -109,16 +156,7 @@ TEST_CASE("a refused command in the write script leaves the key as it was or wri
           "[redis][guarantee][refusal]") {
   ForEachRefusal([](RedisConnection& admin, RedisConnection& user, const StateKeys& state, const Scenario& s,
                     const std::map<std::string, std::string>& before) {
-    if (!Write(admin, user, state, s)) {
-      CHECK(SnapshotData(admin) == before);
-      CHECK(JournalEmpty(admin));
-      return;
-    }
-    CHECK_FALSE(JournalEmpty(admin));
-    auto undone = Undo(admin, admin, state);
-    REQUIRE(undone.ok());
-    CHECK(undone->conflicts == 0);
-    CHECK(SnapshotData(admin) == before);
+    ExpectWholeOrNothing(admin, state, before, Write(admin, user, state, s));
   });
 }
 
@@ -133,6 +171,16 @@ TEST_CASE("a refused command in the undo script leaves the key restored or still
     CHECK(undone->conflicts == 0);
     CHECK(SnapshotData(admin) == before);
     CHECK(JournalEmpty(admin));
+  });
+}
+
+TEST_CASE("a refused command in the server-mode script leaves the key as it was or written and journaled",
+          "[redis][guarantee][refusal]") {
+  ForEachRefusal([](RedisConnection& admin, RedisConnection& user, const StateKeys& state, const Scenario& s,
+                    const std::map<std::string, std::string>& before) {
+    bool written = ServerWrite(user, state, s);
+    if (written) CHECK_FALSE(ServerWrite(admin, state, s));  // journaled: done, not applied again
+    ExpectWholeOrNothing(admin, state, before, written);
   });
 }
 
