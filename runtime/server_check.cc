@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "bindings/migration_script.h"
 #include "runtime/journal.h"
 
 namespace keyshift {
@@ -27,13 +28,14 @@ return out
 
 constexpr const char* kAclHint = "docs/cli.md lists the ACL keyshift needs";
 
+// "PEXPIREAT 'user:x' '0'": arguments may be data keys, so quoted and escaped.
 std::string Words(const Command& c) {
-  std::string out;
-  for (const auto& w : c) out += (out.empty() ? "" : " ") + w;
+  std::string out = c.front();
+  for (size_t i = 1; i < c.size(); ++i) out += " " + QuoteKey(c[i]);
   return out;
 }
 
-// "7.0.15" -> 70000 + ...; 0 when unreadable.
+// "7.0.15" -> 700 (major * 100 + minor); 0 when unreadable.
 long VersionNumber(const std::string& text) {
   char* end = nullptr;
   long major = std::strtol(text.c_str(), &end, 10);
@@ -44,22 +46,22 @@ long VersionNumber(const std::string& text) {
 }  // namespace
 
 std::vector<std::string> InfoProblems(const std::string& info, const ServerNeeds& needs) {
-  std::vector<std::string> out, *problems = &out;
+  std::vector<std::string> problems;
   std::string version = InfoValue(info, "redis_version");
   if (VersionNumber(version) < 700)
-    problems->push_back(fmt::format("the server runs Redis {}; keyshift needs Redis 7.0 or later",
+    problems.push_back(fmt::format("the server runs Redis {}; keyshift needs Redis 7.0 or later",
                                     version.empty() ? "of an unknown version" : version));
-  if (!needs.writes) return out;
+  if (!needs.writes) return problems;
   if (InfoValue(info, "role") == "slave")
-    problems->push_back(fmt::format("the server is a replica of {}:{}; point --url at the primary",
+    problems.push_back(fmt::format("the server is a replica of {}:{}; point --url at the primary",
                                     InfoValue(info, "master_host"), InfoValue(info, "master_port")));
   std::string policy = InfoValue(info, "maxmemory_policy");
   if (policy.rfind("allkeys-", 0) == 0 && !needs.allow_eviction)
-    problems->push_back(fmt::format("maxmemory-policy is {}: Redis may evict keyshift's undo journal, checkpoint and "
+    problems.push_back(fmt::format("maxmemory-policy is {}: Redis may evict keyshift's undo journal, checkpoint and "
                                     "ledger, and `down` would then silently leave keys migrated. Set a noeviction "
                                     "or volatile-* policy, or pass --allow-eviction to run anyway",
                                     policy));
-  return out;
+  return problems;
 }
 
 namespace {
