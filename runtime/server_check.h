@@ -12,8 +12,9 @@
 //     representative keys: a data key the migration scans, the journal, the
 //     ledger, checkpoint and lock. Checked by redis.acl_check_cmd inside a
 //     read-only script, so the user needs no ACL (admin) rights for it.
-// Read-only commands (status, plan, verify, check, dry-runs) skip the role,
-// eviction and permission checks: they work against replicas.
+// Dry-runs check the version and that the commands exist; they skip the
+// role, eviction and permission checks, so they work against replicas, as do
+// status, plan, verify and check, which run no check.
 #pragma once
 
 #include <optional>
@@ -29,7 +30,7 @@
 namespace keyshift {
 
 struct ServerNeeds {
-  bool writes = true;           // false: only the version is checked
+  bool writes = true;           // false (dry-runs): only the version and that the commands exist
   bool allow_eviction = false;  // --allow-eviction
   // Each command (name first) with representative arguments; keys are
   // checked against the user's key patterns.

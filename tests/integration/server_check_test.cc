@@ -131,6 +131,13 @@ TEST_CASE("an allkeys-* eviction policy is refused unless --allow-eviction", "[r
 
 TEST_CASE("a server without a command keyshift needs is refused up front", "[redis][server-check]") {
   ExpectUpRefused({"--rename-command", "PEXPIRETIME", ""}, "no PEXPIRETIME command");
+  RedisServer server({{"--rename-command", "DUMP", ""}, ""});
+  TempDir dir;
+  dir.Write("0001_epoch.lua", kEpoch);
+  CliResult dry = Keyshift(server, dir).Run({"up", "--dry-run"});
+  INFO(Describe(dry));
+  CHECK(dry.exit_code == 2);
+  CHECK_THAT(dry.err, Catch::Contains("no DUMP command"));
 }
 
 TEST_CASE("the documented ACL suffices; a user lacking any command of it is refused before a write",
