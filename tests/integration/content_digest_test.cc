@@ -4,6 +4,8 @@
 #include <catch.hpp>
 #include <fmt/format.h>
 
+#include "runtime/lock.h"
+#include "runtime/rollback.h"
 #include "tests/support/integration_fixtures.h"
 
 using namespace keyshift;
@@ -110,4 +112,33 @@ TEST_CASE("a real change to a large hash or set is still a conflict", "[redis][g
                            Catch::Contains("big:s1") && Catch::Contains("restored 1 keys"));
   CHECK(Cmd(*conn, {"HGET", "big:h1", "field:3"}).str == "changed");
   CHECK(Cmd(*conn, {"SISMEMBER", "big:s2", "migrated"}).integer == 0);
+}
+
+TEST_CASE("journal entries of format 1 (DUMP digests) are still undone, conflicts still found",
+          "[redis][guarantee][digest]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  StateKeys state("keyshift:");
+  for (const char* key : {"k:same", "k:changed"}) {
+    Cmd(*conn, {"SET", key, "old"});
+    std::string old_dump = Cmd(*conn, {"DUMP", key}).str;
+    Cmd(*conn, {"SET", key, "new"});
+    std::string post = Cmd(*conn, {"EVAL", "return redis.sha1hex(redis.call('DUMP', KEYS[1]))", "1", key}).str;
+    Cmd(*conn, {"HSET", state.journal(1, key), key, "1|W|-1|" + post + "|0|" + old_dump});
+  }
+  Cmd(*conn, {"SET", "k:changed", "by the application"});
+  auto lock = Lock::Acquire(conn.get(), state, "down");
+  REQUIRE(lock.ok());
+  Rollback rollback(conn.get(), state);
+  for (bool dry_run : {true, false}) {
+    INFO((dry_run ? "dry-run" : "down"));
+    RollbackOptions options;
+    options.dry_run = dry_run;
+    auto report = rollback.Run(1, options, lock->get(), RollbackSinks{});
+    REQUIRE(report.ok());
+    CHECK(report->restored == 1);
+    CHECK(report->conflicts == 1);
+  }
+  CHECK(Cmd(*conn, {"GET", "k:same"}).str == "old");
+  CHECK(Cmd(*conn, {"GET", "k:changed"}).str == "by the application");
 }
