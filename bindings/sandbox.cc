@@ -169,6 +169,40 @@ constexpr const char* kBaseAllowed[] = {
     "rawset", "select", "tonumber", "tostring", "type",     "setmetatable", "getmetatable",
     "_VERSION", "string", "table", "utf8"};
 
+// Pushes exact.wrap(name, value at index `value`) (stdlib/exact.lua).
+void PushWrapped(lua_State* L, const char* name, int value) {
+  value = lua_absindex(L, value);
+  lua_getfield(L, LUA_REGISTRYINDEX, kModulesKey);
+  lua_getfield(L, -1, "exact");
+  lua_getfield(L, -1, "wrap");
+  lua_pushstring(L, name);
+  lua_pushvalue(L, value);
+  lua_call(L, 2, 1);
+  lua_replace(L, -3);
+  lua_pop(L, 1);
+}
+
+// The globals of the environment at `env` that migrations see wrapped.
+void WrapGlobals(lua_State* L, int env) {
+  env = lua_absindex(L, env);
+  for (const char* name : kWrappedGlobals) {
+    lua_getfield(L, env, name);
+    PushWrapped(L, name, -1);
+    lua_setfield(L, env, name);
+    lua_pop(L, 1);
+  }
+}
+
+// String methods ("x"):rep(n) see numbers as Lua 5.1 writes them, as in Redis.
+void WrapStringMethods(lua_State* L) {
+  lua_pushliteral(L, "");
+  lua_getmetatable(L, -1);
+  lua_getglobal(L, LUA_STRLIBNAME);
+  PushWrapped(L, "methods", -1);
+  lua_setfield(L, -3, "__index");
+  lua_pop(L, 3);
+}
+
 }  // namespace
 
 Sandbox::Sandbox(const SandboxLimits& limits) : limits_(limits) {}
@@ -223,10 +257,11 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxLimits& limits) {
   lua_sethook(L, CountHook, LUA_MASKCOUNT, kHookEvery);
   Status st = sb->LoadStdlib();
   if (!st) return st.error();
+  WrapStringMethods(L);
   return sb;
 }
 
-void Sandbox::BuildEnvironment() {
+void Sandbox::BuildEnvironment(bool migration) {
   lua_State* L = L_;
   lua_newtable(L);
   for (const char* name : kBaseAllowed) {
@@ -260,6 +295,7 @@ void Sandbox::BuildEnvironment() {
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
+  if (migration) WrapGlobals(L, -1);
   lua_newtable(L);
   lua_pushcfunction(L, DeniedGlobal);
   lua_setfield(L, -2, "__index");
@@ -272,7 +308,7 @@ Status Sandbox::LoadChunk(const std::string& text, const std::string& chunkname)
     lua_pop(L_, 1);
     return Fail(msg);
   }
-  BuildEnvironment();
+  BuildEnvironment(IsMigrationSource(chunkname.c_str()));
   lua_setupvalue(L_, -2, 1);
   return Status::Ok();
 }

@@ -132,6 +132,17 @@ const std::string* FindStdlib(const std::string& name) {
   return nullptr;
 }
 
+// One line of locals shadowing kWrappedGlobals inside the migration's
+// function (the host sandbox wraps the same globals: see sandbox.cc).
+std::string WrappedGlobalsLua() {
+  std::string names, values;
+  for (const char* name : kWrappedGlobals) {
+    names += std::string(names.empty() ? "" : ", ") + name;
+    values += fmt::format("{}modules.exact.wrap('{}', {})", values.empty() ? "" : ", ", name, name);
+  }
+  return "local " + names + " = " + values + "\n";
+}
+
 int CountLines(const std::string& text) { return static_cast<int>(std::count(text.begin(), text.end(), '\n')); }
 
 }  // namespace
@@ -163,6 +174,7 @@ ServerScript BuildServerScript(const MigrationFile& file, const std::string& sca
   s += "local SLOT_TAGS = " + SlotTagsLiteral() + "\n";
   s += kJournalOfLua;
   s += "local mig = (function()\n";
+  s += WrappedGlobalsLua();
   ServerScript out;
   out.first_line = CountLines(s) + 1;
   s += file.text;

@@ -1,7 +1,7 @@
 -- ks: the markers a transform returns besides a plain value (ks.DELETE,
 -- ks.rename) and logging. Runs unchanged in Lua 5.4 (host) and 5.1 (Redis).
 local modules = ...
-local host, canon = modules.host, modules.canon
+local host, canon, exact = modules.host, modules.canon, modules.exact
 
 local M = {}
 
@@ -40,7 +40,12 @@ function M.log(...)
   host.log(table.concat(parts, " "))
 end
 
--- The exact text keyshift writes for a number ("5", "0.1").
+-- The exact text keyshift writes for a number ("5", "0.1", an exact
+-- number's own text).
 M.number = canon.number
+
+-- ks.compare(a, b) -> -1, 0 or 1: compares numbers exactly, exact numbers
+-- (see exact.lua) included, in any mix; `<` cannot mix them in Lua 5.1.
+M.compare = exact.compare
 
 return M

@@ -16,7 +16,7 @@
 -- Every failure prints one line "FAIL <case>: <detail>".
 local S = {}
 
-local ORDER = { "canon", "json", "time" }
+local ORDER = { "canon", "exact", "json", "time" }
 
 function S.load(dir)
   local modules = {}
@@ -57,7 +57,7 @@ function S.runner(dir)
   end
   local r = setmetatable({ passed = 0, failed = 0 }, Runner)
   local modules = S.load(dir)
-  r.canon, r.json, r.time = modules.canon, modules.json, modules.time
+  r.canon, r.exact, r.json, r.time = modules.canon, modules.exact, modules.json, modules.time
   r.modules = modules
   return r
 end

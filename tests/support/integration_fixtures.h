@@ -99,4 +99,12 @@ bool HasAnsi(const std::string& text);
 // Number of non-empty lines.
 int CountLines(const std::string& text);
 
+// Every key's type, absolute expiry and value (read by type, sorted where
+// Redis has no order) as text, keyshift's own keys left out: two servers with
+// equal maps hold the same data.
+std::map<std::string, std::string> ReadAll(RedisConnection& conn);
+// `check` accepts the directory (REQUIREd), then `up` runs it in host mode on
+// `host_server` and in server mode on `server_server`, both REQUIREd to succeed.
+void RunBothModes(const TempDir& dir, const RedisServer& host_server, const RedisServer& server_server);
+
 }  // namespace keyshift::testing
