@@ -193,14 +193,22 @@ void WrapGlobals(lua_State* L, int env) {
   }
 }
 
-// String methods ("x"):rep(n) see numbers as Lua 5.1 writes them, as in Redis.
-void WrapStringMethods(lua_State* L) {
+// String methods ("x"):rep(n) see numbers as Lua 5.1 writes them, as in
+// Redis, and string arithmetic ("10" + 1) reads numbers as tonumber does.
+void WrapStringMetatable(lua_State* L) {
   lua_pushliteral(L, "");
   lua_getmetatable(L, -1);
+  int mt = lua_gettop(L);
   lua_getglobal(L, LUA_STRLIBNAME);
   PushWrapped(L, "methods", -1);
-  lua_setfield(L, -3, "__index");
-  lua_pop(L, 3);
+  lua_setfield(L, mt, "__index");
+  PushWrapped(L, "arith", -1);
+  for (lua_pushnil(L); lua_next(L, -2);) {  // mt[event] = handler; the key stays for lua_next
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_settable(L, mt);
+  }
+  lua_pop(L, 4);
 }
 
 }  // namespace
@@ -230,9 +238,10 @@ void* Sandbox::Allocate(void* ud, void* ptr, size_t osize, size_t nsize) {
 
 void Sandbox::NotePosition(lua_State* L) {
   // Cheap enough every kHookEvery instructions; used when an error has no position.
-  lua_Debug ar;
-  if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "Sl", &ar) && IsMigrationSource(ar.source) && ar.currentline > 0)
-    last_position_ = fmt::format("{}:{}", ar.short_src, ar.currentline);
+  // The innermost migration frame, not level 0: migrations call stdlib Lua
+  // (exact.lua wraps string, table, math) where much of their time goes.
+  std::string position = MigrationPosition(L);
+  if (!position.empty()) last_position_ = std::move(position);
 }
 
 Result<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxLimits& limits) {
@@ -257,7 +266,7 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxLimits& limits) {
   lua_sethook(L, CountHook, LUA_MASKCOUNT, kHookEvery);
   Status st = sb->LoadStdlib();
   if (!st) return st.error();
-  WrapStringMethods(L);
+  WrapStringMetatable(L);
   return sb;
 }
 

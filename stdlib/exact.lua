@@ -40,6 +40,10 @@
 --   math      refuses boxes with the arithmetic error
 --   methods   the string metatable's __index for the host: like `string`
 --             but leaving boxes alone, exactly as Lua 5.1's methods do
+--   arith     the host's string arithmetic metamethods ("10" + 1): strings
+--             are read with the tonumber above, so "9007199254740993" + 1
+--             fails instead of computing with a number Lua 5.1 would round.
+--             (Lua 5.1 coerces inside its VM: server mode cannot see it.)
 --
 -- Other API (for json, canon, runner and ks):
 --   exact.from_text(s, x) -> x or a box; s a decimal numeral, x = tonumber(s)
@@ -346,6 +350,32 @@ local function shadow_tonumber(v, base)
   return r
 end
 
+local ARITH = {
+  __add = function(x, y) return x + y end, __sub = function(x, y) return x - y end,
+  __mul = function(x, y) return x * y end, __div = function(x, y) return x / y end,
+  __mod = function(x, y) return x % y end, __pow = function(x, y) return x ^ y end,
+  __unm = function(x) return -x end,
+}
+
+local function string_arith()
+  local mm = {}
+  for event, op in pairs(ARITH) do
+    mm[event] = function(a, b)
+      local x, y = a, b
+      if raw_type(a) == "string" then x = shadow_tonumber(a) or a end
+      if raw_type(b) == "string" then y = shadow_tonumber(b) or b end
+      if texts[x] then refuse(x, 2) end
+      if texts[y] then refuse(y, 2) end
+      if raw_type(x) ~= "number" or raw_type(y) ~= "number" then
+        local bad = raw_type(x) ~= "number" and a or b
+        error("attempt to perform arithmetic on a " .. raw_type(bad) .. " value", 2)
+      end
+      return op(x, y)
+    end
+  end
+  return mm
+end
+
 local WRAPPERS = {
   type = function(orig)
     return function(v)
@@ -363,6 +393,7 @@ local WRAPPERS = {
   end,
   string = function(orig) return wrap_string(orig, true) end,
   methods = function(orig) return wrap_string(orig, false) end,
+  arith = string_arith,
   table = wrap_table,
   math = wrap_math,
 }

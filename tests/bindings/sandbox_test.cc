@@ -792,4 +792,8 @@ TEST_CASE("the sandbox writes numbers as Lua 5.1 does and keeps numbers a double
   CHECK_THAT(err, Catch::Contains(":4:") && Catch::Contains("number 9007199254740993 cannot be used in arithmetic "
                                                              "exactly") && Catch::Contains("'k:big'"));
   CHECK(MustTransform(*m, "k:small", Str("41")).value.str == "42");
+  auto coerced = MustLoad(WithTransform("    return value * 2"));  // string arithmetic reads as tonumber does
+  CHECK_THAT(TransformError(*coerced, "k:big", Str("9007199254740993")),
+             Catch::Contains("number 9007199254740993 cannot be used in arithmetic exactly"));
+  CHECK(MustTransform(*coerced, "k:small", Str("21")).value.str == "42");
 }

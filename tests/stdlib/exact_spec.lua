@@ -131,4 +131,14 @@ T:eq("find", G.string.find(1e15, "e", 1, true), 2)
 T:eq("methods: gsub repl", (S_.gsub("a-b", "-", n / 2)), "a5b")
 T:err("methods leave boxes to Lua", function() return S_.rep(a, 2) end, "")
 
+---------------------------------------------------------------------------
+-- 5. The host's string arithmetic ("10" + 1) reads numbers as tonumber does.
+---------------------------------------------------------------------------
+local mm = exact.wrap("arith")
+T:eq("string add", mm.__add("10", 1), 11)
+T:eq("string div", mm.__div(7, "2"), 3.5)
+T:eq("string unm", mm.__unm("2", "2"), -2)
+T:err("string big add", function() return mm.__add("9007199254740993", 1) end, "number 9007199254740993 " .. ARITH)
+T:err("string junk", function() return mm.__mul("x", 1) end, "attempt to perform arithmetic on a string value")
+
 T:finish()
