@@ -120,7 +120,14 @@ function M.text(v) return texts[v] end
 -- Is the double x (tonumber of the numeral s) the number s denotes, and is
 -- arithmetic on it the same in both engines?
 local function plain(s, x)
-  if #s <= 15 and not find(s, "[eExX]") then return true end  -- at most 15 digits
+  -- Fast paths: at most 15 digits, well inside a double's normal range.
+  local e_at = find(s, "[eE]")
+  if not e_at then
+    if #s <= 15 or (#s == 16 and find(s, "[.-]")) then return true end
+  elseif e_at <= 16 then
+    local exp = raw_tonumber(sub(s, e_at + 1))
+    if exp and exp > -280 and exp < 280 then return true end
+  end
   local sign, digits, e = decimal(s)
   if not sign then return true end  -- not a decimal numeral (hex): as Lua reads it
   if not find(s, "[.eE]") then  -- integer text
