@@ -21,6 +21,8 @@
 
 #include <fmt/format.h>
 
+#include "bindings/boundary.h"
+
 extern char** environ;
 
 namespace keyshift {
@@ -1344,8 +1346,10 @@ std::optional<CompileError> ParseLuacError(const std::string& output) {
 std::optional<CompileError> CompileWithLua51(const std::string& source) {
   auto luac = FindOnPath("luac5.1");
   if (!luac) return std::nullopt;
-  constexpr int kWrapperLines = 2;
-  std::string wrapped = "local json, time, ks\nlocal mig = (function()\n" + source;
+  constexpr int kWrapperLines = 3;
+  std::string shadows;  // the locals server mode declares there (Lua 5.1 counts them as upvalues)
+  for (const char* name : kWrappedGlobals) shadows += std::string(shadows.empty() ? "local " : ", ") + name;
+  std::string wrapped = "local json, time, ks\nlocal mig = (function()\n" + shadows + "\n" + source;
   if (!source.empty() && !IsNewline(static_cast<unsigned char>(source.back()))) wrapped += "\n";
   wrapped += "end)()\nreturn mig\n";
   std::error_code ec;

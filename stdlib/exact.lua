@@ -23,7 +23,9 @@
 --     ks.compare(a, b), exact for any mix;
 --   * arithmetic (+ - * / % ^, unary -, math.*, string.format("%d")) raises
 --     "number <text> cannot be used in arithmetic exactly": never rounds;
---   * indexing it is an error; its metatable is protected.
+--   * indexing it is an error; its metatable is protected;
+--   * the same text gives the same box, so it works as a table key (but
+--     "1e400" and "1E400" are two keys: use tostring(x) to be sure).
 --
 -- exact.wrap(name, original) gives what a migration sees as the global
 -- `name` (the host sandbox and the server-mode script both use it, so the
@@ -108,9 +110,15 @@ end
 
 local MT = { __metatable = "exact number" }
 
+-- One box per text, so that equal texts are also equal table keys.
+local interned = setmetatable({}, { __mode = "v" })
+
 local function box(text)
-  local b = setmetatable({}, MT)
+  local b = interned[text]
+  if b then return b end
+  b = setmetatable({}, MT)
   texts[b] = text
+  interned[text] = b
   return b
 end
 
@@ -252,7 +260,7 @@ local NUMERIC_CONVERSIONS = "[cdiouxXeEfFgGaA]"
 -- formatted is refused rather than rounded.
 local function format_args(raw_format, boxes)
   return function(fmt, ...)
-    local n, any = select("#", ...), wants_text(fmt, boxes)
+    local n, any = select("#", ...), wants_text(fmt, true)
     for i = 1, n do
       if any then break end
       any = wants_text((select(i, ...)), true)
@@ -271,7 +279,10 @@ local function format_args(raw_format, boxes)
           local v = args[i]
           if (conv == "s" or conv == "q") and wants_text(v, boxes) then
             args[i] = number_text(v)
-          elseif boxes and texts[v] and find(conv, NUMERIC_CONVERSIONS) then
+          elseif texts[v] and not boxes and (conv == "s" or conv == "q") then  -- 5.4 alone calls __tostring
+            error("bad argument #" .. (i + 1) .. " to 'format' (string expected, got exact number " ..
+                  shorten(texts[v]) .. "; Lua 5.1 refuses it too: use string.format or tostring)", 2)
+          elseif texts[v] and find(conv, NUMERIC_CONVERSIONS) then
             refuse(v, 2)
           end
         end
@@ -352,9 +363,8 @@ local function shadow_tonumber(v, base)
   if x == nil or raw_type(v) ~= "string" then return x end
   if find(v, "[nN]") then return nil end
   if find(v, "[xX]") then return x end
-  local r = M.from_text(v, x)
-  if texts[r] then texts[r] = clean(v) end
-  return r
+  if plain(v, x) then return x end
+  return box(clean(v))
 end
 
 local ARITH = {

@@ -75,6 +75,7 @@ T:ok("box < box", a < c and not (c < a))
 T:ok("box <= box", a <= b and a <= c and not (c <= a))
 T:ok("negative order", json.decode("-9007199254740995") < json.decode("-9007199254740993"))
 T:ok("box never equals a plain number", a ~= 9007199254740992)
+T:ok("equal texts are one table key", ({ [a] = true })[b] == true and ({ [a] = true })[c] == nil)
 T:err("box < number", function() return a < 5 end, "")
 T:eq("compare box number", exact.compare(a, 9007199254740992), 1)
 T:eq("compare number box", exact.compare(1e400 == math.huge and 1 or 1, json.decode("1e400")), -1)
@@ -130,6 +131,8 @@ T:eq("upper box", G.string.upper(a), "9007199254740993")
 T:eq("find", G.string.find(1e15, "e", 1, true), 2)
 T:eq("methods: gsub repl", (S_.gsub("a-b", "-", n / 2)), "a5b")
 T:err("methods leave boxes to Lua", function() return S_.rep(a, 2) end, "")
+T:err("methods: %s of a box fails as in Lua 5.1", function() return S_.format("%s", a) end, "got exact number")
+T:eq("methods: %s of a number", S_.format("%s|%s", n / 2, "x"), "5|x")
 
 ---------------------------------------------------------------------------
 -- 5. The host's string arithmetic ("10" + 1) reads numbers as tonumber does.
