@@ -61,7 +61,7 @@ local raw_type, raw_tonumber, error, select, pairs, setmetatable, getmetatable =
   type, tonumber, error, select, pairs, setmetatable, getmetatable
 local format, find, sub, match, gsub, rep =
   string.format, string.find, string.sub, string.match, string.gsub, string.rep
-local huge = math.huge
+local huge, floor = math.huge, math.floor
 local unpack = table.unpack or unpack
 local less = canon.less
 
@@ -284,6 +284,10 @@ local function format_args(raw_format, boxes)
                   shorten(texts[v]) .. "; Lua 5.1 refuses it too: use string.format or tostring)", 2)
           elseif texts[v] and find(conv, NUMERIC_CONVERSIONS) then
             refuse(v, 2)
+          elseif raw_type(v) == "number" and find(conv, "[cdiouxX]") and v ~= floor(v) then
+            -- Lua 5.4 refuses, Lua 5.1 would truncate: refuse in both
+            error("bad argument #" .. (i + 1) .. " to 'format' (number " .. number_text(v) ..
+                  " has no integer representation)", 2)
           end
         end
       end

@@ -124,6 +124,8 @@ T:eq("format %s", G.string.format("%s|%s|%s", n / 2, a, "x"), "5|900719925474099
 T:eq("format %q", G.string.format("%q", n / 2), '"5"')
 T:eq("format %d %5.1f %%", G.string.format("%d %5.1f %%%s", n / 2, 2.25, 1e15), "5   2.2 %1e+15")
 T:eq("rep", G.string.rep(n / 2, 2), "55")
+T:err("format %d of a fraction fails in both", function() return G.string.format("%d", 3.5) end,
+      "number 3.5 has no integer representation")
 T:eq("gsub repl", (G.string.gsub("a-b", "-", n / 2)), "a5b")
 T:eq("sub", G.string.sub(n / 2, 1), "5")
 T:eq("len", G.string.len(a), 16)
