@@ -1,6 +1,9 @@
 // Issue 7 "Nothing silent" against real redis-servers: numbers a double cannot
 // hold, duplicate JSON members and number text, in host mode and in server
 // mode, which must write the same bytes (SPEC 2, guarantees 6 and 8).
+#include <atomic>
+#include <thread>
+
 #include <catch.hpp>
 #include <fmt/format.h>
 
@@ -144,5 +147,50 @@ TEST_CASE("number text: tostring, string.format, table.concat and string functio
     auto h = PairMap(Cmd(*conn, {"HGETALL", "t:h"}));
     CHECK(h["half"] == "4.5");
     CHECK(h["text"] == "9 4.5");
+  }
+}
+
+TEST_CASE("host mode's hot-key fallback writes numbers as the host does", "[redis][server]") {
+  // One key an application rewrites without pause: after a few failed
+  // compare-and-sets host mode migrates it with the server-side script.
+  // A quiet server running the same file shows how many scripts host mode
+  // alone loads.
+  RedisServer quiet, busy;
+  auto quiet_conn = quiet.Connect(), conn = busy.Connect();
+  std::vector<Command> seed;
+  for (int i = 0; i < 6; ++i) seed.push_back({"HSET", fmt::format("n:{}", i), "base", "10", "hits", "0"});
+  REQUIRE(quiet_conn->Pipeline(seed).ok());
+  REQUIRE(conn->Pipeline(seed).ok());
+  TempDir dir;
+  dir.Write("0001_half.lua", R"(return { description = "halves as text", scan = { match = "n:*", type = "hash" },
+  transform = function(k, v)
+    local spin = 0
+    for i = 1, 3000000 do spin = spin + i end  -- a window for the application's writes
+    local half = tonumber(v.base) / 2
+    v.half = tostring(half) .. "|" .. table.concat({ half }) .. "|" .. string.format("%s", half)
+    return v
+  end })");
+  REQUIRE(Keyshift(quiet, dir).Run({"up"}).exit_code == 0);
+  auto url = ParseRedisUrl(busy.url());
+  REQUIRE(url.ok());
+  std::atomic<bool> stop{false}, failed{false};
+  std::thread writer([&] {
+    auto c = ConnectRedis(*url);
+    if (!c.ok()) return void(failed = true);
+    while (!stop)
+      if (!(*c)->Call({"HINCRBY", "n:3", "hits", "1"}).ok()) return void(failed = true);
+  });
+  CliResult r = Keyshift(busy, dir).Run({"up"}, 120);
+  stop = true;
+  writer.join();
+  INFO(Describe(r));
+  REQUIRE_FALSE(failed);
+  REQUIRE(r.exit_code == 0);
+  // the hot key went through the server-side script: one more script loaded
+  CHECK(InfoNumber(*conn, "memory", "number_of_cached_scripts") ==
+        InfoNumber(*quiet_conn, "memory", "number_of_cached_scripts") + 1);
+  for (int i = 0; i < 6; ++i) {
+    INFO("key n:" << i);
+    CHECK(Cmd(*conn, {"HGET", fmt::format("n:{}", i), "half"}).str == "5|5|5");
   }
 }

@@ -202,13 +202,15 @@ std::vector<std::string> Values(RedisConnection& conn, const std::vector<std::st
   return out;
 }
 
-long long RdbChanges(RedisConnection& conn) {
-  std::string info = Cmd(conn, {"INFO", "persistence"}).str;
-  const std::string field = "rdb_changes_since_last_save:";
+long long InfoNumber(RedisConnection& conn, const std::string& section, const std::string& name) {
+  std::string info = Cmd(conn, {"INFO", section}).str;
+  const std::string field = "\n" + name + ":";
   auto at = info.find(field);
   REQUIRE(at != std::string::npos);
   return std::stoll(info.substr(at + field.size()));
 }
+
+long long RdbChanges(RedisConnection& conn) { return InfoNumber(conn, "persistence", "rdb_changes_since_last_save"); }
 
 std::vector<std::string> ScanKeys(RedisConnection& conn, const std::string& pattern) {
   std::vector<std::string> keys;

@@ -84,6 +84,8 @@ std::vector<std::string> NumberedKeys(const std::string& prefix, int first, int 
 void SeedStrings(RedisConnection& conn, const std::string& prefix, int n, const std::string& value, int first = 0);
 // The string values of `keys`, in order (MGET in chunks).
 std::vector<std::string> Values(RedisConnection& conn, const std::vector<std::string>& keys);
+// A numeric field of an INFO section ("memory", "number_of_cached_scripts").
+long long InfoNumber(RedisConnection& conn, const std::string& section, const std::string& name);
 // INFO persistence's rdb_changes_since_last_save: every write bumps it.
 long long RdbChanges(RedisConnection& conn);
 // Every key matching `pattern` (SCAN), sorted.
