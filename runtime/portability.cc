@@ -898,14 +898,15 @@ class Parser {
     } else if (IsKw("for")) {
       Next();
       std::vector<Token> names{ExpectName()};
+      bool float_loop = false;  // Lua 5.4 counts with floats when the start or the step is one
       if (IsOp("=")) {
         Next();
-        Expr();
+        float_loop = Expr().num != Num::kOther;
         ExpectOp(",");
         Expr();
         if (IsOp(",")) {
           Next();
-          Expr();
+          float_loop |= Expr().num != Num::kOther;
         }
       } else {
         while (IsOp(",")) {
@@ -918,6 +919,7 @@ class Parser {
       ExpectKw("do");
       OpenScope();
       for (const auto& n : names) Declare(n);
+      if (float_loop) NoteLocalNum(names[0].text, Num::kFloat, true);
       Block();
       CloseScope();
       ExpectKw("end");
@@ -1187,10 +1189,15 @@ class Parser {
     throw SyntaxError{Cur().line, fmt::format("unexpected symbol near {}", Near(Cur()))};
   }
 
-  // Lua 5.4 gives a float from these whatever the argument.
-  static bool IsFloatMath(const Ref& r) {
-    return r.kind == Ref::kLibrary && r.name == "math" &&
-           In(r.field, {"sqrt", "exp", "log", "sin", "cos", "tan", "asin", "acos", "atan", "deg", "rad", "modf"});
+  // Lua 5.4 gives a float from these whatever the argument, or (abs, max,
+  // min, fmod) when an argument is one.
+  static bool IsFloatMath(const Ref& r, const std::vector<ExprInfo>& args) {
+    if (r.kind != Ref::kLibrary || r.name != "math") return false;
+    if (In(r.field, {"sqrt", "exp", "log", "sin", "cos", "tan", "asin", "acos", "atan", "deg", "rad", "modf"}))
+      return true;
+    bool float_arg = false;
+    for (const auto& a : args) float_arg |= a.num == Num::kFloat;
+    return float_arg && In(r.field, {"abs", "max", "min", "fmod"});
   }
 
   Ref SuffixedExp(bool* call, Num* paren = nullptr) {
@@ -1198,7 +1205,7 @@ class Parser {
     *call = false;
     for (;;) {
       bool suffix = IsOp(".") || IsOp("[") || IsOp(":") || IsOp("(") || IsOp("{") || Cur().kind == Tok::kString;
-      bool float_call = suffix && !IsOp(".") && !IsOp("[") && !IsOp(":") && IsFloatMath(r);
+      Ref callee = r;
       if (paren && suffix) *paren = Num::kOther;  // "(f)(x)" is a call, not the parenthesized value
       if (IsOp(".")) {
         Next();
@@ -1230,7 +1237,7 @@ class Parser {
         CheckCall(r, args, line);
         r = Ref{};
         *call = true;
-        if (paren && float_call) *paren = Num::kFloat;
+        if (paren && IsFloatMath(callee, args)) *paren = Num::kFloat;
       } else {
         return r;
       }

@@ -19,8 +19,10 @@
 //     do not exist in either environment;
 //   - '..' on a value 5.4 holds as a float: 5.4 writes "5.0" where 5.1 writes
 //     "5". Known floats: '/', '^', float literals (1e3, 2.0), math.sqrt/exp/
-//     log/sin/cos/tan/asin/acos/atan/deg/rad/modf, math.pi, math.huge,
-//     arithmetic on those, and locals ever assigned one of them. (tostring,
+//     log/sin/cos/tan/asin/acos/atan/deg/rad/modf, math.abs/max/min/fmod of
+//     a float, math.pi, math.huge, arithmetic on those, locals ever assigned
+//     one of them, and numeric for loops whose start or step is not an
+//     integer literal expression. (tostring,
 //     string.format, table.concat and the string functions write numbers as
 //     Lua 5.1 does in both engines: stdlib/exact.lua.) What only the data
 //     decides (tonumber("2.0"), a JSON 1.0) is not seen: convert with
