@@ -796,4 +796,7 @@ TEST_CASE("the sandbox writes numbers as Lua 5.1 does and keeps numbers a double
   CHECK_THAT(TransformError(*coerced, "k:big", Str("9007199254740993")),
              Catch::Contains("number 9007199254740993 cannot be used in arithmetic exactly"));
   CHECK(MustTransform(*coerced, "k:small", Str("21")).value.str == "42");
+  auto scored = MustLoad(WithTransform("    value.b = json.decode('9007199254740993'); return value"));
+  CHECK_THAT(TransformError(*scored, "z", WithPairs(KeyType::kZSet, {{"a", "1"}})),
+             Catch::Contains("score 9007199254740993, which a zset cannot hold exactly"));
 }
