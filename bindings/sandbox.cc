@@ -169,11 +169,11 @@ constexpr const char* kBaseAllowed[] = {
     "rawset", "select", "tonumber", "tostring", "type",     "setmetatable", "getmetatable",
     "_VERSION", "string", "table", "utf8"};
 
-// Pushes exact.wrap(name, value at index `value`) (stdlib/exact.lua).
+// Pushes globals.wrap(name, value at index `value`) (stdlib/globals.lua).
 void PushWrapped(lua_State* L, const char* name, int value) {
   value = lua_absindex(L, value);
   lua_getfield(L, LUA_REGISTRYINDEX, kModulesKey);
-  lua_getfield(L, -1, "exact");
+  lua_getfield(L, -1, "globals");
   lua_getfield(L, -1, "wrap");
   lua_pushstring(L, name);
   lua_pushvalue(L, value);
@@ -239,7 +239,7 @@ void* Sandbox::Allocate(void* ud, void* ptr, size_t osize, size_t nsize) {
 void Sandbox::NotePosition(lua_State* L) {
   // Cheap enough every kHookEvery instructions; used when an error has no position.
   // The innermost migration frame, not level 0: migrations call stdlib Lua
-  // (exact.lua wraps string, table, math) where much of their time goes.
+  // (globals.lua wraps string, table, math) where much of their time goes.
   std::string position = MigrationPosition(L);
   if (!position.empty()) last_position_ = std::move(position);
 }

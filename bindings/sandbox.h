@@ -75,7 +75,7 @@ class Sandbox {
   static void* Allocate(void* ud, void* ptr, size_t osize, size_t nsize);
   Status LoadStdlib();
   // Pushes a fresh allow-listed env table; a migration's (not the stdlib's) sees
-  // kWrappedGlobals through exact.wrap.
+  // kWrappedGlobals through globals.wrap.
   void BuildEnvironment(bool migration);
 
   SandboxLimits limits_;

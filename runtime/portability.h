@@ -24,7 +24,7 @@
 //     one of them, and numeric for loops whose start or step is not an
 //     integer literal expression. (tostring,
 //     string.format, table.concat and the string functions write numbers as
-//     Lua 5.1 does in both engines: stdlib/exact.lua.) What only the data
+//     Lua 5.1 does in both engines: stdlib/globals.lua.) What only the data
 //     decides (tonumber("2.0"), a JSON 1.0) is not seen: convert with
 //     tostring(x) or ks.number(x) before '..';
 //   - '...' at the file's top level (server mode runs the file inside a

@@ -1,5 +1,4 @@
--- keyshift stdlib: exact -- numbers whose text a double cannot hold, and the
--- text of numbers as Lua 5.1 writes it.
+-- keyshift stdlib: exact -- numbers whose text a double cannot hold.
 --
 -- Runs unchanged in the host's Lua 5.4 and in Redis's Lua 5.1, with the same
 -- results in both. Redis's Lua 5.1 holds every number as a double, so
@@ -15,8 +14,8 @@
 --
 -- A box behaves as a number that cannot be computed with:
 --   * type(box) == "number"; tostring(box), box .. "x", string.format("%s")
---     and table.concat give its text; json.encode, ks.number and the values
---     a transform returns write its text exactly;
+--     and table.concat give its text (globals.lua); json.encode, ks.number
+--     and the values a transform returns write its text exactly;
 --   * == < <= between two boxes compare exact decimal values; a box never
 --     equals a plain number; < and <= against a plain number are errors in
 --     both engines (Lua 5.1 never calls a metamethod for them): use
@@ -26,44 +25,25 @@
 --   * indexing it is an error; its metatable is protected;
 --   * the same text gives the same box, so it works as a table key (but
 --     "1e400" and "1E400" are two keys: use tostring(x) to be sure).
+-- canon.box_texts maps every box to its text: canon.number writes it.
 --
--- exact.wrap(name, original) gives what a migration sees as the global
--- `name` (the host sandbox and the server-mode script both use it, so the
--- two engines agree):
---   type      box -> "number"
---   tonumber  a decimal string -> a box when needed (above); a box -> itself;
---             "inf"/"nan" -> nil (Lua 5.1 would read them, 5.4 does not)
---   tostring  numbers as Lua 5.1 writes them ("%.14g": 5, 1e+15), boxes as
---             their text
---   string    the string library; numbers and boxes passed where a function
---             takes text (string.rep(5.0, 2), string.format("%s", n/2),
---             gsub's replacement...) become Lua 5.1's text
---   table     table.concat writes numbers as Lua 5.1 does, boxes as text
---   math      refuses boxes with the arithmetic error
---   methods   the string metatable's __index for the host: like `string`
---             but leaving boxes alone, exactly as Lua 5.1's methods do
---   arith     the host's string arithmetic metamethods ("10" + 1): strings
---             are read with the tonumber above, so "9007199254740993" + 1
---             fails instead of computing with a number Lua 5.1 would round.
---             (Lua 5.1 coerces inside its VM: server mode cannot see it.)
---
--- Other API (for json, canon, runner and ks):
---   exact.from_text(s, x) -> x or a box; s a decimal numeral, x = tonumber(s)
+-- API (for json, globals and ks):
+--   exact.from_text(s, x)   -> x or a box; s a decimal numeral (JSON), x = tonumber(s)
+--   exact.from_string(s, x) -> the same for any string tonumber(s) reads as x
+--                              (spaces, '+', "inf" -> nil); the box keeps
+--                              JSON-valid text ("  +007.50e3 " -> "7.50e3")
 --   exact.is(v), exact.text(v), exact.compare(a, b) -> -1 | 0 | 1
---   exact.number_text(v)  -> Lua 5.1's text of a number, a box's text
 local modules = ...
-local canon = modules and modules.canon
-if not canon then error("exact: needs the canon module", 0) end
+local canon, globals = modules and modules.canon, modules and modules.globals
+if not (canon and globals) then error("exact: needs the canon and globals modules", 0) end
 
 local M = {}
 
-local raw_type, raw_tonumber, error, select, pairs, setmetatable, getmetatable =
-  type, tonumber, error, select, pairs, setmetatable, getmetatable
-local format, find, sub, match, gsub, rep =
-  string.format, string.find, string.sub, string.match, string.gsub, string.rep
-local huge, floor = math.huge, math.floor
-local unpack = table.unpack or unpack
+local raw_type, raw_tonumber, error, pairs, setmetatable = type, tonumber, error, pairs, setmetatable
+local find, sub, match, gsub, rep = string.find, string.sub, string.match, string.gsub, string.rep
+local huge = math.huge
 local less = canon.less
+local number_text, refuse, shorten = globals.number_text, globals.refuse, globals.shorten
 
 local texts = canon.box_texts  -- box -> its decimal text (weak keys)
 
@@ -96,16 +76,6 @@ local function compare_parts(s1, d1, e1, s2, d2, e2)
   elseif d1 == d2 then m = 0
   else m = less(d1, d2) and -1 or 1 end
   return neg1 and -m or m
-end
-
-local function shorten(text)
-  if #text <= 40 then return text end
-  return sub(text, 1, 37) .. "...(" .. #text .. " digits)"
-end
-
-local function refuse(v, level)
-  error("number " .. shorten(texts[v]) .. " cannot be used in arithmetic exactly (a double cannot hold it; " ..
-        "it can be copied, moved and compared, or handled as text)", level + 1)
 end
 
 local MT = { __metatable = "exact number" }
@@ -157,6 +127,22 @@ function M.from_text(s, x)
   return box(s)
 end
 
+-- "  +007.50e3 " -> "7.50e3": the text a box read by tonumber keeps.
+local function clean(s)
+  s = match(s, "^%s*%+?(.-)%s*$")
+  s = gsub(s, "^(-?)0+(%d)", "%1%2")
+  s = gsub(s, "^(-?)%.", "%10.")
+  s = gsub(s, "%.([eE])", "%1")
+  return (gsub(s, "%.$", ""))
+end
+
+function M.from_string(s, x)
+  if find(s, "[nN]") then return nil end  -- "inf", "nan": only Lua 5.1 reads them
+  if find(s, "[xX]") then return x end
+  if plain(s, x) then return x end
+  return box(clean(s))
+end
+
 -- Parts of a number or box for comparing; infinities compare beyond all.
 local function parts(v)
   local t = texts[v]
@@ -174,13 +160,6 @@ function M.compare(a, b)
   local s2, d2, e2 = parts(b)
   return compare_parts(s1, d1, e1, s2, d2, e2)
 end
-
--- Lua 5.1's text of a number; a box's text; anything else unchanged.
-local function number_text(v)
-  if raw_type(v) == "number" then return format("%.14g", v) end
-  return texts[v] or v
-end
-M.number_text = number_text
 
 ---------------------------------------------------------------------------
 -- The box's metatable
@@ -222,207 +201,5 @@ MT.__tostring = function(b) return texts[b] end
 MT.__index = function(b) error("attempt to index a number value (" .. shorten(texts[b]) .. ")", 2) end
 MT.__newindex = MT.__index
 MT.__call = function(b) error("attempt to call a number value (" .. shorten(texts[b]) .. ")", 2) end
-
----------------------------------------------------------------------------
--- What migrations see
----------------------------------------------------------------------------
-
-local function wants_text(v, boxes)
-  return raw_type(v) == "number" or (boxes and texts[v] ~= nil)
-end
-
--- f with the arguments at `positions` turned into text when they are numbers
--- (and boxes, when `boxes`).
-local function text_args(f, positions, boxes)
-  return function(...)
-    local args
-    for i = 1, #positions do
-      local p = positions[i]
-      local v = (select(p, ...))
-      if wants_text(v, boxes) then
-        args = args or { n = select("#", ...), ... }
-        args[p] = number_text(v)
-      end
-    end
-    if not args then return f(...) end
-    return f(unpack(args, 1, args.n))
-  end
-end
-
-local TEXT_POSITIONS = {
-  byte = { 1 }, find = { 1, 2 }, gmatch = { 1, 2 }, gsub = { 1, 2, 3 }, len = { 1 }, lower = { 1 },
-  match = { 1, 2 }, rep = { 1, 3 }, reverse = { 1 }, sub = { 1 }, upper = { 1 },
-}
-
-local NUMERIC_CONVERSIONS = "[cdiouxXeEfFgGaA]"
-
--- string.format: %s and %q arguments as text; a box where a number is
--- formatted is refused rather than rounded.
-local function format_args(raw_format, boxes)
-  return function(fmt, ...)
-    local n, any = select("#", ...), wants_text(fmt, true)
-    for i = 1, n do
-      if any then break end
-      any = wants_text((select(i, ...)), true)
-    end
-    if not any then return raw_format(fmt, ...) end
-    local args = { ... }
-    fmt = number_text(fmt)
-    if raw_type(fmt) == "string" then
-      local pos, i = 1, 0
-      while true do
-        local _, e, conv = find(fmt, "%%[-+ #0]*%d*%.?%d*(.?)", pos)
-        if not e then break end
-        pos = e + 1
-        if conv ~= "%" then
-          i = i + 1
-          local v = args[i]
-          if (conv == "s" or conv == "q") and wants_text(v, boxes) then
-            args[i] = number_text(v)
-          elseif texts[v] and not boxes and (conv == "s" or conv == "q") then  -- 5.4 alone calls __tostring
-            error("bad argument #" .. (i + 1) .. " to 'format' (string expected, got exact number " ..
-                  shorten(texts[v]) .. "; Lua 5.1 refuses it too: use string.format or tostring)", 2)
-          elseif texts[v] and find(conv, NUMERIC_CONVERSIONS) then
-            refuse(v, 2)
-          elseif raw_type(v) == "number" and find(conv, "[cdiouxX]") and v ~= floor(v) then
-            -- Lua 5.4 refuses, Lua 5.1 would truncate: refuse in both
-            error("bad argument #" .. (i + 1) .. " to 'format' (number " .. number_text(v) ..
-                  " has no integer representation)", 2)
-          end
-        end
-      end
-    end
-    return raw_format(fmt, unpack(args, 1, n))
-  end
-end
-
-local function wrap_string(orig, boxes)
-  local s = {}
-  for k, v in pairs(orig) do s[k] = v end
-  for name, positions in pairs(TEXT_POSITIONS) do
-    if orig[name] then s[name] = text_args(orig[name], positions, boxes) end
-  end
-  s.format = format_args(orig.format, boxes)
-  return s
-end
-
-local function wrap_table(orig)
-  local t = {}
-  for k, v in pairs(orig) do t[k] = v end
-  local raw_concat = orig.concat
-  t.concat = function(list, sep, i, j)
-    if wants_text(sep, true) then sep = number_text(sep) end
-    if raw_type(list) ~= "table" then return raw_concat(list, sep, i, j) end
-    local first, last = i or 1, j or #list
-    local copy
-    if raw_type(first) == "number" and raw_type(last) == "number" then
-      for k = first, last do
-        if wants_text(list[k], true) then copy = true; break end
-      end
-    end
-    if not copy then return raw_concat(list, sep, i, j) end
-    copy = {}
-    for k = first, last do copy[k - first + 1] = number_text(list[k]) end
-    return raw_concat(copy, sep, 1, last - first + 1)
-  end
-  return t
-end
-
-local function wrap_math(orig)
-  local m = {}
-  for k, f in pairs(orig) do
-    if raw_type(f) == "function" then
-      m[k] = function(...)
-        local a, b = ...
-        if texts[a] then refuse(a, 2) end
-        if texts[b] then refuse(b, 2) end
-        for i = 3, select("#", ...) do
-          local v = (select(i, ...))
-          if texts[v] then refuse(v, 2) end
-        end
-        return f(...)
-      end
-    else
-      m[k] = f
-    end
-  end
-  local mt = getmetatable(orig)
-  if raw_type(mt) == "table" then setmetatable(m, mt) end
-  return m
-end
-
--- "  +007.50e3 " -> "7.50e3": what a box read by tonumber keeps (valid JSON).
-local function clean(s)
-  s = match(s, "^%s*%+?(.-)%s*$")
-  s = gsub(s, "^(-?)0+(%d)", "%1%2")
-  s = gsub(s, "^(-?)%.", "%10.")
-  s = gsub(s, "%.([eE])", "%1")
-  return (gsub(s, "%.$", ""))
-end
-
-local function shadow_tonumber(v, base)
-  if base ~= nil then return raw_tonumber(v, base) end
-  if texts[v] then return v end
-  local x = raw_tonumber(v)
-  if x == nil or raw_type(v) ~= "string" then return x end
-  if find(v, "[nN]") then return nil end
-  if find(v, "[xX]") then return x end
-  if plain(v, x) then return x end
-  return box(clean(v))
-end
-
-local ARITH = {
-  __add = function(x, y) return x + y end, __sub = function(x, y) return x - y end,
-  __mul = function(x, y) return x * y end, __div = function(x, y) return x / y end,
-  __mod = function(x, y) return x % y end, __pow = function(x, y) return x ^ y end,
-  __unm = function(x) return -x end,
-}
-
-local function string_arith()
-  local mm = {}
-  for event, op in pairs(ARITH) do
-    mm[event] = function(a, b)
-      local x, y = a, b
-      if raw_type(a) == "string" then x = shadow_tonumber(a) or a end
-      if raw_type(b) == "string" then y = shadow_tonumber(b) or b end
-      if texts[x] then refuse(x, 2) end
-      if texts[y] then refuse(y, 2) end
-      if raw_type(x) ~= "number" or raw_type(y) ~= "number" then
-        local bad = raw_type(x) ~= "number" and a or b
-        error("attempt to perform arithmetic on a " .. raw_type(bad) .. " value", 2)
-      end
-      return op(x, y)
-    end
-  end
-  return mm
-end
-
-local WRAPPERS = {
-  type = function(orig)
-    return function(v)
-      local t = orig(v)
-      if t == "table" and texts[v] then return "number" end
-      return t
-    end
-  end,
-  tonumber = function() return shadow_tonumber end,
-  tostring = function(orig)
-    return function(v)
-      if raw_type(v) == "number" or texts[v] then return number_text(v) end
-      return orig(v)
-    end
-  end,
-  string = function(orig) return wrap_string(orig, true) end,
-  methods = function(orig) return wrap_string(orig, false) end,
-  arith = string_arith,
-  table = wrap_table,
-  math = wrap_math,
-}
-
-function M.wrap(name, original)
-  local w = WRAPPERS[name]
-  if not w then error("exact.wrap: nothing to wrap for '" .. tostring(name) .. "'", 0) end
-  return w(original)
-end
 
 return M

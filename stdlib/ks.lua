@@ -1,7 +1,7 @@
 -- ks: the markers a transform returns besides a plain value (ks.DELETE,
 -- ks.rename) and logging. Runs unchanged in Lua 5.4 (host) and 5.1 (Redis).
 local modules = ...
-local host, canon, exact = modules.host, modules.canon, modules.exact
+local host, canon = modules.host, modules.canon
 
 local M = {}
 
@@ -46,6 +46,8 @@ M.number = canon.number
 
 -- ks.compare(a, b) -> -1, 0 or 1: compares numbers exactly, exact numbers
 -- (see exact.lua) included, in any mix; `<` cannot mix them in Lua 5.1.
-M.compare = exact.compare
+function M.compare(a, b)
+  return modules.exact.compare(a, b)  -- looked up late: server mode loads exact on first use
+end
 
 return M

@@ -2,7 +2,8 @@
 -- normalises what comes back, so the host (or the server-side script) only
 -- ever writes flat arrays of strings. Runs unchanged in Lua 5.4 and 5.1.
 local modules = ...
-local ks, canon, exact = modules.ks, modules.canon, modules.exact
+local ks, canon = modules.ks, modules.canon
+local box_texts = canon.box_texts  -- exact numbers (exact.lua) -> their text
 
 local M = {}
 
@@ -14,22 +15,22 @@ local EXPECTED = {
   zset = "a table of member -> score",
 }
 
--- type(), with exact numbers (exact.lua) as "number".
+-- type(), with exact numbers as "number".
 local function kind(v)
-  if exact.is(v) then return "number" end
+  if box_texts[v] then return "number" end
   return type(v)
 end
 
 local function scalar(v, what)
   local t = type(v)
   if t == "string" then return v end
-  if t == "number" or exact.is(v) then return canon.number(v) end
+  if t == "number" or box_texts[v] then return canon.number(v) end
   return nil, what .. " that is a " .. t .. " (expected a string or a number)"
 end
 
 local function score(v, what)
-  if exact.is(v) then
-    return nil, what .. " with score " .. exact.text(v) .. ", which a zset cannot hold exactly (scores are doubles)"
+  if box_texts[v] then
+    return nil, what .. " with score " .. box_texts[v] .. ", which a zset cannot hold exactly (scores are doubles)"
   end
   if type(v) ~= "number" then return nil, what .. " with a " .. type(v) .. " score (expected a number)" end
   if v ~= v then return nil, what .. " with a nan score" end

@@ -1,17 +1,17 @@
--- stdlib/exact.lua: numbers a double cannot hold, and Lua 5.1's number text,
+-- stdlib/exact.lua and globals.lua: numbers a double cannot hold, and Lua 5.1's number text,
 -- identical in Lua 5.4 and 5.1 (SPEC section 2, issue 7).
 -- Run: lua5.4|lua5.1 tests/stdlib/exact_spec.lua <stdlib dir>
 local here = (arg[0]:match("^(.*)[/\\]") or ".")
 local S = dofile(here .. "/spec_support.lua")
 local T = S.runner(arg[1])
-local json, exact, canon = T.json, T.exact, T.canon
+local json, exact, canon, globals = T.json, T.exact, T.canon, T.modules.globals
 
 -- What a migration sees (the sandbox and the server script wrap the same way).
 local G = {}
 for _, name in ipairs({ "type", "tonumber", "tostring", "string", "table", "math" }) do
-  G[name] = exact.wrap(name, _G[name])
+  G[name] = globals.wrap(name, _G[name])
 end
-local S_ = exact.wrap("methods", string)
+local S_ = globals.wrap("methods", string)
 
 ---------------------------------------------------------------------------
 -- 1. Which numbers are boxed: the same in both engines.
@@ -139,7 +139,7 @@ T:eq("methods: %s of a number", S_.format("%s|%s", n / 2, "x"), "5|x")
 ---------------------------------------------------------------------------
 -- 5. The host's string arithmetic ("10" + 1) reads numbers as tonumber does.
 ---------------------------------------------------------------------------
-local mm = exact.wrap("arith")
+local mm = globals.wrap("arith")
 T:eq("string add", mm.__add("10", 1), 11)
 T:eq("string div", mm.__div(7, "2"), 3.5)
 T:eq("string unm", mm.__unm("2", "2"), -2)
