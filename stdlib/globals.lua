@@ -146,6 +146,7 @@ local function lazy_library(orig, make)
       if v ~= nil then rawset(t, k, v) end
       return v
     end,
+    __metatable = false,
   })
 end
 
