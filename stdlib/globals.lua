@@ -48,8 +48,13 @@ local unpack = table.unpack or unpack
 local texts = canon.box_texts  -- exact number -> its decimal text
 
 -- Lua 5.1's text of a number; an exact number's text; anything else unchanged.
+-- Zero is "0" whatever its sign: Lua 5.4's integers have no -0 (0 * -1 is 0
+-- there, -0.0 in Lua 5.1), so the sign could not be the same in both.
 local function number_text(v)
-  if raw_type(v) == "number" then return format("%.14g", v) end
+  if raw_type(v) == "number" then
+    if v == 0 then return "0" end
+    return format("%.14g", v)
+  end
   return texts[v] or v
 end
 M.number_text = number_text
@@ -195,6 +200,7 @@ local function shadow_tonumber(v, base)
   if texts[v] then return v end
   local x = raw_tonumber(v)
   if x == nil or raw_type(v) ~= "string" then return x end
+  if x == 0 and not find(v, "[.eEnN]") then return 0 end  -- "-0": Lua 5.4 reads integer 0, 5.1 -0.0
   if #v <= 15 and not find(v, "[eEnNxX]") then return x end  -- short decimal text: a plain number
   return modules.exact.from_string(v, x)
 end

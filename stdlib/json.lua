@@ -205,7 +205,8 @@ local function scan_number(text, i)
   local d = byte(text, i) == 45 and i + 1 or i
   if e > d and byte(text, d) == 48 then fail("leading zero in number", d) end
   local c = byte(text, e + 1)
-  if c ~= 46 and c ~= 101 and c ~= 69 and e - d < 15 and (e > d or byte(text, d) ~= 48 or d == i) then
+  local integer = c ~= 46 and c ~= 101 and c ~= 69
+  if integer and e - d < 15 and (e > d or byte(text, d) ~= 48 or d == i) then
     -- an integer of at most 15 digits (not "-0"): canonical text already
     return tonumber(sub(text, i, e)), e + 1, nil
   end
@@ -221,7 +222,12 @@ local function scan_number(text, i)
     e = e2
   end
   local raw = sub(text, i, e)
-  local v = from_text(raw, tonumber(raw))
+  local v = tonumber(raw)
+  if integer and v == 0 then  -- "-0": Lua 5.4 reads integer 0, Lua 5.1 -0.0
+    v = 0
+  else
+    v = from_text(raw, v)
+  end
   if box_texts[v] then return v, e + 1, nil end  -- a box writes its own text
   return v, e + 1, raw
 end
