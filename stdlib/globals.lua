@@ -11,7 +11,8 @@
 --             (exact.lua says when); an exact number -> itself;
 --             "inf"/"nan" -> nil (Lua 5.1 would read them, 5.4 does not)
 --   tostring  numbers as Lua 5.1 writes them ("%.14g": 5, 1e+15; Lua 5.4
---             alone writes 5.0), exact numbers as their text
+--             alone writes 5.0), except zero, always "0" (Lua 5.4 integers
+--             have no -0); exact numbers as their text
 --   string    the string library; numbers and exact numbers passed where a
 --             function takes text (string.rep(5.0, 2), gsub's replacement,
 --             string.format's %s and %q) become Lua 5.1's text; an exact
