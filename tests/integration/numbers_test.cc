@@ -165,7 +165,7 @@ TEST_CASE("host mode's hot-key fallback writes numbers as the host does", "[redi
   dir.Write("0001_half.lua", R"(return { description = "halves as text", scan = { match = "n:*", type = "hash" },
   transform = function(k, v)
     local spin = 0
-    for i = 1, 3000000 do spin = spin + i end  -- a window for the application's writes
+    for i = 1, 10000000 do spin = spin + i end  -- a window for the application's writes
     local half = tonumber(v.base) / 2
     v.half = tostring(half) .. "|" .. table.concat({ half }) .. "|" .. string.format("%s", half)
     return v
