@@ -23,9 +23,13 @@ struct lua_State;
 namespace keyshift {
 
 // Stdlib modules in load order; each gets the ones before it as its argument.
-inline constexpr const char* kStdlibLoadOrder[] = {"canon", "json", "time", "ks", "runner"};
+inline constexpr const char* kStdlibLoadOrder[] = {"canon", "globals", "exact", "json", "time", "ks", "runner"};
 // The stdlib modules migrations see as globals.
 inline constexpr const char* kGlobalModules[] = {"json", "time", "ks"};
+// Globals a migration sees through stdlib/globals.lua's globals.wrap (numbers
+// as Lua 5.1 writes them, exact numbers), in the host sandbox and the
+// server-mode script alike, so that both engines write the same text.
+inline constexpr const char* kWrappedGlobals[] = {"type", "tonumber", "tostring", "string", "table", "math"};
 
 // Pushes the table of host primitives (see above).
 int luaopen_kshost(lua_State* L);

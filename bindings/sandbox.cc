@@ -169,6 +169,48 @@ constexpr const char* kBaseAllowed[] = {
     "rawset", "select", "tonumber", "tostring", "type",     "setmetatable", "getmetatable",
     "_VERSION", "string", "table", "utf8"};
 
+// Pushes globals.wrap(name, value at index `value`) (stdlib/globals.lua).
+void PushWrapped(lua_State* L, const char* name, int value) {
+  value = lua_absindex(L, value);
+  lua_getfield(L, LUA_REGISTRYINDEX, kModulesKey);
+  lua_getfield(L, -1, "globals");
+  lua_getfield(L, -1, "wrap");
+  lua_pushstring(L, name);
+  lua_pushvalue(L, value);
+  lua_call(L, 2, 1);
+  lua_replace(L, -3);
+  lua_pop(L, 1);
+}
+
+// The globals of the environment at `env` that migrations see wrapped.
+void WrapGlobals(lua_State* L, int env) {
+  env = lua_absindex(L, env);
+  for (const char* name : kWrappedGlobals) {
+    lua_getfield(L, env, name);
+    PushWrapped(L, name, -1);
+    lua_setfield(L, env, name);
+    lua_pop(L, 1);
+  }
+}
+
+// String methods ("x"):rep(n) see numbers as Lua 5.1 writes them, as in
+// Redis, and string arithmetic ("10" + 1) reads numbers as tonumber does.
+void WrapStringMetatable(lua_State* L) {
+  lua_pushliteral(L, "");
+  lua_getmetatable(L, -1);
+  int mt = lua_gettop(L);
+  lua_getglobal(L, LUA_STRLIBNAME);
+  PushWrapped(L, "methods", -1);
+  lua_setfield(L, mt, "__index");
+  PushWrapped(L, "arith", -1);
+  for (lua_pushnil(L); lua_next(L, -2);) {  // mt[event] = handler; the key stays for lua_next
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_settable(L, mt);
+  }
+  lua_pop(L, 4);
+}
+
 }  // namespace
 
 Sandbox::Sandbox(const SandboxLimits& limits) : limits_(limits) {}
@@ -196,9 +238,10 @@ void* Sandbox::Allocate(void* ud, void* ptr, size_t osize, size_t nsize) {
 
 void Sandbox::NotePosition(lua_State* L) {
   // Cheap enough every kHookEvery instructions; used when an error has no position.
-  lua_Debug ar;
-  if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "Sl", &ar) && IsMigrationSource(ar.source) && ar.currentline > 0)
-    last_position_ = fmt::format("{}:{}", ar.short_src, ar.currentline);
+  // The innermost migration frame, not level 0: migrations call stdlib Lua
+  // (globals.lua wraps string, table, math) where much of their time goes.
+  std::string position = MigrationPosition(L);
+  if (!position.empty()) last_position_ = std::move(position);
 }
 
 Result<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxLimits& limits) {
@@ -223,10 +266,11 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxLimits& limits) {
   lua_sethook(L, CountHook, LUA_MASKCOUNT, kHookEvery);
   Status st = sb->LoadStdlib();
   if (!st) return st.error();
+  WrapStringMetatable(L);
   return sb;
 }
 
-void Sandbox::BuildEnvironment() {
+void Sandbox::BuildEnvironment(bool migration) {
   lua_State* L = L_;
   lua_newtable(L);
   for (const char* name : kBaseAllowed) {
@@ -260,6 +304,7 @@ void Sandbox::BuildEnvironment() {
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
+  if (migration) WrapGlobals(L, -1);
   lua_newtable(L);
   lua_pushcfunction(L, DeniedGlobal);
   lua_setfield(L, -2, "__index");
@@ -272,7 +317,7 @@ Status Sandbox::LoadChunk(const std::string& text, const std::string& chunkname)
     lua_pop(L_, 1);
     return Fail(msg);
   }
-  BuildEnvironment();
+  BuildEnvironment(IsMigrationSource(chunkname.c_str()));
   lua_setupvalue(L_, -2, 1);
   return Status::Ok();
 }

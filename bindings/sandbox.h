@@ -74,7 +74,9 @@ class Sandbox {
   explicit Sandbox(const SandboxLimits& limits);
   static void* Allocate(void* ud, void* ptr, size_t osize, size_t nsize);
   Status LoadStdlib();
-  void BuildEnvironment();  // pushes a fresh allow-listed env table
+  // Pushes a fresh allow-listed env table; a migration's (not the stdlib's) sees
+  // kWrappedGlobals through globals.wrap.
+  void BuildEnvironment(bool migration);
 
   SandboxLimits limits_;
   lua_State* L_ = nullptr;

@@ -21,6 +21,8 @@
 
 #include <fmt/format.h>
 
+#include "bindings/boundary.h"
+
 extern char** environ;
 
 namespace keyshift {
@@ -625,17 +627,37 @@ class Parser {
   }
 
   // -- scopes
-  void OpenScope() { scopes_.emplace_back(); }
-  void CloseScope() { scopes_.pop_back(); }
+  void OpenScope() {
+    scopes_.emplace_back();
+    float_locals_.emplace_back();
+  }
+  void CloseScope() {
+    scopes_.pop_back();
+    float_locals_.pop_back();
+  }
   void Declare(const Token& name) {
     if (name.text == "_ENV")
       rep_->Add(name.line, "a local named '_ENV' is Lua 5.4 only (it redirects globals); rename it", true);
     scopes_.back().push_back(name.text);
   }
-  bool IsLocal(const std::string& name) const {
-    for (auto s = scopes_.rbegin(); s != scopes_.rend(); ++s)
-      if (std::find(s->begin(), s->end(), name) != s->end()) return true;
-    return false;
+  bool IsLocal(const std::string& name) const { return ScopeOf(name) >= 0; }
+  // Index in scopes_ of the innermost scope declaring `name`, or -1.
+  int ScopeOf(const std::string& name) const {
+    for (int i = static_cast<int>(scopes_.size()) - 1; i >= 0; --i)
+      if (std::find(scopes_[i].begin(), scopes_[i].end(), name) != scopes_[i].end()) return i;
+    return -1;
+  }
+  // Whether local `name` may hold a float. A declaration sets it; any later
+  // assignment of a float makes it stick (the checker does not follow branches).
+  void NoteLocalNum(const std::string& name, Num num, bool declaration) {
+    int scope = ScopeOf(name);
+    if (scope < 0) return;
+    if (num == Num::kFloat) float_locals_[scope].insert(name);
+    else if (declaration) float_locals_[scope].erase(name);
+  }
+  Num LocalNum(const std::string& name) const {
+    int scope = ScopeOf(name);
+    return scope >= 0 && float_locals_[scope].count(name) ? Num::kFloat : Num::kOther;
   }
 
   // -- reads and writes
@@ -750,9 +772,6 @@ class Parser {
       if (callee.name == "string" && In(f, {"find", "match", "gmatch", "gsub"}) && args.size() >= 2 &&
           args[1].is_string)
         CheckPattern(args[1].str, line);
-    } else if (callee.kind == Ref::kGlobal && callee.name == "tostring" && !args.empty() &&
-               args[0].num == Num::kFloat) {
-      ReportFloatText(line, "tostring() turns into text");
     } else if (callee.kind == Ref::kGlobal && callee.name == "xpcall" && args.size() >= 3) {
       rep_->Add(line, "xpcall(f, handler, ...): Lua 5.1 passes no arguments to f; call it through a closure");
     } else if (callee.kind == Ref::kGlobal && callee.name == "rawset" && !args.empty() && args[0].is_global_name) {
@@ -879,14 +898,15 @@ class Parser {
     } else if (IsKw("for")) {
       Next();
       std::vector<Token> names{ExpectName()};
+      bool float_loop = false;  // Lua 5.4 counts with floats when the start or the step is one
       if (IsOp("=")) {
         Next();
-        Expr();
+        float_loop = Expr().num != Num::kOther;
         ExpectOp(",");
         Expr();
         if (IsOp(",")) {
           Next();
-          Expr();
+          float_loop |= Expr().num != Num::kOther;
         }
       } else {
         while (IsOp(",")) {
@@ -899,6 +919,7 @@ class Parser {
       ExpectKw("do");
       OpenScope();
       for (const auto& n : names) Declare(n);
+      if (float_loop) NoteLocalNum(names[0].text, Num::kFloat, true);
       Block();
       CloseScope();
       ExpectKw("end");
@@ -926,11 +947,15 @@ class Parser {
                       true);
           }
         } while (IsOp(","));
+        std::vector<ExprInfo> values;
         if (IsOp("=")) {
           Next();
-          ExprList();
+          values = ExprList();
         }
-        for (const auto& n : names) Declare(n);  // in scope after the expressions
+        for (size_t i = 0; i < names.size(); ++i) {
+          Declare(names[i]);  // in scope after the expressions
+          NoteLocalNum(names[i].text, i < values.size() ? values[i].num : Num::kOther, true);
+        }
       }
     } else {
       ExprStatement();
@@ -1005,8 +1030,11 @@ class Parser {
         if (call) throw SyntaxError{Cur().line, fmt::format("syntax error near {}", Near(Cur()))};
       }
       ExpectOp("=");
-      ExprList();
-      for (const auto& t : targets) Write(t);
+      std::vector<ExprInfo> values = ExprList();
+      for (size_t i = 0; i < targets.size(); ++i) {
+        Write(targets[i]);
+        if (targets[i].kind == Ref::kLocal && i < values.size()) NoteLocalNum(targets[i].name, values[i].num, false);
+      }
     } else if (!call) {
       throw SyntaxError{Cur().line, fmt::format("syntax error near {}", Near(Cur()))};
     }
@@ -1072,7 +1100,7 @@ class Parser {
 
   void ReportFloatText(int line, const char* how) {
     rep_->Add(line, fmt::format("{} a number that Lua 5.4 holds as a float: it writes 5.0 where Lua 5.1 writes 5; "
-                                "format it first with ks.number(x) (or string.format)",
+                                "format it first with ks.number(x) or tostring(x)",
                                 how));
   }
 
@@ -1143,10 +1171,11 @@ class Parser {
     return Num::kOther;
   }
 
-  // `paren`: the Num of a parenthesized expression with no suffix, "(a / b)".
+  // `paren`: the Num of a parenthesized expression or a local, "(a / b)", "x".
   Ref PrimaryExp(Num* paren) {
     if (Cur().kind == Tok::kName) {
       Ref r = NameRef(Cur());
+      if (paren && r.kind == Ref::kLocal) *paren = LocalNum(r.name);
       Next();
       return r;
     }
@@ -1160,16 +1189,29 @@ class Parser {
     throw SyntaxError{Cur().line, fmt::format("unexpected symbol near {}", Near(Cur()))};
   }
 
+  // Lua 5.4 gives a float from these whatever the argument, or (abs, max,
+  // min, fmod) when an argument is one.
+  static bool IsFloatMath(const Ref& r, const std::vector<ExprInfo>& args) {
+    if (r.kind != Ref::kLibrary || r.name != "math") return false;
+    if (In(r.field, {"sqrt", "exp", "log", "sin", "cos", "tan", "asin", "acos", "atan", "deg", "rad", "modf"}))
+      return true;
+    bool float_arg = false;
+    for (const auto& a : args) float_arg |= a.num == Num::kFloat;
+    return float_arg && In(r.field, {"abs", "max", "min", "fmod"});
+  }
+
   Ref SuffixedExp(bool* call, Num* paren = nullptr) {
     Ref r = PrimaryExp(paren);
     *call = false;
     for (;;) {
       bool suffix = IsOp(".") || IsOp("[") || IsOp(":") || IsOp("(") || IsOp("{") || Cur().kind == Tok::kString;
+      Ref callee = r;
       if (paren && suffix) *paren = Num::kOther;  // "(f)(x)" is a call, not the parenthesized value
       if (IsOp(".")) {
         Next();
         Token f = ExpectName();
         r = Field(r, f.text, f.line);
+        if (paren && r.kind == Ref::kLibrary && r.name == "math" && In(r.field, {"pi", "huge"})) *paren = Num::kFloat;
         *call = false;
       } else if (IsOp("[")) {
         int line = Cur().line;
@@ -1195,6 +1237,7 @@ class Parser {
         CheckCall(r, args, line);
         r = Ref{};
         *call = true;
+        if (paren && IsFloatMath(callee, args)) *paren = Num::kFloat;
       } else {
         return r;
       }
@@ -1257,6 +1300,7 @@ class Parser {
   int nesting_ = 0;
   std::vector<bool> varargs_;  // per enclosing function: declared with '...'? (empty: the main chunk)
   std::vector<std::vector<std::string>> scopes_;
+  std::vector<std::set<std::string>> float_locals_;  // per scope: locals that may hold a float
   std::vector<std::pair<std::string, int>> undefined_reads_;
   std::set<std::string> written_globals_;
 };
@@ -1309,8 +1353,10 @@ std::optional<CompileError> ParseLuacError(const std::string& output) {
 std::optional<CompileError> CompileWithLua51(const std::string& source) {
   auto luac = FindOnPath("luac5.1");
   if (!luac) return std::nullopt;
-  constexpr int kWrapperLines = 2;
-  std::string wrapped = "local json, time, ks\nlocal mig = (function()\n" + source;
+  constexpr int kWrapperLines = 3;
+  std::string shadows;  // the locals server mode declares there (Lua 5.1 counts them as upvalues)
+  for (const char* name : kWrappedGlobals) shadows += std::string(shadows.empty() ? "local " : ", ") + name;
+  std::string wrapped = "local json, time, ks\nlocal mig = (function()\n" + shadows + "\n" + source;
   if (!source.empty() && !IsNewline(static_cast<unsigned char>(source.back()))) wrapped += "\n";
   wrapped += "end)()\nreturn mig\n";
   std::error_code ec;

@@ -17,8 +17,16 @@
 //   - writes to globals or into the string/table/math libraries (Redis
 //     refuses them; adding to json/time/ks is fine) and reads of globals that
 //     do not exist in either environment;
-//   - '..' or tostring() on a value 5.4 holds as a float ('/', '^', 1e3):
-//     5.4 writes "5.0" where 5.1 writes "5";
+//   - '..' on a value 5.4 holds as a float: 5.4 writes "5.0" where 5.1 writes
+//     "5". Known floats: '/', '^', float literals (1e3, 2.0), math.sqrt/exp/
+//     log/sin/cos/tan/asin/acos/atan/deg/rad/modf, math.abs/max/min/fmod of
+//     a float, math.pi, math.huge, arithmetic on those, locals ever assigned
+//     one of them, and numeric for loops whose start or step is not an
+//     integer literal expression. (tostring,
+//     string.format, table.concat and the string functions write numbers as
+//     Lua 5.1 does in both engines: stdlib/globals.lua.) What only the data
+//     decides (tonumber("2.0"), a JSON 1.0) is not seen: convert with
+//     tostring(x) or ks.number(x) before '..';
 //   - '...' at the file's top level (server mode runs the file inside a
 //     function without parameters).
 // When `luac5.1` is on PATH it also compiles the file with the real Lua 5.1

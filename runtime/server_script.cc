@@ -134,6 +134,17 @@ const std::string* FindStdlib(const std::string& name) {
   return nullptr;
 }
 
+// One line of locals shadowing kWrappedGlobals inside the migration's
+// function (the host sandbox wraps the same globals: see sandbox.cc).
+std::string WrappedGlobalsLua() {
+  std::string names, values;
+  for (const char* name : kWrappedGlobals) {
+    names += std::string(names.empty() ? "" : ", ") + name;
+    values += fmt::format("{}modules.globals.wrap('{}', {})", values.empty() ? "" : ", ", name, name);
+  }
+  return "local " + names + " = " + values + "\n";
+}
+
 int CountLines(const std::string& text) { return static_cast<int>(std::count(text.begin(), text.end(), '\n')); }
 
 }  // namespace
@@ -142,22 +153,28 @@ ServerScript BuildServerScript(const MigrationFile& file, const std::string& sca
                                const std::string& journal_prefix) {
   std::string s = fmt::format("-- keyshift server-mode script for {} (sha256 {})\n", file.filename, file.sha256);
   s += "local modules = { host = { log = function(text) redis.log(redis.LOG_NOTICE, 'keyshift: ' .. text) end } }\n";
-  // Redis runs the whole script on every call: json and time are only built
-  // when a transform first touches them (lazy proxies), the rest always.
-  s += "local function lazy(name, define)\n"
-       "  return setmetatable({}, { __index = function(_, k)\n"
-       "    if not modules[name] then modules[name] = define(modules) end\n"
-       "    return modules[name][k]\n"
-       "  end })\n"
+  // Redis runs the whole script on every call: exact, json and time are only
+  // built when first used (modules.<name> defines them; json and time reach
+  // the migration as proxies), the rest always.
+  s += "local lazy_modules = {}\n"
+       "setmetatable(modules, { __index = function(t, name)\n"
+       "  local define = lazy_modules[name]\n"
+       "  if not define then return nil end\n"
+       "  local m = define(t)\n"
+       "  rawset(t, name, m)\n"
+       "  return m\n"
+       "end })\n"
+       "local function lazy(name)\n"
+       "  return setmetatable({}, { __index = function(_, k) return modules[name][k] end })\n"
        "end\n";
   for (const char* name : kStdlibLoadOrder) {
-    bool lazy = std::string(name) == "json" || std::string(name) == "time";
-    if (lazy)
-      s += fmt::format("local define_{} = function(...)\n{}\nend\n", name, *FindStdlib(name));
+    std::string n = name;
+    if (n == "exact" || n == "json" || n == "time")
+      s += fmt::format("lazy_modules.{} = function(...)\n{}\nend\n", name, *FindStdlib(name));
     else
       s += fmt::format("modules.{} = (function(...)\n{}\nend)(modules)\n", name, *FindStdlib(name));
   }
-  s += "local json, time, ks = lazy('json', define_json), lazy('time', define_time), modules.ks\n";
+  s += "local json, time, ks = lazy('json'), lazy('time'), modules.ks\n";
   s += fmt::format("local SCAN_TYPE = '{}'\n", scan_type);
   s += kScriptSafetyLua;
   s += kJournalEntryLua;
@@ -166,6 +183,7 @@ ServerScript BuildServerScript(const MigrationFile& file, const std::string& sca
   s += "local SLOT_TAGS = " + SlotTagsLiteral() + "\n";
   s += kJournalOfLua;
   s += "local mig = (function()\n";
+  s += WrappedGlobalsLua();
   ServerScript out;
   out.first_line = CountLines(s) + 1;
   s += file.text;

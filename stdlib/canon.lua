@@ -9,6 +9,8 @@
 --   * any other finite number: the shortest of %.15g, %.16g, %.17g that reads
 --     back to exactly the same number ("0.1", "1e+300", "0.30000000000000004").
 --   * nan and +-inf: error.
+--   * an exact number (a box made by the exact module, see exact.lua): its
+--     text, unchanged.
 --
 -- API:
 --   canon.number(x)          -> string (errors on nan/inf and non-numbers)
@@ -24,13 +26,18 @@ local modules = ...  -- modules loaded before this one (none needed here)
 
 local M = {}
 
-local type, tonumber, error, next = type, tonumber, error, next
+local type, tonumber, error, next, setmetatable = type, tonumber, error, next, setmetatable
 local format, byte = string.format, string.byte
 local floor, huge = math.floor, math.huge
 local sort = table.sort
 local math_type = math.type  -- nil in Lua 5.1
 
 local TWO63 = 9223372036854775808.0  -- 2^63
+
+-- Exact numbers (exact.lua) -> their decimal text. Kept here so that every
+-- module that writes numbers knows them; only exact.lua adds to it.
+local box_texts = setmetatable({}, { __mode = "k" })
+M.box_texts = box_texts
 
 local function is_integral(x)
   return type(x) == "number" and x == x and x ~= huge and x ~= -huge and x == floor(x)
@@ -39,6 +46,8 @@ M.is_integral = is_integral
 
 function M.number(x)
   if type(x) ~= "number" then
+    local text = box_texts[x]
+    if text then return text end
     error("canon: expected a number, got " .. type(x), 0)
   end
   if math_type and math_type(x) == "integer" then

@@ -5,7 +5,13 @@
 --
 --   json.decode(text)   -> value. Objects and arrays become plain Lua tables,
 --                          JSON null becomes json.null, numbers become Lua
---                          numbers (tonumber of their text).
+--                          numbers (tonumber of their text), except those a
+--                          double cannot hold exactly or that Lua 5.1 and 5.4
+--                          would compute on differently (integers beyond
+--                          2^53, 1e400, 1.000000000000000000001): these
+--                          become exact numbers (see exact.lua) that keep
+--                          their text when copied or moved, compare exactly
+--                          and refuse arithmetic.
 --   json.encode(value)  -> compact JSON text.
 --   json.null           -> the sentinel standing for JSON null.
 --   json.array([t])     -> marks t (or a new table) as an array, so an empty
@@ -13,8 +19,10 @@
 --   json.object([t])    -> marks t (or a new table) as an object; returns it.
 --   json.is_array(t)    -> true if encode would write t as an array.
 --   json.keys(obj)      -> the keys in the order encode writes them: keys of
---                          the decoded document in document order, then keys
---                          added since, sorted bytewise. For an array: 1..n.
+--                          the decoded document in document order (a
+--                          duplicated key once, where its last occurrence
+--                          is), then keys added since, sorted bytewise. For
+--                          an array: 1..n.
 --
 -- Round trip: json.encode(json.decode(s)) == s byte for byte for any compact
 -- document (no insignificant whitespace). To do this, decode remembers in a
@@ -26,8 +34,8 @@
 -- (rawequal); a changed scalar is written canonically: numbers as
 -- canon.number, strings with only `"`, `\` and control characters escaped
 -- (\n \r \t \b \f, else \u00xx; `/` and bytes >= 0x7f are written as is).
--- Integers beyond 2^53 keep their text while unchanged (in Lua 5.1 the value
--- itself is rounded, so 9007199254740993 reads as 9007199254740992).
+-- Numbers a double cannot hold are exact numbers, written with their text
+-- wherever they are copied or moved.
 --
 -- Encoding rules:
 --   * a decoded object: its original keys in document order (keys set to nil
@@ -51,11 +59,17 @@
 -- document and strings are not checked for valid UTF-8 (bytes pass through).
 -- Raw control characters in strings, leading zeros, trailing commas, trailing
 -- garbage and nesting deeper than 500 are errors: "json: <reason> at byte N".
--- A \u escape of a lone surrogate is decoded to its 3-byte form. Duplicate
--- keys: the last value wins, at the position of the first occurrence.
+-- A \u escape of a lone surrogate is decoded to its 3-byte form.
+--
+-- Duplicate member names ({"a":1,"a":2}): every occurrence is kept, in
+-- place. The table holds the last value; the earlier occurrences keep their
+-- original text (name and value) and are written again as they were, at
+-- their positions, as long as the key is present in the table. Deleting the
+-- key (t.a = nil) removes every occurrence; setting it changes the last
+-- occurrence only.
 local modules = ...
-local canon = modules and modules.canon
-if not canon then error("json: needs the canon module", 0) end
+local canon, exact = modules and modules.canon, modules and modules.exact
+if not (canon and exact) then error("json: needs the canon and exact modules", 0) end
 
 local M = {}
 
@@ -66,6 +80,7 @@ local byte, sub, find, gsub, format, char =
 local concat, sort = table.concat, table.sort
 local floor, huge = math.floor, math.huge
 local canon_number, less = canon.number, canon.less
+local box_texts, from_text = canon.box_texts, exact.from_text
 
 local MAX_DEPTH = 500
 
@@ -78,7 +93,8 @@ local null = setmetatable({}, {
 M.null = null
 
 -- Side table: decoded or marked table -> metadata.
---   object: { [1..n] = original keys in document order,
+--   object: { [1..n] = original keys in document order (an earlier
+--               occurrence of a duplicated key: { key = k, text = "..." }),
 --             raw = {key -> original value text}, orig = {key -> decoded value},
 --             kraw = {key -> original key text (with quotes)} }
 --   array:  { array = true, raw = {index -> text}, orig = {index -> value} }
@@ -189,7 +205,8 @@ local function scan_number(text, i)
   local d = byte(text, i) == 45 and i + 1 or i
   if e > d and byte(text, d) == 48 then fail("leading zero in number", d) end
   local c = byte(text, e + 1)
-  if c ~= 46 and c ~= 101 and c ~= 69 and e - d < 15 and (e > d or byte(text, d) ~= 48 or d == i) then
+  local integer = c ~= 46 and c ~= 101 and c ~= 69
+  if integer and e - d < 15 and (e > d or byte(text, d) ~= 48 or d == i) then
     -- an integer of at most 15 digits (not "-0"): canonical text already
     return tonumber(sub(text, i, e)), e + 1, nil
   end
@@ -205,7 +222,14 @@ local function scan_number(text, i)
     e = e2
   end
   local raw = sub(text, i, e)
-  return tonumber(raw), e + 1, raw
+  local v = tonumber(raw)
+  if integer and v == 0 then  -- "-0": Lua 5.4 reads integer 0, Lua 5.1 -0.0
+    v = 0
+  else
+    v = from_text(raw, v)
+  end
+  if box_texts[v] then return v, e + 1, nil end  -- a box writes its own text
+  return v, e + 1, raw
 end
 
 local function skip(text, i)
@@ -218,6 +242,18 @@ local function skip(text, i)
 end
 
 local parse_object, parse_array
+local member_text  -- defined with the encoder
+
+-- Object t (metadata m, n entries) met key k again: its live occurrence
+-- becomes frozen text at its position and the new one is appended.
+local function freeze_duplicate(t, m, n, k)
+  local slot = n
+  while m[slot] ~= k do slot = slot - 1 end
+  m[slot] = { key = k, text = member_text(t, m, k) }
+  n = n + 1
+  m[n] = k
+  return n
+end
 
 local function parse_value(text, i, depth)
   local c = byte(text, i)
@@ -263,13 +299,16 @@ parse_object = function(text, i, depth)
     end
     i = skip(text, i)
     v, i, vr = parse_value(text, i, depth)
-    if t[k] == nil then  -- first occurrence fixes the position
+    if t[k] == nil then
       n = n + 1
       m[n] = k
-      if kr then
-        if not kraw then kraw = {}; m.kraw = kraw end
-        kraw[k] = kr
-      end
+    else
+      n = freeze_duplicate(t, m, n, k)
+      if kraw then kraw[k] = nil end
+    end
+    if kr then
+      if not kraw then kraw = {}; m.kraw = kraw end
+      kraw[k] = kr
     end
     t[k] = v
     if vr then
@@ -369,7 +408,7 @@ local function added_keys(t, m)
   local set
   if m and m[1] ~= nil then
     set = {}
-    for idx = 1, #m do set[m[idx]] = true end
+    for idx = 1, #m do set[m[idx]] = true end  -- frozen duplicates too: harmless
   end
   local extra, ne = {}, 0
   for k in next, t do
@@ -409,6 +448,11 @@ local function encode_value(v, buf, n, depth)
       buf[n + 1] = "null"
       return n + 1
     end
+    local text = box_texts[v]
+    if text then
+      buf[n + 1] = text
+      return n + 1
+    end
     return encode_table(v, buf, n, depth + 1)
   elseif tv == "nil" then
     error("json: cannot encode nil (use json.null)", 0)
@@ -446,38 +490,53 @@ local function encode_array(t, m, buf, n, depth, len)
   return n
 end
 
+-- One member of decoded object t as it is now: "key":value.
+local function encode_member(t, m, k, buf, n, depth)
+  local v = rawget(t, k)
+  local kr = m.kraw and m.kraw[k]
+  if kr then
+    buf[n + 1] = kr
+    buf[n + 2] = ":"
+    n = n + 2
+  else  -- a key without escapes in the document needs none now
+    buf[n + 1] = "\""
+    buf[n + 2] = k
+    buf[n + 3] = "\":"
+    n = n + 3
+  end
+  local r = m.raw and m.raw[k]
+  if r and rawequal(m.orig[k], v) then
+    n = n + 1
+    buf[n] = r
+    return n
+  end
+  return encode_value(v, buf, n, depth)
+end
+
+member_text = function(t, m, k)
+  local buf = {}
+  return concat(buf, "", 1, encode_member(t, m, k, buf, 0, 0))
+end
+
 local function encode_object(t, m, buf, n, depth)
   n = n + 1
   buf[n] = "{"
   local start, present = n, 0
   if m then
-    local raw, orig, kraw = m.raw, m.orig, m.kraw
     for idx = 1, #m do
       local k = m[idx]
-      local v = rawget(t, k)
-      if v ~= nil then
-        present = present + 1
+      local dup = type(k) == "table"
+      if rawget(t, dup and k.key or k) ~= nil then
         if n > start then
           n = n + 1
           buf[n] = ","
         end
-        local kr = kraw and kraw[k]
-        if kr then
-          buf[n + 1] = kr
-          buf[n + 2] = ":"
-          n = n + 2
-        else  -- a key without escapes in the document needs none now
-          buf[n + 1] = "\""
-          buf[n + 2] = k
-          buf[n + 3] = "\":"
-          n = n + 3
-        end
-        local r = raw and raw[k]
-        if r and rawequal(orig[k], v) then
+        if dup then
           n = n + 1
-          buf[n] = r
+          buf[n] = k.text
         else
-          n = encode_value(v, buf, n, depth)
+          present = present + 1
+          n = encode_member(t, m, k, buf, n, depth)
         end
       end
     end
@@ -532,6 +591,7 @@ end
 
 local function check_table(fn, t)
   if t == nil then return {} end
+  if box_texts[t] then error("json." .. fn .. ": expected a table, got number", 0) end
   if type(t) ~= "table" or rawequal(t, null) then
     error("json." .. fn .. ": expected a table, got " ..
           (rawequal(t, null) and "json.null" or type(t)), 0)
@@ -554,7 +614,7 @@ function M.object(t)
 end
 
 function M.is_array(t)
-  if type(t) ~= "table" or rawequal(t, null) then return false end
+  if type(t) ~= "table" or rawequal(t, null) or box_texts[t] then return false end
   local m = meta[t]
   if m then return m.array == true end
   local len = seq_length(t)
@@ -562,7 +622,7 @@ function M.is_array(t)
 end
 
 function M.keys(t)
-  if type(t) ~= "table" or rawequal(t, null) then
+  if type(t) ~= "table" or rawequal(t, null) or box_texts[t] then
     error("json.keys: expected a table, got " ..
           (rawequal(t, null) and "json.null" or type(t)), 0)
   end
@@ -585,7 +645,7 @@ function M.keys(t)
   if m then
     for idx = 1, #m do
       local k = m[idx]
-      if rawget(t, k) ~= nil then
+      if type(k) ~= "table" and rawget(t, k) ~= nil then
         nk = nk + 1
         keys[nk] = k
       end

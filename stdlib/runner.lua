@@ -3,6 +3,7 @@
 -- ever writes flat arrays of strings. Runs unchanged in Lua 5.4 and 5.1.
 local modules = ...
 local ks, canon = modules.ks, modules.canon
+local box_texts = canon.box_texts  -- exact numbers (exact.lua) -> their text
 
 local M = {}
 
@@ -14,14 +15,23 @@ local EXPECTED = {
   zset = "a table of member -> score",
 }
 
+-- type(), with exact numbers as "number".
+local function kind(v)
+  if box_texts[v] then return "number" end
+  return type(v)
+end
+
 local function scalar(v, what)
   local t = type(v)
   if t == "string" then return v end
-  if t == "number" then return canon.number(v) end
+  if t == "number" or box_texts[v] then return canon.number(v) end
   return nil, what .. " that is a " .. t .. " (expected a string or a number)"
 end
 
 local function score(v, what)
+  if box_texts[v] then
+    return nil, what .. " with score " .. box_texts[v] .. ", which a zset cannot hold exactly (scores are doubles)"
+  end
   if type(v) ~= "number" then return nil, what .. " with a " .. type(v) .. " score (expected a number)" end
   if v ~= v then return nil, what .. " with a nan score" end
   if v == math.huge then return "inf" end
@@ -82,8 +92,8 @@ function M.normalize(typ, v)
     if not s then return nil, "a " .. type(v) .. " for a string key; expected " .. EXPECTED.string end
     return { s }
   end
-  if type(v) ~= "table" or v == ks.DELETE then
-    return nil, "a " .. type(v) .. " for a " .. typ .. " key; expected " .. (EXPECTED[typ] or "a value")
+  if kind(v) ~= "table" or v == ks.DELETE then
+    return nil, "a " .. kind(v) .. " for a " .. typ .. " key; expected " .. (EXPECTED[typ] or "a value")
   end
   if typ == "hash" then return pairs_flat(v, "hash", scalar) end
   if typ == "zset" then return pairs_flat(v, "zset", score) end

@@ -681,9 +681,9 @@ TEST_CASE("values arrive in Lua as SPEC 2 describes", "[sandbox]") {
   SECTION("set -> array sorted bytewise") {
     CHECK(VerifyReason(*m, "set", WithItems(KeyType::kSet, {"b", "\xc3\xa9", "a", "B", "a"})) == "B,a,b,\xc3\xa9");
   }
-  SECTION("zset -> member -> number score") {
+  SECTION("zset -> member -> number score") {  // tostring writes numbers as Lua 5.1 (server mode) does
     CHECK(VerifyReason(*m, "zset", WithPairs(KeyType::kZSet, {{"a", "1.5"}, {"b", "3"}, {"c", "inf"}, {"d", "-inf"}})) ==
-          "a=number:1.5,b=number:3.0,c=number:inf,d=number:-inf");
+          "a=number:1.5,b=number:3,c=number:inf,d=number:-inf");
   }
 }
 
@@ -777,4 +777,26 @@ TEST_CASE("json and time are globals", "[sandbox]") {
     CHECK(out.value.str == R"({"z":1.10,"n":2})");
   }
   SECTION("time") { CHECK(EvalInTransform("time.to_epoch('2024-01-01T00:00:00Z')") == "1704067200"); }
+}
+
+TEST_CASE("the sandbox writes numbers as Lua 5.1 does and keeps numbers a double cannot hold exact", "[sandbox]") {
+  // Lua 5.4 alone writes "5.0" and "1000000000000000"; server mode (Lua 5.1) writes "5" and "1e+15".
+  CHECK(EvalInTransform("tostring(10 / 2) .. string.format('%s', 10 / 2) .. table.concat({ 10 / 2 }) .. "
+                        "string.rep(10 / 2, 2) .. ('a-b'):gsub('-', 10 / 2) .. tostring(10 ^ 15)") == "55555a5b1e+15");
+  CHECK(EvalInTransform("load('return tostring(2.0)')()") == "2");
+  CHECK(EvalInTransform("type(tonumber('9007199254740993')) .. ' ' .. tostring(tonumber('9007199254740993')) .. ' ' "
+                        ".. json.encode({ tonumber('18446744073709551617') })") ==
+        "number 9007199254740993 [18446744073709551617]");
+  auto m = MustLoad(WithTransform("    return tonumber(value) + 1"));
+  std::string err = TransformError(*m, "k:big", Str("9007199254740993"));
+  CHECK_THAT(err, Catch::Contains(":4:") && Catch::Contains("number 9007199254740993 cannot be used in arithmetic "
+                                                             "exactly") && Catch::Contains("'k:big'"));
+  CHECK(MustTransform(*m, "k:small", Str("41")).value.str == "42");
+  auto coerced = MustLoad(WithTransform("    return value * 2"));  // string arithmetic reads as tonumber does
+  CHECK_THAT(TransformError(*coerced, "k:big", Str("9007199254740993")),
+             Catch::Contains("number 9007199254740993 cannot be used in arithmetic exactly"));
+  CHECK(MustTransform(*coerced, "k:small", Str("21")).value.str == "42");
+  auto scored = MustLoad(WithTransform("    value.b = json.decode('9007199254740993'); return value"));
+  CHECK_THAT(TransformError(*scored, "z", WithPairs(KeyType::kZSet, {{"a", "1"}})),
+             Catch::Contains("score 9007199254740993, which a zset cannot hold exactly"));
 }

@@ -203,6 +203,11 @@ TEST_CASE("common portable forms are not reported", "[portability]") {
       "local ok, err = pcall(error, 'x')\nreturn ok, xpcall(function() end, tostring)\n",
       "local n = 7\nreturn 1.5 .. '' .. ks.number(n / 2) .. math.floor(n / 2) .. tostring(n * 2) .. -n .. #'x'\n",
       "local n = 7\nreturn 'a' .. (n + 1) .. tostring(n % 3) .. ('%d'):format(n / 1)\n",
+      // tostring, string.format and table.concat write numbers as Lua 5.1 does in both engines
+      "local n = 7\nlocal h = n / 2\nreturn tostring(2 ^ 10) .. tostring(h) .. string.format('%s', h) .. "
+      "table.concat({ h }) .. math.floor(h) .. ks.number(h)\n",
+      "local h = 7 / 2\nlocal h = 1\nreturn h .. ''\n",
+      "for i = 1, 3 do local s = i .. '' end\nlocal m = math.max(1, 2) .. math.floor(7 / 2)\n",
       // json, time and ks are fresh locals of every server-mode call: helpers may be added to them
       "function json.pretty(v) return json.encode(v) end\nfunction ks.helper() end\ntime.extra = 1\n",
       "local f = function(...) return function(a, ...) return ... end end\nreturn f\n",
@@ -301,7 +306,14 @@ TEST_CASE("each non-portable construct is reported on its line", "[portability]"
       {"local s = 1e3 .. ''", "'..' turns into text a number that Lua 5.4 holds as a float"},
       {"local s = (n * 1.5) .. ''", "'..' turns into text"},
       {"local s = 'x' .. n ^ 2 .. 'y'", "'..' turns into text"},
-      {"local s = tostring(2 ^ 10)", "tostring() turns into text a number that Lua 5.4 holds as a float"},
+      {"local h = n / 2 local s = 'x' .. h", "'..' turns into text a number that Lua 5.4 holds as a float"},
+      {"local h = 1 h = n * 0.5 local s = h .. ''", "'..' turns into text"},
+      {"local r = math.sqrt(n) .. ''", "'..' turns into text"},
+      {"local p = 'pi=' .. math.pi", "'..' turns into text"},
+      {"local a, b = 1, n / 4 local s = a .. b", "'..' turns into text"},
+      {"local m = math.max(1, n / 2) .. ''", "'..' turns into text"},
+      {"for i = 0, 1, 0.5 do local s = i .. '' end", "'..' turns into text"},
+      {"for i = 1.0, 3 do local s = 'x' .. i end", "'..' turns into text"},
       {"local x = math.log(8, 2)", "math.log(x, base): Lua 5.1 ignores the base"},
       {"xpcall(error, tostring, 'boom')", "xpcall(f, handler, ...): Lua 5.1 passes no arguments to f"},
       {"local m = json_text:match('%g+')", "pattern class '%g' is Lua 5.2+ only"},

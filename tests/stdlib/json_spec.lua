@@ -58,6 +58,13 @@ local corpus = {
   [=[{"k1":1,"k10":2,"k2":3,"K":4,"_":5}]=],
   [=[[0,-1,123456789,-123456789.125]]=],
   [=[{"exp":[1e-5,1E5,1e+05,2.5E-3,0e0,-0E-0]}]=],
+  -- JSONTestSuite-style numbers and duplicate members
+  [=[[1E22]]=], [=[[123e65]]=], [=[[0e+1]]=], [=[[1.5e+9999]]=], [=[[-1e-400]]=],
+  [=[[100000000000000000000]]=], [=[[-9223372036854775808]]=], [=[[9223372036854775807]]=],
+  [=[[-0.000000000000000000000000000000000000000000000000000000000000000000000000000001]]=],
+  [=[[1.000000000000000000001,0.1000000000000000055511151231257827]]=],
+  [=[{"a":[],"a":{}}]=], [=[{"a":"b","a":"b"}]=], [=[{"a":1,"b":{"c":2,"c":[3]},"a":null,"a":4}]=],
+  [=[{"\u0061":1,"a":2}]=], [=[[{"":1,"":2}]]=],
   "{\"del\":\"\127\",\"esc\":\"\\u007f\"}",
   [=[["\"","\\","\/","\u005c"]]=],
   [=[{"nested":[{"a":1},{"b":[{"c":{}}]}]}]=],
@@ -133,7 +140,7 @@ do
   T:eq("lone surrogate decodes to 3 bytes", json.decode([=["\ud800x"]=]), "\237\160\128x")
   T:eq("\\u0000 decodes to NUL", json.decode([=["a\u0000b"]=]), "a\0b")
   T:eq("simple escapes", json.decode([=["\"\\\/\b\f\n\r\t"]=]), "\"\\/\b\f\n\r\t")
-  T:eq("big integer value", json.decode("12345678901234567890"), 12345678901234567890)
+  T:eq("big integer text", tostring(json.decode("12345678901234567890")), "12345678901234567890")
   T:eq("1e5 value", json.decode("1e5"), 100000)
   T:eq("1E+2 value", json.decode("1E+2"), 100)
   T:eq("non-ASCII bytes pass through", json.decode("\"\255\254\""), "\255\254")
@@ -145,13 +152,24 @@ do
   T:eq("whitespace accepted, compact output", json.encode(v), '{"a":[1,2.50],"b":{},"c":[]}')
 end
 
--- Duplicate keys: last value wins, position of the first occurrence.
+-- Duplicate keys: every occurrence kept in place; the table holds the last.
 do
   local v = json.decode('{"a":1,"b":2,"a":3}')
   T:eq("duplicate value", v.a, 3)
-  T:eq("duplicate encode", json.encode(v), '{"a":3,"b":2}')
+  T:eq("duplicate encode", json.encode(v), '{"a":1,"b":2,"a":3}')
+  T:eq("duplicate listed once by keys", table.concat(json.keys(v), ","), "b,a")
+  v.a = 4
+  T:eq("duplicate: set changes the last occurrence", json.encode(v), '{"a":1,"b":2,"a":4}')
+  v.a = nil
+  T:eq("duplicate: delete removes every occurrence", json.encode(v), '{"b":2}')
   v = json.decode('{"a":1.50,"b":2,"a":"x"}')
-  T:eq("duplicate raw replaced", json.encode(v), '{"a":"x","b":2}')
+  T:eq("duplicate raw kept", json.encode(v), '{"a":1.50,"b":2,"a":"x"}')
+  v = json.decode('{"\\u0061":{"x":[1.0,"\\u00e9"]},"a":2,"a":3e0,"c":[{"k":1,"k":1}]}')
+  T:eq("duplicate with escapes and nesting", json.encode(v),
+       '{"\\u0061":{"x":[1.0,"\\u00e9"]},"a":2,"a":3e0,"c":[{"k":1,"k":1}]}')
+  v.a = "z"
+  v.c[1].k = nil
+  T:eq("duplicate edits", json.encode(v), '{"\\u0061":{"x":[1.0,"\\u00e9"]},"a":2,"a":"z","c":[{}]}')
 end
 
 ---------------------------------------------------------------------------

@@ -5,7 +5,7 @@
 --   local T = S.runner(arg[1])   -- arg[1]: the stdlib directory
 --
 -- T.canon, T.json, T.time: the modules, loaded as the host loads them (each
--- chunk called with the table of modules loaded before it).
+-- chunk called with the table of modules, as the host does).
 -- T:eq(case, got, want)         passes when got == want (rawequal for tables).
 -- T:ok(case, cond [, detail])   passes when cond is truthy.
 -- T:err(case, fn, want)         passes when fn() raises an error whose message
@@ -16,17 +16,16 @@
 -- Every failure prints one line "FAIL <case>: <detail>".
 local S = {}
 
-local ORDER = { "canon", "json", "time" }
+local ORDER = { "canon", "globals", "exact", "json", "time" }
 
 function S.load(dir)
   local modules = {}
   for _, name in ipairs(ORDER) do
     local chunk, msg = loadfile(dir .. "/" .. name .. ".lua")
     if not chunk then error("cannot load " .. name .. ": " .. tostring(msg)) end
-    -- each module sees a copy of the modules loaded before it
-    local before = {}
-    for k, v in pairs(modules) do before[k] = v end
-    modules[name] = chunk(before)
+    -- each module gets the table of modules, as the host passes it: the
+    -- ones loaded before it, and later ones as they are added
+    modules[name] = chunk(modules)
   end
   return modules
 end
@@ -57,7 +56,7 @@ function S.runner(dir)
   end
   local r = setmetatable({ passed = 0, failed = 0 }, Runner)
   local modules = S.load(dir)
-  r.canon, r.json, r.time = modules.canon, modules.json, modules.time
+  r.canon, r.exact, r.json, r.time = modules.canon, modules.exact, modules.json, modules.time
   r.modules = modules
   return r
 end

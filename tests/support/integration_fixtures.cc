@@ -202,13 +202,15 @@ std::vector<std::string> Values(RedisConnection& conn, const std::vector<std::st
   return out;
 }
 
-long long RdbChanges(RedisConnection& conn) {
-  std::string info = Cmd(conn, {"INFO", "persistence"}).str;
-  const std::string field = "rdb_changes_since_last_save:";
+long long InfoNumber(RedisConnection& conn, const std::string& section, const std::string& name) {
+  std::string info = Cmd(conn, {"INFO", section}).str;
+  const std::string field = "\n" + name + ":";
   auto at = info.find(field);
   REQUIRE(at != std::string::npos);
   return std::stoll(info.substr(at + field.size()));
 }
+
+long long RdbChanges(RedisConnection& conn) { return InfoNumber(conn, "persistence", "rdb_changes_since_last_save"); }
 
 std::vector<std::string> ScanKeys(RedisConnection& conn, const std::string& pattern) {
   std::vector<std::string> keys;
@@ -261,6 +263,51 @@ int CountLines(const std::string& text) {
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) n += !line.empty();
   return n;
+}
+
+// Every key's type, value (read by type, sorted where Redis has no order) and
+// absolute expiry, as text. Two servers with equal snapshots hold the same data.
+std::map<std::string, std::string> ReadAll(RedisConnection& conn) {
+  std::map<std::string, std::string> out;
+  for (const auto& key : ScanKeys(conn)) {
+    if (key.rfind("keyshift:", 0) == 0) continue;
+    std::string type = Cmd(conn, {"TYPE", key}).str;
+    std::string text = type + "|" + std::to_string(Cmd(conn, {"PEXPIRETIME", key}).integer) + "|";
+    Reply r;
+    if (type == "string") text += Cmd(conn, {"GET", key}).str;
+    else {
+      Command c = type == "hash"   ? Command{"HGETALL", key}
+                  : type == "list" ? Command{"LRANGE", key, "0", "-1"}
+                  : type == "set"  ? Command{"SMEMBERS", key}
+                                   : Command{"ZRANGE", key, "0", "-1", "WITHSCORES"};
+      auto items = Strings(Cmd(conn, c));
+      if (type == "hash" || type == "set") {
+        std::vector<std::string> pairs;
+        for (size_t i = 0; i < items.size(); i += (type == "hash" ? 2 : 1))
+          pairs.push_back(type == "hash" ? items[i] + "=" + items[i + 1] : items[i]);
+        std::sort(pairs.begin(), pairs.end());
+        items = pairs;
+      }
+      for (const auto& it : items) text += it + "\x1f";
+    }
+    out[key] = text;
+  }
+  return out;
+}
+
+
+// `check` accepts the directory, then `up` runs it in host mode on one server
+// and in server mode on the other.
+void RunBothModes(const TempDir& dir, const RedisServer& host_server, const RedisServer& server_server) {
+  CliResult check = RunKeyshift({"--dir", dir.path(), "check"});
+  INFO(Describe(check));
+  REQUIRE(check.exit_code == 0);
+  CliResult host = RunKeyshift({"--url", host_server.url(), "--dir", dir.path(), "up", "--mode", "host"});
+  INFO(Describe(host));
+  REQUIRE(host.exit_code == 0);
+  CliResult server = RunKeyshift({"--url", server_server.url(), "--dir", dir.path(), "up", "--mode", "server"});
+  INFO(Describe(server));
+  REQUIRE(server.exit_code == 0);
 }
 
 }  // namespace keyshift::testing

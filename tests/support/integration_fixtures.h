@@ -84,6 +84,8 @@ std::vector<std::string> NumberedKeys(const std::string& prefix, int first, int 
 void SeedStrings(RedisConnection& conn, const std::string& prefix, int n, const std::string& value, int first = 0);
 // The string values of `keys`, in order (MGET in chunks).
 std::vector<std::string> Values(RedisConnection& conn, const std::vector<std::string>& keys);
+// A numeric field of an INFO section ("memory", "number_of_cached_scripts").
+long long InfoNumber(RedisConnection& conn, const std::string& section, const std::string& name);
 // INFO persistence's rdb_changes_since_last_save: every write bumps it.
 long long RdbChanges(RedisConnection& conn);
 // Every key matching `pattern` (SCAN), sorted.
@@ -98,5 +100,13 @@ std::map<std::string, std::string> PairMap(const Reply& reply);
 bool HasAnsi(const std::string& text);
 // Number of non-empty lines.
 int CountLines(const std::string& text);
+
+// Every key's type, absolute expiry and value (read by type, sorted where
+// Redis has no order) as text, keyshift's own keys left out: two servers with
+// equal maps hold the same data.
+std::map<std::string, std::string> ReadAll(RedisConnection& conn);
+// `check` accepts the directory (REQUIREd), then `up` runs it in host mode on
+// `host_server` and in server mode on `server_server`, both REQUIREd to succeed.
+void RunBothModes(const TempDir& dir, const RedisServer& host_server, const RedisServer& server_server);
 
 }  // namespace keyshift::testing
