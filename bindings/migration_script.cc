@@ -103,8 +103,11 @@ Result<std::unique_ptr<MigrationScript>> MigrationScript::Load(const std::string
   if (!st) return Fail(st.error().message);
   st = m->sandbox_->ProtectedCall(0, 1);
   if (!st) return Fail(st.error().message);
-  st = m->ReadInfo(text);
-  if (!st) return st.error();
+  // Reading the table allocates (luaL_ref, field names) under the limits the
+  // file itself may have just lowered: protected, so a full state is an error.
+  MigrationScript* self = m.get();
+  st = m->sandbox_->Protect(1, [self, &text](lua_State*) { return self->ReadInfo(text); });
+  if (!st) return Fail(st.error().message);
   return m;
 }
 

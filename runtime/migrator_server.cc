@@ -20,6 +20,7 @@ Status Migrator::Preflight(Batch& b) {
   if (!snaps.ok()) return snaps.error();
   for (const auto& s : *snaps) {
     if (s.state != KeySnapshot::kPresent) continue;
+    b.first = false;  // this batch has a key to try the transform on
     auto outcome = b.script->Transform(s.key, s.value);
     if (!outcome.ok() && b.options->on_error == OnError::kAbort) {
       b.stop = Fail(fmt::format("{} (host pre-flight: nothing was sent to the server)", outcome.error().message));
@@ -32,10 +33,8 @@ Status Migrator::Preflight(Batch& b) {
 }
 
 Status Migrator::ServerBatch(Batch& b) {
-  if (b.first) {
-    b.first = false;
+  if (b.first)
     if (Status st = Preflight(b); !st || b.stop) return st;
-  }
   if (b.keys.empty()) return Status::Ok();
   if (!b.options->dry_run)
     if (Status st = b.lock->Renew(); !st) return st;

@@ -78,6 +78,35 @@ record_change(key, jkey, code, new_key, code == 'R' and journal_of(new_key), exp
 return {'ok', code, tostring(#dump)}
 )LUA";
 
+// xpcall for migrations whose message handler runs after the failed call has
+// unwound, as ordinary code: Redis runs a handler in place with hooks off,
+// where a loop ignores SCRIPT KILL. A kill still propagates: once killed,
+// Redis raises again on every line.
+const char* const kSafeXpcallLua = R"LUA(
+local xpcall = function(f, handler, ...)
+  if type(handler) ~= 'function' then error("bad argument #2 to 'xpcall' (function expected)", 2) end
+  local r = { n = 0 }
+  local function keep(...) r.n = select('#', ...); for i = 1, r.n do r[i] = (select(i, ...)) end end
+  keep(pcall(f, ...))
+  if r[1] then return unpack(r, 1, r.n) end
+  local ok, msg = pcall(handler, r[2])
+  if not ok then return false, 'error in error handling' end
+  return false, msg
+end
+)LUA";
+
+// Every error is caught here, never by Redis's own handler: Redis panics when
+// an error object with metamethods escapes a killed script.
+const char* const kServerTailLua = R"LUA(
+end
+local ok, res = pcall(keyshift_main)
+if ok then return res end
+if type(res) == 'table' and type(rawget(res, 'err')) == 'string' then res = rawget(res, 'err')
+elseif type(res) == 'number' then res = tostring(res)
+elseif type(res) ~= 'string' then res = '(error object is a ' .. type(res) .. ' value)' end
+return {'error', res}
+)LUA";
+
 // journal_of(key): the journal hash StateKeys::journal names for `key`:
 // JOURNAL_PREFIX .. '{' .. tag of the key's cluster slot .. '}'. SLOT_TAGS
 // holds every slot's tag in 4-byte cells padded with '.'.
@@ -162,6 +191,8 @@ ServerScript BuildServerScript(const MigrationFile& file, const std::string& sca
   s += fmt::format("local JOURNAL_PREFIX = {}\n", LuaQuote(journal_prefix));
   s += "local SLOT_TAGS = " + SlotTagsLiteral() + "\n";
   s += kJournalOfLua;
+  s += kSafeXpcallLua;
+  s += "local function keyshift_main()\n";
   s += "local mig = (function()\n";
   ServerScript out;
   out.first_line = CountLines(s) + 1;
@@ -169,6 +200,7 @@ ServerScript BuildServerScript(const MigrationFile& file, const std::string& sca
   if (!file.text.empty() && file.text.back() != '\n') s += "\n";
   s += "end)()\n";
   s += kServerMain;
+  s += kServerTailLua;
   out.body = LuaScript(s);
   out.dry_body = LuaScript("#!lua flags=no-writes\n" + s);
   return out;
