@@ -23,6 +23,14 @@ local runner, canon = modules.runner, modules.canon
 local key, jkey = KEYS[1], KEYS[2]
 local dry = ARGV[1] == '1'
 if redis.call('HEXISTS', jkey, key) == 1 then return {'done'} end
+-- KEYS[3], ARGV[2..3]: the runner's lock and lease. Another runner's lock
+-- stops the call; a lease that lapsed while Redis was blocked is retaken
+-- with the write (not before: a killable script must not have written).
+local lock_key, lock_value = KEYS[3], ARGV[2]
+if lock_key then
+  local holder = redis.call('GET', lock_key)
+  if holder and holder ~= lock_value then return {'lost'} end
+end
 local t = redis.call('TYPE', key).ok
 if t == 'none' then return {'none'} end
 if SCAN_TYPE ~= '' and t ~= SCAN_TYPE then return {'skip'} end
@@ -65,6 +73,9 @@ if dry then
 end
 -- Everything is computed: from here on the script writes.
 if code == 'R' and redis.call('EXISTS', new_key) == 1 then return {'target_exists', new_key} end
+if lock_key and not redis.call('GET', lock_key) then
+  redis.call('SET', lock_key, lock_value, 'PX', ARGV[3])
+end
 local dump = redis.call('DUMP', key)
 local function write(dest)
   local args = flat
