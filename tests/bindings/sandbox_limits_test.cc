@@ -132,3 +132,25 @@ TEST_CASE("a file whose top level outgrows its own memory limit is a clear error
   CHECK_THAT(r.error().message, Catch::StartsWith("migrations/0002_limits.lua:"));
   CHECK_THAT(r.error().message, Catch::Contains("memory limit exceeded (1 MiB"));
 }
+
+TEST_CASE("pattern bombs are stopped by the limits, however they are called", "[sandbox][limits]") {
+  const char* calls[] = {
+      "    return (('a'):rep(3000)):find('.-.-.-.-b')",
+      "    return string.match(('a'):rep(3000), '(.-)(.-)(.-)b')",
+      "    return (('a'):rep(3000)):gsub('.-.-.-b', 'x')",
+      "    for m in (('a'):rep(3000)):gmatch('a*a*a*b') do return m end",
+  };
+  for (const char* body : calls) {
+    INFO(body);
+    std::string out = Run(*Script(body));
+    CHECK_THAT(out, Catch::StartsWith("error: migrations/0002_limits.lua:"));
+    CHECK_THAT(out, Catch::Contains("instruction limit exceeded") || Catch::Contains("time limit exceeded"));
+  }
+  // At the file's top level too (what `check` and every command load).
+  auto r = MigrationScript::Load(kFile, "local x = ('a'):rep(3000):find('.-.-.-.-b')\nreturn {}\n", Tight());
+  REQUIRE_FALSE(r.ok());
+  CHECK_THAT(r.error().message, Catch::StartsWith("migrations/0002_limits.lua:1: instruction limit exceeded"));
+  // Ordinary patterns keep their results.
+  CHECK(Run(*Script("    return ('2024-01-02T03'):match('^(%d+)-(%d+)') .. ('a b  c'):gsub('%s+', '_')")) ==
+        "2024a_b_c");
+}
