@@ -89,11 +89,16 @@ record_change(key, jkey, code, new_key, code == 'R' and journal_of(new_key), exp
 return {'ok', code, tostring(#dump)}
 )LUA";
 
-// xpcall for migrations whose message handler runs after the failed call has
-// unwound, as ordinary code: Redis runs a handler in place with hooks off,
-// where a loop ignores SCRIPT KILL. A kill still propagates: once killed,
-// Redis raises again on every line.
-const char* const kSafeXpcallLua = R"LUA(
+// string and xpcall for the migration. xpcall: the message handler runs after
+// the failed call has unwound, as ordinary code: Redis runs a handler in place
+// with hooks off, where a loop ignores SCRIPT KILL. A kill still propagates:
+// once killed, Redis raises again on every line.
+const char* const kSafeCallsLua = R"LUA(
+-- Redis's string table is read-only and shared: the migration gets its own,
+-- whose pattern functions run expensive calls in Lua (stdlib/pattern.lua),
+-- where SCRIPT KILL reaches them.
+local string = setmetatable({ find = modules.pattern.find, match = modules.pattern.match,
+  gmatch = modules.pattern.gmatch, gsub = modules.pattern.gsub }, { __index = string })
 local xpcall = function(f, handler, ...)
   if type(handler) ~= 'function' then error("bad argument #2 to 'xpcall' (function expected)", 2) end
   local r = { n = 0 }
@@ -202,7 +207,7 @@ ServerScript BuildServerScript(const MigrationFile& file, const std::string& sca
   s += fmt::format("local JOURNAL_PREFIX = {}\n", LuaQuote(journal_prefix));
   s += "local SLOT_TAGS = " + SlotTagsLiteral() + "\n";
   s += kJournalOfLua;
-  s += kSafeXpcallLua;
+  s += kSafeCallsLua;
   s += "local function keyshift_main()\n";
   s += "local mig = (function()\n";
   ServerScript out;
