@@ -97,8 +97,11 @@ const char* const kSafeCallsLua = R"LUA(
 -- Redis's string table is read-only and shared: the migration gets its own,
 -- whose pattern functions run expensive calls in Lua (stdlib/pattern.lua),
 -- where SCRIPT KILL reaches them.
-local string = setmetatable({ find = modules.pattern.find, match = modules.pattern.match,
-  gmatch = modules.pattern.gmatch, gsub = modules.pattern.gsub }, { __index = string })
+local pattern = lazy('pattern', define_pattern)
+local string = setmetatable({
+  find = function(...) return pattern.find(...) end, match = function(...) return pattern.match(...) end,
+  gmatch = function(...) return pattern.gmatch(...) end, gsub = function(...) return pattern.gsub(...) end,
+}, { __index = string })
 local xpcall = function(f, handler, ...)
   if type(handler) ~= 'function' then error("bad argument #2 to 'xpcall' (function expected)", 2) end
   local r = { n = 0 }
@@ -194,7 +197,7 @@ ServerScript BuildServerScript(const MigrationFile& file, const std::string& sca
        "  end })\n"
        "end\n";
   for (const char* name : kStdlibLoadOrder) {
-    bool lazy = std::string(name) == "json" || std::string(name) == "time";
+    bool lazy = std::string(name) == "json" || std::string(name) == "time" || std::string(name) == "pattern";
     if (lazy)
       s += fmt::format("local define_{} = function(...)\n{}\nend\n", name, *FindStdlib(name));
     else
