@@ -76,6 +76,7 @@ struct Token {
   std::string text;  // names, keywords, operators, number text; strings: the decoded value
   int line;          // where the token starts
   int end_line;      // where it ends (long strings span lines)
+  size_t begin = 0, end = 0;  // byte range in the source
 };
 
 constexpr const char* kKeywords[] = {"and",   "break", "do",  "else", "elseif", "end",    "false",
@@ -176,8 +177,22 @@ class Lexer {
   std::vector<Token> Run() {
     std::vector<Token> toks;
     for (;;) {
+      size_t begin = i_, count = toks.size();
+      Step(&toks);
+      if (toks.size() > count) toks.back().begin = begin, toks.back().end = i_;
+      if (Cur() < 0) break;
+    }
+    toks.push_back({Tok::kEof, "<eof>", line_, line_});
+    return toks;
+  }
+
+ private:
+  // Reads one token (pushed) or one run of space or one comment.
+  void Step(std::vector<Token>* out) {
+    std::vector<Token>& toks = *out;
+    {
       int c = Cur();
-      if (c < 0) break;
+      if (c < 0) return;
       if (IsNewline(c)) {
         Newline();
       } else if (IsSpace(c)) {
@@ -222,11 +237,8 @@ class Lexer {
         toks.push_back({Tok::kOp, op, line_, line_});
       }
     }
-    toks.push_back({Tok::kEof, "<eof>", line_, line_});
-    return toks;
   }
 
- private:
   int Cur() const { return i_ < s_.size() ? static_cast<unsigned char>(s_[i_]) : -1; }
   int Peek(size_t k) const { return i_ + k < s_.size() ? static_cast<unsigned char>(s_[i_ + k]) : -1; }
 
@@ -1401,6 +1413,24 @@ std::vector<PortabilityIssue> CheckPortability(const std::string& source) {
   if (auto err = CompileWithLua51(source); err && !rep.Explains(err->line))
     rep.Add(err->line, fmt::format("Lua 5.1 (Redis) cannot compile this: {}", err->message));
   return rep.Take();
+}
+
+std::vector<SourceToken> LexLua(const std::string& source) {
+  Reporter rep;
+  std::vector<SourceToken> out;
+  try {
+    for (const Token& t : Lexer(source, &rep).Run()) {
+      SourceToken::Kind kind = t.kind == Tok::kName     ? SourceToken::kName
+                               : t.kind == Tok::kOp     ? SourceToken::kOp
+                               : t.kind == Tok::kString ? SourceToken::kString
+                               : t.kind == Tok::kEof    ? SourceToken::kEof
+                                                        : SourceToken::kOther;
+      out.push_back({kind, t.kind == Tok::kString ? "" : t.text, t.begin, t.end});
+    }
+  } catch (const SyntaxError&) {
+    return {};
+  }
+  return out;
 }
 
 std::string FormatPortabilityIssues(const std::string& path, const std::vector<PortabilityIssue>& issues) {

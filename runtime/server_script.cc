@@ -10,6 +10,7 @@
 #include "bindings/stdlib_sources.h"
 #include "runtime/journal.h"
 #include "runtime/slot.h"
+#include "runtime/string_methods.h"
 #include "runtime/writer.h"
 
 namespace keyshift {
@@ -102,6 +103,13 @@ local string = setmetatable({
   find = function(...) return pattern.find(...) end, match = function(...) return pattern.match(...) end,
   gmatch = function(...) return pattern.gmatch(...) end, gsub = function(...) return pattern.gsub(...) end,
 }, { __index = string })
+-- s:find(...) and friends, rewritten by GuardStringMethods (string_methods.h).
+local function __keyshift_method(recv, name)
+  if type(recv) == 'string' then return function(...) return pattern[name](recv, ...) end end
+  if type(recv) ~= 'table' then error('attempt to index a ' .. type(recv) .. ' value', 2) end
+  local f = recv[name]
+  return function(...) return f(recv, ...) end
+end
 local xpcall = function(f, handler, ...)
   if type(handler) ~= 'function' then error("bad argument #2 to 'xpcall' (function expected)", 2) end
   local r = { n = 0 }
@@ -215,7 +223,7 @@ ServerScript BuildServerScript(const MigrationFile& file, const std::string& sca
   s += "local mig = (function()\n";
   ServerScript out;
   out.first_line = CountLines(s) + 1;
-  s += file.text;
+  s += GuardStringMethods(file.text);
   if (!file.text.empty() && file.text.back() != '\n') s += "\n";
   s += "end)()\n";
   s += kServerMain;

@@ -51,6 +51,10 @@ TEST_CASE("a pattern bomb inside Redis is killed; Redis keeps answering", "[redi
   ExpectKilledInRedis("      string.find(string.rep('a', 3000), '.-.-.-.-b')", "r:7");
 }
 
+TEST_CASE("a pattern bomb called as a method inside Redis is killed", "[redis][server][limits]") {
+  ExpectKilledInRedis("      local s = string.rep('a', 3000)\n      s:gsub('.-.-.-.-b', '')", "r:3");
+}
+
 TEST_CASE("an error object with looping metamethods does not take Redis down", "[redis][server][limits]") {
   RedisServer server(QuickBusy());
   auto conn = server.Connect();
