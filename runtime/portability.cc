@@ -178,65 +178,58 @@ class Lexer {
     std::vector<Token> toks;
     for (;;) {
       size_t begin = i_, count = toks.size();
-      Step(&toks);
+      int c = Cur();
+      if (c < 0) break;
+      if (IsNewline(c)) {
+        Newline();
+      } else if (IsSpace(c)) {
+        ++i_;
+      } else if (c == '-' && Peek(1) == '-') {
+        i_ += 2;
+        if (Cur() == '[' && LongLevel() >= 0) {
+          LongBracket(LongLevel(), /*comment=*/true);
+        } else {
+          while (Cur() >= 0 && !IsNewline(Cur())) ++i_;
+        }
+      } else if (c == '[' && LongLevel() >= 0) {
+        int line = line_;
+        std::string value = LongBracket(LongLevel(), /*comment=*/false);
+        toks.push_back({Tok::kString, std::move(value), line, line_});
+      } else if (c == '[' && Peek(1) == '=') {
+        throw SyntaxError{line_, "invalid long string delimiter near '[='"};
+      } else if (c == '"' || c == '\'') {
+        int line = line_;
+        std::string value = ShortString();
+        toks.push_back({Tok::kString, std::move(value), line, line_});
+      } else if (IsDigit(c) || (c == '.' && IsDigit(Peek(1)))) {
+        toks.push_back({Tok::kNumber, Number(), line_, line_});
+      } else if (IsAlpha(c)) {
+        size_t start = i_;
+        while (IsAlpha(Cur()) || IsDigit(Cur())) ++i_;
+        std::string word = s_.substr(start, i_ - start);
+        Tok kind = IsKeyword(word) ? Tok::kKeyword : Tok::kName;
+        toks.push_back({kind, std::move(word), line_, line_});
+      } else {
+        const char* op = nullptr;
+        for (const char* o : kOperators)
+          if (s_.compare(i_, std::strlen(o), o) == 0) {
+            op = o;
+            break;
+          }
+        if (!op) {
+          std::string shown = (c >= 0x20 && c < 0x7f) ? std::string(1, static_cast<char>(c)) : fmt::format("<\\{}>", c);
+          throw SyntaxError{line_, fmt::format("unexpected symbol near '{}'", shown)};
+        }
+        i_ += std::strlen(op);
+        toks.push_back({Tok::kOp, op, line_, line_});
+      }
       if (toks.size() > count) toks.back().begin = begin, toks.back().end = i_;
-      if (Cur() < 0) break;
     }
     toks.push_back({Tok::kEof, "<eof>", line_, line_});
     return toks;
   }
 
  private:
-  // Reads one token (pushed) or one run of space or one comment.
-  void Step(std::vector<Token>* out) {
-    std::vector<Token>& toks = *out;
-    int c = Cur();
-    if (c < 0) return;
-    if (IsNewline(c)) {
-      Newline();
-    } else if (IsSpace(c)) {
-      ++i_;
-    } else if (c == '-' && Peek(1) == '-') {
-      i_ += 2;
-      if (Cur() == '[' && LongLevel() >= 0) {
-        LongBracket(LongLevel(), /*comment=*/true);
-      } else {
-        while (Cur() >= 0 && !IsNewline(Cur())) ++i_;
-      }
-    } else if (c == '[' && LongLevel() >= 0) {
-      int line = line_;
-      std::string value = LongBracket(LongLevel(), /*comment=*/false);
-      toks.push_back({Tok::kString, std::move(value), line, line_});
-    } else if (c == '[' && Peek(1) == '=') {
-      throw SyntaxError{line_, "invalid long string delimiter near '[='"};
-    } else if (c == '"' || c == '\'') {
-      int line = line_;
-      std::string value = ShortString();
-      toks.push_back({Tok::kString, std::move(value), line, line_});
-    } else if (IsDigit(c) || (c == '.' && IsDigit(Peek(1)))) {
-      toks.push_back({Tok::kNumber, Number(), line_, line_});
-    } else if (IsAlpha(c)) {
-      size_t start = i_;
-      while (IsAlpha(Cur()) || IsDigit(Cur())) ++i_;
-      std::string word = s_.substr(start, i_ - start);
-      Tok kind = IsKeyword(word) ? Tok::kKeyword : Tok::kName;
-      toks.push_back({kind, std::move(word), line_, line_});
-    } else {
-      const char* op = nullptr;
-      for (const char* o : kOperators)
-        if (s_.compare(i_, std::strlen(o), o) == 0) {
-          op = o;
-          break;
-        }
-      if (!op) {
-        std::string shown = (c >= 0x20 && c < 0x7f) ? std::string(1, static_cast<char>(c)) : fmt::format("<\\{}>", c);
-        throw SyntaxError{line_, fmt::format("unexpected symbol near '{}'", shown)};
-      }
-      i_ += std::strlen(op);
-      toks.push_back({Tok::kOp, op, line_, line_});
-    }
-  }
-
   int Cur() const { return i_ < s_.size() ? static_cast<unsigned char>(s_[i_]) : -1; }
   int Peek(size_t k) const { return i_ + k < s_.size() ? static_cast<unsigned char>(s_[i_ + k]) : -1; }
 
