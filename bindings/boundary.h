@@ -23,7 +23,9 @@ struct lua_State;
 namespace keyshift {
 
 // Stdlib modules in load order; each gets the ones before it as its argument.
-inline constexpr const char* kStdlibLoadOrder[] = {"canon", "globals", "exact", "json", "time", "ks", "runner"};
+// "pattern" comes last: it replaces string.find/match/gmatch/gsub in the host
+// (stdlib/pattern.lua), and the modules before it keep the native ones.
+inline constexpr const char* kStdlibLoadOrder[] = {"canon", "globals", "exact", "json", "time", "ks", "runner", "pattern"};
 // The stdlib modules migrations see as globals.
 inline constexpr const char* kGlobalModules[] = {"json", "time", "ks"};
 // Globals a migration sees through stdlib/globals.lua's globals.wrap (numbers

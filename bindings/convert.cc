@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <limits>
 
+#include "bindings/sandbox.h"
 #include "lauxlib.h"
 #include "lua.h"
 
@@ -11,11 +12,16 @@ namespace keyshift {
 
 namespace {
 
+// Elements converted between wall-time checks: a million-field hash must not
+// outlast the limit inside C code the count hook cannot see.
+constexpr size_t kCheckEvery = 4096;
+
 void PushString(lua_State* L, const std::string& s) { lua_pushlstring(L, s.data(), s.size()); }
 
 void PushArray(lua_State* L, const std::vector<std::string>& items) {
   lua_createtable(L, static_cast<int>(items.size()), 0);
   for (size_t i = 0; i < items.size(); ++i) {
+    if (i % kCheckEvery == kCheckEvery - 1) CheckDeadline(L);
     PushString(L, items[i]);
     lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
   }
@@ -50,7 +56,9 @@ void PushValue(lua_State* L, const Value& value) {
     case KeyType::kHash:
     case KeyType::kZSet:
       lua_createtable(L, 0, static_cast<int>(value.pairs.size()));
-      for (const auto& [name, text] : value.pairs) {
+      for (size_t i = 0; i < value.pairs.size(); ++i) {
+        const auto& [name, text] = value.pairs[i];
+        if (i % kCheckEvery == kCheckEvery - 1) CheckDeadline(L);
         PushString(L, name);
         if (value.type == KeyType::kZSet)
           lua_pushnumber(L, ScoreToNumber(text));

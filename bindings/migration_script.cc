@@ -103,7 +103,12 @@ Result<std::unique_ptr<MigrationScript>> MigrationScript::Load(const std::string
   if (!st) return Fail(st.error().message);
   st = m->sandbox_->ProtectedCall(0, 1);
   if (!st) return Fail(st.error().message);
-  st = m->ReadInfo(text);
+  // Reading the table allocates (luaL_ref, field names) under the limits the
+  // file itself may have just lowered: protected, so a full state is an error.
+  MigrationScript* self = m.get();
+  st = m->sandbox_->Protect(1, [self, &text](lua_State*) { return self->ReadInfo(text); });
+  if (!st && st.error().message.compare(0, display_path.size(), display_path) != 0)
+    return Fail(fmt::format("{}:{}: {}", display_path, ReturnLine(text), st.error().message));
   if (!st) return st.error();
   return m;
 }

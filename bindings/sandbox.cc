@@ -39,6 +39,20 @@ std::string MigrationPosition(lua_State* L) {
   return "";
 }
 
+void RaiseIfKilled(lua_State* L, Sandbox::Budget& b) {
+  if (!b.killed) return;
+  lua_pushstring(L, b.kill_reason.c_str());
+  lua_error(L);
+}
+
+void CheckWallTime(Sandbox* sb) {
+  Sandbox::Budget& b = sb->budget();
+  if (!b.killed && std::chrono::steady_clock::now() > b.deadline) {
+    b.killed = true;
+    b.kill_reason = fmt::format("time limit exceeded ({} ms)", sb->limits().wall_ms);
+  }
+}
+
 void CountHook(lua_State* L, lua_Debug*) {
   Sandbox* sb = SandboxOf(L);
   Sandbox::Budget& b = sb->budget();
@@ -47,23 +61,20 @@ void CountHook(lua_State* L, lua_Debug*) {
   if (!b.killed && b.steps_left <= 0) {
     b.killed = true;
     b.kill_reason = fmt::format("instruction limit exceeded ({} instructions)", sb->limits().instructions);
-  } else if (!b.killed && std::chrono::steady_clock::now() > b.deadline) {
-    b.killed = true;
-    b.kill_reason = fmt::format("time limit exceeded ({} ms)", sb->limits().wall_ms);
   }
+  CheckWallTime(sb);
   // Re-raised on every hook tick, so a script's own pcall cannot swallow it.
-  if (b.killed) {
-    lua_pushstring(L, b.kill_reason.c_str());
-    lua_error(L);
-  }
+  RaiseIfKilled(L, b);
 }
 
 // Message handler: makes sure the message starts with the migration file's
 // file:line, even when the error was raised inside the stdlib or by the host.
+// It runs with hooks off, so it never calls a metamethod (__tostring).
 int MessageHandler(lua_State* L) {
-  const char* msg = lua_isstring(L, 1) ? lua_tostring(L, 1) : luaL_tolstring(L, 1, nullptr);
+  std::string text = lua_type(L, 1) == LUA_TSTRING || lua_type(L, 1) == LUA_TNUMBER
+                         ? lua_tostring(L, 1)
+                         : fmt::format("(error object is a {} value)", luaL_typename(L, 1));
   std::string position = MigrationPosition(L);
-  std::string text = msg ? msg : "(error object is not a string)";
   if (!position.empty()) {
     std::string file = position.substr(0, position.rfind(':'));
     if (text.compare(0, file.size(), file) != 0) text = position + ": " + text;
@@ -88,16 +99,49 @@ int SafePcall(lua_State* L) {
   return lua_gettop(L);
 }
 
+// xpcall whose message handler runs after the failed call has unwound, as
+// ordinary code: Lua runs a handler in place with hooks off, where a loop
+// would ignore the count hook. A kill never reaches the handler.
 int SafeXpcall(lua_State* L) {
   int n = lua_gettop(L);  // f, handler, args...
   luaL_checktype(L, 2, LUA_TFUNCTION);
   lua_pushvalue(L, 1);
   lua_rotate(L, 3, 1);  // f, handler, f, args...
-  int status = lua_pcall(L, n - 2, LUA_MULTRET, 2);
+  int status = lua_pcall(L, n - 2, LUA_MULTRET, 0);
   RethrowIfKilled(L, status);
-  lua_pushboolean(L, status == LUA_OK);
-  lua_replace(L, 2);  // handler slot becomes the status: returns status, results...
-  return lua_gettop(L) - 1;
+  if (status == LUA_OK) {
+    lua_pushboolean(L, 1);
+    lua_replace(L, 2);  // handler slot becomes the status: returns status, results...
+    return lua_gettop(L) - 1;
+  }
+  lua_pushvalue(L, 2);
+  lua_insert(L, -2);  // handler, error
+  status = lua_pcall(L, 1, 1, 0);
+  RethrowIfKilled(L, status);
+  if (status != LUA_OK) {
+    lua_pop(L, 1);
+    lua_pushliteral(L, "error in error handling");  // what Lua itself answers
+  }
+  lua_pushboolean(L, 0);
+  lua_insert(L, -2);
+  return 2;
+}
+
+// setmetatable without finalizers: Lua runs __gc with hooks off (and again at
+// lua_close), beyond every limit. Checked when the metatable is set, since
+// only a __gc present then marks the object for finalization.
+int SafeSetmetatable(lua_State* L) {
+  if (lua_type(L, 2) == LUA_TTABLE) {
+    lua_pushliteral(L, "__gc");
+    if (lua_rawget(L, 2) != LUA_TNIL)
+      return luaL_error(L, "__gc metamethods are not available in the keyshift sandbox (finalizers run outside "
+                           "the time limit)");
+    lua_pop(L, 1);
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 1);
+  return 1;
 }
 
 // load(text [, chunkname]): text chunks only, always in the caller's sandbox
@@ -164,6 +208,18 @@ void PushRestrictedLib(lua_State* L, const char* lib, const std::initializer_lis
   lua_remove(L, -2);  // the original library table
 }
 
+struct ProtectArgs {
+  const std::function<Status(lua_State*)>* fn;
+  Status result;
+};
+
+int ProtectThunk(lua_State* L) {
+  auto* a = static_cast<ProtectArgs*>(lua_touserdata(L, 1));
+  lua_remove(L, 1);
+  a->result = (*a->fn)(L);
+  return lua_gettop(L);
+}
+
 constexpr const char* kBaseAllowed[] = {
     "assert", "error",  "ipairs",   "next",     "pairs",    "rawequal", "rawget", "rawlen",
     "rawset", "select", "tonumber", "tostring", "type",     "setmetatable", "getmetatable",
@@ -213,6 +269,12 @@ void WrapStringMetatable(lua_State* L) {
 
 }  // namespace
 
+void CheckDeadline(lua_State* L) {
+  Sandbox* sb = SandboxOf(L);
+  CheckWallTime(sb);
+  RaiseIfKilled(L, sb->budget());
+}
+
 Sandbox::Sandbox(const SandboxLimits& limits) : limits_(limits) {}
 
 Sandbox::~Sandbox() {
@@ -249,7 +311,18 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxLimits& limits) {
   sb->L_ = lua_newstate(&Sandbox::Allocate, sb.get());
   if (!sb->L_) return Fail("cannot create a Lua state (memory limit too small?)");
   *static_cast<Sandbox**>(lua_getextraspace(sb->L_)) = sb.get();
-  lua_State* L = sb->L_;
+  Status st = sb->Protect(0, [&sb](lua_State* L) {
+    sb->OpenLibraries();
+    Status loaded = sb->LoadStdlib();
+    if (loaded) WrapStringMetatable(L);
+    return loaded;
+  });
+  if (!st) return st.error();
+  return sb;
+}
+
+void Sandbox::OpenLibraries() {
+  lua_State* L = L_;
   luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
   luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
   luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
@@ -264,10 +337,6 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxLimits& limits) {
   lua_setfield(L, -2, "__metatable");
   lua_pop(L, 2);
   lua_sethook(L, CountHook, LUA_MASKCOUNT, kHookEvery);
-  Status st = sb->LoadStdlib();
-  if (!st) return st.error();
-  WrapStringMetatable(L);
-  return sb;
 }
 
 void Sandbox::BuildEnvironment(bool migration) {
@@ -286,6 +355,9 @@ void Sandbox::BuildEnvironment(bool migration) {
   lua_setfield(L, -2, "pcall");
   lua_pushcfunction(L, SafeXpcall);
   lua_setfield(L, -2, "xpcall");
+  lua_getglobal(L, "setmetatable");
+  lua_pushcclosure(L, SafeSetmetatable, 1);
+  lua_setfield(L, -2, "setmetatable");
   lua_pushvalue(L, -1);
   lua_pushcclosure(L, SafeLoad, 1);
   lua_setfield(L, -2, "load");
@@ -317,9 +389,11 @@ Status Sandbox::LoadChunk(const std::string& text, const std::string& chunkname)
     lua_pop(L_, 1);
     return Fail(msg);
   }
-  BuildEnvironment(IsMigrationSource(chunkname.c_str()));
-  lua_setupvalue(L_, -2, 1);
-  return Status::Ok();
+  return Protect(1, [this, &chunkname](lua_State* L) {
+    BuildEnvironment(IsMigrationSource(chunkname.c_str()));
+    lua_setupvalue(L, -2, 1);
+    return Status::Ok();
+  });
 }
 
 Status Sandbox::LoadStdlib() {
@@ -351,6 +425,17 @@ void Sandbox::PushModule(const char* name) {
   lua_getfield(L_, LUA_REGISTRYINDEX, kModulesKey);
   lua_getfield(L_, -1, name);
   lua_remove(L_, -2);
+}
+
+Status Sandbox::Protect(int nargs, const std::function<Status(lua_State*)>& fn) {
+  ProtectArgs args{&fn, Status::Ok()};
+  lua_pushcfunction(L_, ProtectThunk);
+  lua_insert(L_, -(nargs + 1));
+  lua_pushlightuserdata(L_, &args);
+  lua_insert(L_, -(nargs + 1));
+  Status st = ProtectedCall(nargs + 1, LUA_MULTRET);
+  if (!st) return st;
+  return args.result;
 }
 
 Status Sandbox::ProtectedCall(int nargs, int nresults, LuaFailure* failure) {

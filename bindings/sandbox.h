@@ -50,6 +50,12 @@ class Sandbox {
   // tells what kind.
   Status ProtectedCall(int nargs, int nresults, LuaFailure* failure = nullptr);
 
+  // Runs `fn` inside a protected call (with the budget), so that API calls
+  // which allocate fail with a memory-limit error instead of aborting. `fn`
+  // finds the top `nargs` values on its stack; what it leaves there is pushed
+  // on success, nothing on failure.
+  Status Protect(int nargs, const std::function<Status(lua_State*)>& fn);
+
   // Where the last failing call was executing in a migration file, when the
   // error message itself has no position (memory and budget errors).
   const std::string& last_position() const { return last_position_; }
@@ -74,6 +80,7 @@ class Sandbox {
   explicit Sandbox(const SandboxLimits& limits);
   static void* Allocate(void* ud, void* ptr, size_t osize, size_t nsize);
   Status LoadStdlib();
+  void OpenLibraries();
   // Pushes a fresh allow-listed env table; a migration's (not the stdlib's) sees
   // kWrappedGlobals through globals.wrap.
   void BuildEnvironment(bool migration);
@@ -86,5 +93,10 @@ class Sandbox {
   std::string last_position_;
   int depth_ = 0;  // nesting of ProtectedCall: the budget is per outermost call
 };
+
+// Raises the budget error if the running call is past its wall-time limit
+// (or already killed). For C code that loops over big values, where the
+// count hook never fires.
+void CheckDeadline(lua_State* L);
 
 }  // namespace keyshift

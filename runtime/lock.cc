@@ -15,8 +15,13 @@ namespace keyshift {
 
 namespace {
 
+// A lease that lapsed while Redis was blocked by a long call (no renewal can
+// run then) is taken back if nobody else took it: one atomic step, so two
+// runners never both hold it.
 const char* const kRenewScript =
-    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
+    "local v = redis.call('GET', KEYS[1]) "
+    "if v == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end "
+    "if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end return 0";
 const char* const kReleaseScript =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 
@@ -92,11 +97,15 @@ bool Lock::RenewOn(RedisConnection* conn) {
 
 void Lock::RenewLoop(std::unique_ptr<RedisConnection> conn) {
   std::unique_lock<std::mutex> guard(mu_);
+  bool renewed = true;
   while (!stop_ && !lost_) {
-    stop_cv_.wait_for(guard, std::chrono::milliseconds(lease_ms_ / 3), [this] { return stop_; });
+    // After a failure (BUSY while a script runs, a transport error) retry
+    // soon, so a lease that lapsed during a long call is back at once.
+    long long wait_ms = renewed ? lease_ms_ / 3 : std::min<long long>(50, lease_ms_ / 3);
+    stop_cv_.wait_for(guard, std::chrono::milliseconds(wait_ms), [this] { return stop_; });
     if (stop_) break;
     guard.unlock();
-    RenewOn(conn.get());  // a transport error is retried on the next tick; Safe() covers the gap
+    renewed = RenewOn(conn.get());  // Safe() covers the gap
     guard.lock();
   }
 }
@@ -104,7 +113,9 @@ void Lock::RenewLoop(std::unique_ptr<RedisConnection> conn) {
 bool Lock::Safe() const { return held_ && !lost_ && SteadyMs() - renewed_ms_ < lease_ms_ * 2 / 3; }
 
 Status Lock::Renew() {
-  if (!renewer_.joinable() && held_ && !lost_ && SteadyMs() - renewed_ms_ >= lease_ms_ / 3) RenewOn(conn_);
+  bool due = SteadyMs() - renewed_ms_ >= lease_ms_ / 3;
+  // With a renewal thread, only when it fell behind (Redis was blocked).
+  if (held_ && !lost_ && (renewer_.joinable() ? !Safe() : due)) RenewOn(conn_);
   if (Safe()) return Status::Ok();
   return Fail(lost_ ? "lost the lock: another runner may hold it now; stopped before writing more"
                     : "could not renew the lock lease in time; stopped before writing more");

@@ -51,6 +51,10 @@ class Lock {
   Status Renew();
   bool Safe() const;
   void Release();
+  // For scripts that check, as they write, that the lease is still theirs.
+  const std::string& key() const { return key_; }
+  const std::string& value() const { return value_; }
+  long long lease_ms() const { return lease_ms_; }
 
  private:
   Lock(RedisConnection* conn, std::string key, std::string value, long long lease_ms);

@@ -103,6 +103,7 @@ Result<std::vector<std::vector<std::string>>> Migrator::SkippedKeys(long long ve
 Status Migrator::TransformAll(Batch& b, const std::vector<KeySnapshot>& snaps, std::vector<WriteOp>* ops) {
   const ScanSpec& scan = b.script->info().scan;
   for (const auto& snap : snaps) {
+    if (b.stop) break;  // --on-error abort (or --max-errors): no key after the failing one runs
     if (snap.state == KeySnapshot::kDone) {
       ++b.counters->skipped;
       continue;

@@ -79,7 +79,7 @@ struct Batch {
   // Set when the run must stop at this batch (abort policy or error budget).
   std::optional<Error> stop;
   std::string stop_key;
-  bool first = true;  // the run's first batch (server mode pre-flights it)
+  bool first = true;  // no key has been pre-flighted yet (server mode)
   std::vector<std::string> skipped;  // keys --on-error skip left alone in this batch
 };
 
@@ -102,8 +102,8 @@ struct Batch {
   Status ServerBatch(Batch& batch);
   // Dry-run: a rename onto an existing key fails in a real run; say so now.
   Status DropExistingTargets(Batch& batch, std::vector<WriteOp>* ops);
-  // Server mode, first batch: the transform runs in the host sandbox first, so
-  // an obvious error or runaway never reaches the server.
+  // Server mode, first batch with a key: the transform runs in the host
+  // sandbox first, so an obvious error or runaway never reaches the server.
   Status Preflight(Batch& batch);
   // Records the outcome: ledger entry, and checkpoint dropped (applied) or marked failed.
   Result<RunReport> Finish(const MigrationFile& file, const RunOptions& options, Checkpoint& cp, RunReport report,

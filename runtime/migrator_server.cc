@@ -20,6 +20,7 @@ Status Migrator::Preflight(Batch& b) {
   if (!snaps.ok()) return snaps.error();
   for (const auto& s : *snaps) {
     if (s.state != KeySnapshot::kPresent) continue;
+    b.first = false;  // this batch has a key to try the transform on
     auto outcome = b.script->Transform(s.key, s.value);
     if (!outcome.ok() && b.options->on_error == OnError::kAbort) {
       b.stop = Fail(fmt::format("{} (host pre-flight: nothing was sent to the server)", outcome.error().message));
@@ -32,14 +33,12 @@ Status Migrator::Preflight(Batch& b) {
 }
 
 Status Migrator::ServerBatch(Batch& b) {
-  if (b.first) {
-    b.first = false;
+  if (b.first)
     if (Status st = Preflight(b); !st || b.stop) return st;
-  }
   if (b.keys.empty()) return Status::Ok();
   if (!b.options->dry_run)
     if (Status st = b.lock->Renew(); !st) return st;
-  auto results = server_->Run(b.keys, b.options->dry_run);
+  auto results = server_->Run(b.keys, b.options->dry_run, b.lock);
   if (!results.ok()) return results.error();
   for (const auto& r : *results) Account(b, r);
   return Status::Ok();
@@ -66,7 +65,7 @@ void Migrator::Account(Batch& b, const ServerKeyResult& r) {
 // A key the application writes faster than a host-side CAS can follow: the
 // same step as one atomic server-side script (the same bytes, guarantee 6).
 Status Migrator::MigrateHotKey(Batch& b, const std::string& key) {
-  auto results = hot_keys_->Run({key}, /*dry_run=*/false);
+  auto results = hot_keys_->Run({key}, /*dry_run=*/false, b.lock);
   if (!results.ok()) return results.error();
   Account(b, results->front());
   return Status::Ok();

@@ -78,6 +78,7 @@ struct Token {
   std::string text;  // names, keywords, operators, number text; strings: the decoded value
   int line;          // where the token starts
   int end_line;      // where it ends (long strings span lines)
+  size_t begin = 0, end = 0;  // byte range in the source
 };
 
 constexpr const char* kKeywords[] = {"and",   "break", "do",  "else", "elseif", "end",    "false",
@@ -178,6 +179,7 @@ class Lexer {
   std::vector<Token> Run() {
     std::vector<Token> toks;
     for (;;) {
+      size_t begin = i_, count = toks.size();
       int c = Cur();
       if (c < 0) break;
       if (IsNewline(c)) {
@@ -223,6 +225,7 @@ class Lexer {
         i_ += std::strlen(op);
         toks.push_back({Tok::kOp, op, line_, line_});
       }
+      if (toks.size() > count) toks.back().begin = begin, toks.back().end = i_;
     }
     toks.push_back({Tok::kEof, "<eof>", line_, line_});
     return toks;
@@ -1447,6 +1450,24 @@ std::vector<PortabilityIssue> CheckPortability(const std::string& source) {
   if (auto err = CompileWithLua51(source); err && !rep.Explains(err->line))
     rep.Add(err->line, fmt::format("Lua 5.1 (Redis) cannot compile this: {}", err->message));
   return rep.Take();
+}
+
+std::vector<SourceToken> LexLua(const std::string& source) {
+  Reporter rep;
+  std::vector<SourceToken> out;
+  try {
+    for (const Token& t : Lexer(source, &rep).Run()) {
+      SourceToken::Kind kind = t.kind == Tok::kName     ? SourceToken::kName
+                               : t.kind == Tok::kOp     ? SourceToken::kOp
+                               : t.kind == Tok::kString ? SourceToken::kString
+                               : t.kind == Tok::kEof    ? SourceToken::kEof
+                                                        : SourceToken::kOther;
+      out.push_back({kind, t.kind == Tok::kString ? "" : t.text, t.begin, t.end});
+    }
+  } catch (const SyntaxError&) {
+    return {};
+  }
+  return out;
 }
 
 std::string FormatPortabilityIssues(const std::string& path, const std::vector<PortabilityIssue>& issues) {

@@ -49,6 +49,15 @@ struct PortabilityIssue {
 // (empty = portable).
 std::vector<PortabilityIssue> CheckPortability(const std::string& source);
 
+// A token of a Lua 5.4 source and its byte range, for code that rewrites
+// migrations (server_script.cc). Empty when the source does not lex.
+struct SourceToken {
+  enum Kind { kName, kOp, kString, kOther, kEof } kind;
+  std::string text;  // names and operators; empty for the others
+  size_t begin, end;
+};
+std::vector<SourceToken> LexLua(const std::string& source);
+
 // "path:line: message", one issue per line (each ending in '\n'), for
 // `keyshift check` and `up`. Empty when there are no issues.
 std::string FormatPortabilityIssues(const std::string& path, const std::vector<PortabilityIssue>& issues);

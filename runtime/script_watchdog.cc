@@ -35,8 +35,11 @@ void ScriptWatchdog::Disarm() {
 void ScriptWatchdog::Check(RedisConnection* conn) {
   // PING blocks while a script runs, until Redis starts answering BUSY.
   auto reply = conn->Call({"PING"});
-  if (reply.ok() || reply.error().message.compare(0, 4, "BUSY") != 0) return;
   std::lock_guard<std::mutex> guard(mu_);
+  // An answer means no script runs now: the next one starts later. Timing
+  // from here (not from Arm) keeps a late key of a long batch its full limit.
+  if (reply.ok()) armed_at_ = std::chrono::steady_clock::now();
+  if (reply.ok() || reply.error().message.compare(0, 4, "BUSY") != 0) return;
   auto elapsed = std::chrono::steady_clock::now() - armed_at_;
   if (!armed_ || elapsed < std::chrono::milliseconds(limit_ms_)) return;
   auto kill = conn->Call({"SCRIPT", "KILL"});

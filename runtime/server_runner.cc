@@ -84,19 +84,34 @@ ServerKeyResult ServerRunner::Interpret(const std::string& key, const Reply& rep
   return failed("unexpected reply from the server-mode script");
 }
 
-Result<std::vector<ServerKeyResult>> ServerRunner::Run(const std::vector<std::string>& keys, bool dry_run) {
+Result<std::vector<ServerKeyResult>> ServerRunner::Run(const std::vector<std::string>& keys, bool dry_run,
+                                                       const Lock* lock) {
   std::vector<Command> commands;
   commands.reserve(keys.size());
   const LuaScript& body = dry_run ? script_.dry_body : script_.body;
-  for (const auto& key : keys)
-    commands.push_back(scripts_.Evalsha(body, {key, keys_.journal(file_.version, key)}, {dry_run ? "1" : "0"}));
+  for (const auto& key : keys) {
+    std::vector<std::string> ks{key, keys_.journal(file_.version, key)};
+    std::vector<std::string> args{dry_run ? "1" : "0"};
+    if (lock && !dry_run) {
+      ks.push_back(lock->key());
+      args.insert(args.end(), {lock->value(), std::to_string(lock->lease_ms())});
+    }
+    commands.push_back(scripts_.Evalsha(body, ks, args));
+  }
   if (watchdog_) watchdog_->Arm();
   auto replies = scripts_.Run(commands);
   if (watchdog_) watchdog_->Disarm();
   if (!replies.ok()) return replies.error();
   std::vector<ServerKeyResult> out;
   out.reserve(keys.size());
-  for (size_t i = 0; i < keys.size(); ++i) out.push_back(Interpret(keys[i], (*replies)[i], dry_run));
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const Reply& r = (*replies)[i];
+    if (!r.is_error() && !r.elements.empty() && r.elements[0].str == "lost")
+      return Fail(fmt::format("lost the lock: another runner took it while key {} waited; stopped before writing "
+                              "more (keys written before are journaled; `up` resumes)",
+                              QuoteKey(keys[i])));
+    out.push_back(Interpret(keys[i], r, dry_run));
+  }
   return out;
 }
 

@@ -33,7 +33,10 @@ class ServerRunner {
  public:
   ServerRunner(ScriptCache& scripts, const StateKeys& keys, const MigrationFile& file, const MigrationInfo& info,
                ConnectionFactory watchdog_connection);
-  Result<std::vector<ServerKeyResult>> Run(const std::vector<std::string>& keys, bool dry_run);
+  // `lock` (unless dry-running): every call checks that the lease is this
+  // runner's, so pipelined calls never write under another runner's lock.
+  Result<std::vector<ServerKeyResult>> Run(const std::vector<std::string>& keys, bool dry_run,
+                                           const Lock* lock = nullptr);
 
  private:
   ServerKeyResult Interpret(const std::string& key, const Reply& reply, bool dry_run) const;

@@ -11,6 +11,7 @@
 #include "runtime/journal.h"
 #include "runtime/script_safety.h"
 #include "runtime/slot.h"
+#include "runtime/string_methods.h"
 #include "runtime/writer.h"
 
 namespace keyshift {
@@ -24,6 +25,14 @@ local runner, canon = modules.runner, modules.canon
 local key, jkey = KEYS[1], KEYS[2]
 local dry = ARGV[1] == '1'
 if redis.call('HEXISTS', jkey, key) == 1 then return {'done'} end
+-- KEYS[3], ARGV[2..3]: the runner's lock and lease. Another runner's lock
+-- stops the call; a lease that lapsed while Redis was blocked is retaken
+-- with the write (not before: a killable script must not have written).
+local lock_key, lock_value = KEYS[3], ARGV[2]
+if lock_key then
+  local holder = redis.call('GET', lock_key)
+  if holder and holder ~= lock_value then return {'lost'} end
+end
 local t = redis.call('TYPE', key).ok
 if t == 'none' then return {'none'} end
 if SCAN_TYPE ~= '' and t ~= SCAN_TYPE then return {'skip'} end
@@ -66,6 +75,9 @@ if dry then
 end
 -- Everything is computed: from here on the script writes.
 if code == 'R' and redis.call('EXISTS', new_key) == 1 then return {'target_exists', new_key} end
+if lock_key and not redis.call('GET', lock_key) then
+  redis.call('SET', lock_key, lock_value, 'PX', ARGV[3])
+end
 local dump = redis.call('DUMP', key)
 local function write(dest)
   local args = flat
@@ -78,6 +90,50 @@ end
 local refusal = record_change(key, jkey, code, t, new_key, code == 'R' and journal_of(new_key), expire_at, dump, write)
 if refusal then return refusal end
 return {'ok', code, tostring(#dump)}
+)LUA";
+
+// string and xpcall for the migration. xpcall: the message handler runs after
+// the failed call has unwound, as ordinary code: Redis runs a handler in place
+// with hooks off, where a loop ignores SCRIPT KILL. A kill still propagates:
+// once killed, Redis raises again on every line.
+const char* const kSafeCallsLua = R"LUA(
+-- Redis's string table is read-only and shared: the migration gets its own,
+-- whose pattern functions run expensive calls in Lua (stdlib/pattern.lua),
+-- where SCRIPT KILL reaches them.
+local pattern = lazy('pattern')
+local string = setmetatable({
+  find = function(...) return pattern.find(...) end, match = function(...) return pattern.match(...) end,
+  gmatch = function(...) return pattern.gmatch(...) end, gsub = function(...) return pattern.gsub(...) end,
+}, { __index = string })
+-- s:find(...) and friends, rewritten by GuardStringMethods (string_methods.h).
+local function __keyshift_method(recv, name)
+  if type(recv) == 'string' then return function(...) return pattern[name](recv, ...) end end
+  if type(recv) ~= 'table' then error('attempt to index a ' .. type(recv) .. ' value', 2) end
+  local f = recv[name]
+  return function(...) return f(recv, ...) end
+end
+local xpcall = function(f, handler, ...)
+  if type(handler) ~= 'function' then error("bad argument #2 to 'xpcall' (function expected)", 2) end
+  local r = { n = 0 }
+  local function keep(...) r.n = select('#', ...); for i = 1, r.n do r[i] = (select(i, ...)) end end
+  keep(pcall(f, ...))
+  if r[1] then return unpack(r, 1, r.n) end
+  local ok, msg = pcall(handler, r[2])
+  if not ok then return false, 'error in error handling' end
+  return false, msg
+end
+)LUA";
+
+// Every error is caught here, never by Redis's own handler: Redis panics when
+// an error object with metamethods escapes a killed script.
+const char* const kServerTailLua = R"LUA(
+end
+local ok, res = pcall(keyshift_main)
+if ok then return res end
+if type(res) == 'table' and type(rawget(res, 'err')) == 'string' then res = rawget(res, 'err')
+elseif type(res) == 'number' then res = tostring(res)
+elseif type(res) ~= 'string' then res = '(error object is a ' .. type(res) .. ' value)' end
+return {'error', res}
 )LUA";
 
 // journal_of(key): the journal hash StateKeys::journal names for `key`:
@@ -153,7 +209,7 @@ ServerScript BuildServerScript(const MigrationFile& file, const std::string& sca
                                const std::string& journal_prefix) {
   std::string s = fmt::format("-- keyshift server-mode script for {} (sha256 {})\n", file.filename, file.sha256);
   s += "local modules = { host = { log = function(text) redis.log(redis.LOG_NOTICE, 'keyshift: ' .. text) end } }\n";
-  // Redis runs the whole script on every call: exact, json and time are only
+  // Redis runs the whole script on every call: exact, json, time and pattern are only
   // built when first used (modules.<name> defines them; json and time reach
   // the migration as proxies), the rest always.
   s += "local lazy_modules = {}\n"
@@ -169,7 +225,7 @@ ServerScript BuildServerScript(const MigrationFile& file, const std::string& sca
        "end\n";
   for (const char* name : kStdlibLoadOrder) {
     std::string n = name;
-    if (n == "exact" || n == "json" || n == "time")
+    if (n == "exact" || n == "json" || n == "time" || n == "pattern")
       s += fmt::format("lazy_modules.{} = function(...)\n{}\nend\n", name, *FindStdlib(name));
     else
       s += fmt::format("modules.{} = (function(...)\n{}\nend)(modules)\n", name, *FindStdlib(name));
@@ -182,14 +238,17 @@ ServerScript BuildServerScript(const MigrationFile& file, const std::string& sca
   s += fmt::format("local JOURNAL_PREFIX = {}\n", LuaQuote(journal_prefix));
   s += "local SLOT_TAGS = " + SlotTagsLiteral() + "\n";
   s += kJournalOfLua;
+  s += kSafeCallsLua;
+  s += "local function keyshift_main()\n";
   s += "local mig = (function()\n";
   s += WrappedGlobalsLua();
   ServerScript out;
   out.first_line = CountLines(s) + 1;
-  s += file.text;
+  s += GuardStringMethods(file.text);
   if (!file.text.empty() && file.text.back() != '\n') s += "\n";
   s += "end)()\n";
   s += kServerMain;
+  s += kServerTailLua;
   out.body = LuaScript(s);
   out.dry_body = LuaScript("#!lua flags=no-writes\n" + s);
   return out;

@@ -86,6 +86,18 @@ const char* kCorpus[] = {
       return v
     end
   end })",
+    // Patterns long enough for stdlib/pattern.lua's Lua matcher (both modes).
+    R"LUA(return { description = "expensive patterns", scan = { match = "h:user", type = "hash" },
+  transform = function(k, v)
+    local text = string.rep(v.name .. " (x) ,b;  ", 300)
+    local squeezed, n = string.gsub(text, "%s+", " ")
+    local swapped = string.gsub(text, "(%a+)%s*(%b())", "%2%1", 50)
+    local words = {}
+    for w, at in string.gmatch(text, "(%a+)()") do if #words < 20 then words[#words + 1] = w .. at end end
+    v.patterns = table.concat({ #squeezed, n, swapped:sub(1, 40), table.concat(words, "."),
+      tostring(string.find(text, "(x)%s*,(b)", 900)), string.match(text, "^(%u%l+)%s(%b())") }, "|")
+    return v
+  end })LUA",
 };
 
 struct Snapshot {
