@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "bindings/convert.h"
+#include "runtime/terminal.h"
 #include "lauxlib.h"
 #include "lua.h"
 
@@ -111,7 +112,7 @@ Result<std::unique_ptr<MigrationScript>> MigrationScript::Load(const std::string
 void MigrationScript::SetLogSink(std::function<void(const std::string&)> sink) {
   if (!sink) {
     std::string path = path_;
-    sink = [path](const std::string& line) { std::fprintf(stderr, "%s: %s\n", path.c_str(), line.c_str()); };
+    sink = [path](const std::string& line) { std::fprintf(stderr, "%s: %s\n", path.c_str(), TerminalSafe(line).c_str()); };
   }
   sandbox_->log_sink = std::move(sink);
 }

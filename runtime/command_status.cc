@@ -4,6 +4,7 @@
 
 #include "runtime/catalog.h"
 #include "runtime/commands.h"
+#include "runtime/terminal.h"
 
 namespace keyshift {
 
@@ -71,7 +72,7 @@ int CmdStatus(Context& ctx) {
   int pending = 0;
   for (const auto& m : cat.migrations) {
     pending += m.status == MigrationStatus::kPending;
-    fmt::print("  {:<32} {:<11} {}\n", m.name, MigrationStatusName(m.status), Detail(m));
+    fmt::print("  {:<32} {:<11} {}\n", TerminalSafe(m.name), MigrationStatusName(m.status), TerminalSafe(Detail(m)));
   }
   if (pending) fmt::print("{} pending: `keyshift up --dry-run` shows what they would change\n", pending);
   return kExitOk;

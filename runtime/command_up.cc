@@ -9,6 +9,8 @@
 
 #include "runtime/catalog.h"
 #include "runtime/commands.h"
+#include "runtime/interrupt.h"
+#include "runtime/terminal.h"
 #include "runtime/migrator.h"
 #include "runtime/planner.h"
 #include "runtime/portability.h"
@@ -117,7 +119,7 @@ class Progress {
 
 // Refuses to start when the undo journals of the pending migrations would not
 // fit in Redis (SPEC 3), unless --journal-budget accepts their estimated size.
-// Runs before the lock is taken: nothing is written when it refuses.
+// Runs under the lock, before anything is written.
 Status CheckJournalFits(Context& ctx, RedisConnection* conn, const std::vector<Pending>& pending) {
   const std::string& budget_text = ctx.options().journal_budget;
   if (budget_text.empty()) {  // without maxmemory there is nothing to fit under: skip the sampling
@@ -161,30 +163,24 @@ nlohmann::json ReportJson(const MigrationState& m, const RunReport& r, const nlo
   return j;
 }
 
-}  // namespace
-
-int CmdUp(Context& ctx) {
-  const CliOptions& o = ctx.options();
-  auto ws = ctx.Open();
-  if (!ws.ok()) return ReportError(ctx, ws.error());
-  RedisConnection* conn = (*ws)->conn;
-  const Catalog& cat = (*ws)->catalog;
+// What `up` will run, chosen from `cat` and loaded.
+Result<std::vector<Pending>> Prepare(const Context& ctx, const Catalog& cat) {
   auto pending = SelectPending(ctx, cat);
-  if (!pending.ok()) return ReportError(ctx, pending.error());
-  if (Status st = LoadScripts(ctx, *pending); !st) return ReportError(ctx, st.error());
-  if (pending->empty()) {
-    if (ctx.json()) fmt::print("{}\n", nlohmann::json({{"ok", true}, {"migrations", nlohmann::json::array()}}).dump());
-    else fmt::print("nothing to do: no pending migrations in {}\n", o.dir);
-    return kExitOk;
-  }
-  std::unique_ptr<Lock> lock;
-  if (!o.dry_run) {
-    if (Status st = CheckJournalFits(ctx, conn, *pending); !st) return ReportError(ctx, st.error());
-    auto acquired = Lock::Acquire(conn, ctx.state(), "up", ctx.ConnectionFactory());
-    if (!acquired.ok()) return ReportError(ctx, acquired.error());
-    lock = std::move(acquired.value());
-  }
-  if (o.dry_run && pending->size() > 1 && !ctx.json())
+  if (!pending.ok()) return pending.error();
+  if (Status st = LoadScripts(ctx, *pending); !st) return st.error();
+  return pending;
+}
+
+int NothingToDo(const Context& ctx) {
+  if (ctx.json()) fmt::print("{}\n", nlohmann::json({{"ok", true}, {"migrations", nlohmann::json::array()}}).dump());
+  else fmt::print("nothing to do: no pending migrations in {}\n", ctx.options().dir);
+  return kExitOk;
+}
+
+// Runs the pending migrations in order; stops at the first failure or interruption.
+int RunAll(Context& ctx, RedisConnection* conn, std::vector<Pending>& pending, Lock* lock) {
+  const CliOptions& o = ctx.options();
+  if (o.dry_run && pending.size() > 1 && !ctx.json())
     fmt::print("note: each migration is previewed against the current data, not the output of the ones before it\n");
   auto dbsize = conn->Call({"DBSIZE"});
   long long total = dbsize.ok() ? dbsize->integer : 0;
@@ -197,7 +193,8 @@ int CmdUp(Context& ctx) {
   Migrator migrator(conn, ctx.state());
   nlohmann::json results = nlohmann::json::array();
   int exit_code = kExitOk;
-  for (auto& p : *pending) {
+  for (auto& p : pending) {
+    if (Interrupted()) break;
     nlohmann::json diffs = nlohmann::json::array(), errors = nlohmann::json::array();
     Progress progress(ctx.stderr_tty() && !ctx.json(), p.state->name, total);
     RunSinks sinks;
@@ -205,30 +202,59 @@ int CmdUp(Context& ctx) {
     sinks.diff = [&](const KeyChange& change) {
       std::string text = RenderDiff(change, style);
       if (ctx.json()) diffs.push_back({{"key", change.key}, {"diff", text}});
-      else fmt::print("{}", text);
+      else Emit(stdout, text);
     };
     sinks.key_error = [&](const std::string& msg) {
       if (ctx.json()) errors.push_back(msg);
-      else fmt::print(stderr, "keyshift: skipped: {}\n", msg);
+      else Emit(stderr, fmt::format("keyshift: skipped: {}\n", TerminalSafe(msg)));
     };
     sinks.progress = [&](const Counters& c) { progress.Update(c); };
     run.mode = p.mode;
-    auto report = migrator.Up(*p.state->file, *p.script, run, lock.get(), sinks);
+    auto report = migrator.Up(*p.state->file, *p.script, run, lock, sinks);
     progress.Clear();
     if (!report.ok())
       return ReportError(ctx, Error{report.error().exit_code, p.state->name + ": " + report.error().message});
     results.push_back(ReportJson(*p.state, *report, diffs, errors));
-    if (!ctx.json()) fmt::print("{}\n", Summary(p.state->name, *report, o.dry_run));
+    if (!ctx.json()) Emit(stdout, Summary(p.state->name, *report, o.dry_run) + "\n");
     if (!report->ok) {
-      if (!ctx.json()) fmt::print(stderr, "keyshift: {}\n", report->error.message);
+      if (!ctx.json()) Emit(stderr, fmt::format("keyshift: {}\n", TerminalSafe(report->error.message)));
       exit_code = kExitFailed;
       break;
     }
   }
-  if (ctx.json()) fmt::print("{}\n", nlohmann::json({{"ok", exit_code == kExitOk}, {"dry_run", o.dry_run},
-                                                     {"migrations", results}}).dump(2, ' ', false,
-                                                                                    nlohmann::json::error_handler_t::replace));
+  if (Interrupted()) {
+    exit_code = InterruptExitCode();
+    if (!o.dry_run)
+      Emit(stderr, "keyshift: interrupted; the checkpoint is saved and the lock released: run `keyshift up` again "
+                   "to resume\n");
+  }
+  if (ctx.json())
+    Emit(stdout, nlohmann::json({{"ok", exit_code == kExitOk}, {"dry_run", o.dry_run}, {"interrupted", Interrupted()},
+                                 {"migrations", results}})
+                         .dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
+                     "\n");
   return exit_code;
+}
+
+}  // namespace
+
+int CmdUp(Context& ctx) {
+  auto ws = ctx.Open();
+  if (!ws.ok()) return ReportError(ctx, ws.error());
+  auto pending = Prepare(ctx, (*ws)->catalog);
+  if (!pending.ok()) return ReportError(ctx, pending.error());
+  if (pending->empty()) return NothingToDo(ctx);
+  if (ctx.options().dry_run) return RunAll(ctx, (*ws)->conn, *pending, nullptr);
+  InterruptScope defer_signals;
+  // What to run is decided again under the lock: another runner may have
+  // applied (or started) some of it since the look above.
+  auto lock = ctx.LockAndReload(**ws, "up");
+  if (!lock.ok()) return ReportError(ctx, lock.error());
+  pending = Prepare(ctx, (*ws)->catalog);
+  if (!pending.ok()) return ReportError(ctx, pending.error());
+  if (pending->empty()) return NothingToDo(ctx);
+  if (Status st = CheckJournalFits(ctx, (*ws)->conn, *pending); !st) return ReportError(ctx, st.error());
+  return RunAll(ctx, (*ws)->conn, *pending, lock->get());
 }
 
 }  // namespace keyshift

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "runtime/interrupt.h"
 #include "runtime/journal.h"
 #include "runtime/ledger.h"
 #include "runtime/portability.h"
@@ -90,7 +91,7 @@ Status Migrator::SaveProgress(Batch& b, long long version, const Checkpoint& cp,
 }
 
 Result<std::vector<std::vector<std::string>>> Migrator::SkippedKeys(long long version, size_t batch_size) {
-  auto members = conn_->Call({"SMEMBERS", keys_.failed_keys(version)});
+  auto members = CallState(conn_, {"SMEMBERS", keys_.failed_keys(version)}, keys_.failed_keys(version));
   if (!members.ok()) return members.error();
   std::vector<std::vector<std::string>> batches;
   for (size_t i = 0; i < members->elements.size(); ++i) {
@@ -269,6 +270,10 @@ Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& scrip
     retry = std::move(skipped.value());
   }
   while (!retry.empty() || !scanner.done()) {
+    if (Interrupted()) {
+      report.interrupted = true;  // the last batch's checkpoint is saved: the next run resumes from it
+      break;
+    }
     bool retrying = !retry.empty();
     Counters before_batch = cp.counters;
     if (retrying) {
@@ -304,7 +309,7 @@ Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& scrip
     report.error = *b.stop;
     report.failed_key = b.stop_key;
   }
-  if (options.dry_run) return report;
+  if (options.dry_run || report.interrupted) return report;
   return Finish(file, options, cp, report, checkpoints);
 }
 

@@ -49,6 +49,7 @@ struct RunSinks {
 struct RunReport {
   bool ok = true;
   bool resumed = false;
+  bool interrupted = false;  // stopped at a batch boundary by a signal or a closed pipe: checkpoint saved
   Counters counters;       // of the whole migration, earlier interrupted runs included
   long long duration_ms = 0;
   Error error;             // when !ok
