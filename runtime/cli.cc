@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <charconv>
 #include <csignal>
 #include <cstdlib>
 #include <system_error>
@@ -26,22 +27,51 @@ std::string EnvOr(const char* name, const char* fallback) {
   return v && *v ? v : fallback;
 }
 
+// A number as the user typed it, cut to something readable: a 300-digit
+// value is shown by its first digits and its length.
+std::string ShortNumber(const std::string& text) {
+  if (text.size() <= 24) return "'" + text + "'";
+  return fmt::format("'{}...' ({} characters)", text.substr(0, 12), text.size());
+}
+
+// An integer option within [lo, hi]: CLI11's own checks print the whole input
+// and accept 1e300 or 99...9 as "infinite" for some types.
+CLI::Validator IntIn(long long lo, long long hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& text) -> std::string {
+        long long v = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        bool digits = !text.empty() && end == text.data() + text.size();
+        if (!digits && ec != std::errc::result_out_of_range)
+          return fmt::format("{} is not a whole number", ShortNumber(text));
+        if (ec == std::errc::result_out_of_range || v < lo || v > hi)
+          return fmt::format("{} is out of range {}..{}", ShortNumber(text), lo, hi);
+        return "";
+      },
+      fmt::format("INT in {}..{}", lo, hi));
+}
+
+// Versions are at most 15 digits (directory.h); counts stay far below 2^63.
+constexpr long long kMaxVersion = 999'999'999'999'999;
+constexpr long long kMaxCount = 1'000'000'000'000;
+
 void AddNew(CLI::App& app, CliOptions& o) {
   app.add_option("slug", o.slug, "Short name for the migration, e.g. iso_dates (letters, digits, _ and -)")
       ->required();
 }
 
 void AddUp(CLI::App& app, CliOptions& o) {
-  app.add_option("--to", o.to, "Apply pending migrations up to and including this version");
+  app.add_option("--to", o.to, "Apply pending migrations up to and including this version")
+      ->check(IntIn(0, kMaxVersion));
   app.add_flag("--dry-run", o.dry_run, "Print a diff for every key that would change; write nothing at all");
   app.add_option("--mode", o.mode, "Override the files' mode: host or server")->check(CLI::IsMember({"host", "server"}));
   app.add_option("--batch", o.batch, "Keys per SCAN batch and write pipeline (default: the file's scan.batch, or 500)")
-      ->check(CLI::Range(1, 100000));
+      ->check(IntIn(1, 100000));
   app.add_option("--on-error", o.on_error,
                  "abort: stop at the first failing key (default); skip: log it, leave it as it was, go on")
       ->check(CLI::IsMember({"abort", "skip"}));
   app.add_option("--max-errors", o.max_errors, "With --on-error skip: stop once this many keys have failed")
-      ->check(CLI::NonNegativeNumber);
+      ->check(IntIn(0, kMaxCount));
   app.add_flag("--allow-drift", o.allow_drift, "Run even though an applied migration's file has changed since");
   app.add_option("--journal-budget", o.journal_budget,
                  "Run even if the undo journal would not fit under maxmemory, as long as it stays under this size "
@@ -49,28 +79,34 @@ void AddUp(CLI::App& app, CliOptions& o) {
 }
 
 void AddVerify(CLI::App& app, CliOptions& o) {
-  app.add_option("version", o.version, "Migration to verify (default: every applied migration with a verify function)");
+  app.add_option("version", o.version, "Migration to verify (default: every applied migration with a verify function)")
+      ->check(IntIn(0, kMaxVersion));
   app.add_option("--limit", o.limit, "Print at most this many failing keys per migration (default 20)")
-      ->check(CLI::PositiveNumber);
+      ->check(IntIn(1, 1'000'000'000));
 }
 
 void AddDown(CLI::App& app, CliOptions& o) {
-  app.add_option("--to", o.to, "Undo every applied migration above this version (--to 0: all of them, 0000 included)");
+  app.add_option("--to", o.to, "Undo every applied migration above this version (--to 0: all of them, 0000 included)")
+      ->check(IntIn(0, kMaxVersion));
   app.add_option("--steps", o.steps, "Undo this many of the most recent migrations (default 1)")
-      ->check(CLI::PositiveNumber);
+      ->check(IntIn(1, 1'000'000'000));
   app.add_flag("--dry-run", o.dry_run, "Print the diff each key would get; write nothing at all");
   app.add_flag("--force", o.force, "Also restore keys the application changed since the migration (overwrites them)");
-  app.add_option("--batch", o.batch, "Journal entries per pipeline (default 500)")->check(CLI::Range(1, 100000));
+  app.add_option("--batch", o.batch, "Journal entries per pipeline (default 500)")->check(IntIn(1, 100000));
 }
 
 void AddPrune(CLI::App& app, CliOptions& o) {
-  app.add_option("version", o.version, "The applied migration whose journal to drop")->required();
+  app.add_option("version", o.version, "The applied migration whose journal to drop")
+      ->required()
+      ->check(IntIn(0, kMaxVersion));
   app.add_flag("--yes", o.yes, "Do not ask for confirmation");
 }
 
 void AddPlan(CLI::App& app, CliOptions& o) {
-  app.add_option("--to", o.to, "Plan pending migrations up to and including this version");
-  app.add_option("--sample", o.sample, "Keys to examine per migration (default 2000)")->check(CLI::PositiveNumber);
+  app.add_option("--to", o.to, "Plan pending migrations up to and including this version")
+      ->check(IntIn(0, kMaxVersion));
+  app.add_option("--sample", o.sample, "Keys to examine per migration (default 2000)")
+      ->check(IntIn(1, 1'000'000'000));
 }
 
 void AddNothing(CLI::App&, CliOptions&) {}

@@ -32,7 +32,9 @@ std::string Detail(const MigrationState& m) {
     case MigrationStatus::kInterrupted:
     case MigrationStatus::kFailed: {
       const Checkpoint* cp = m.checkpoint ? &*m.checkpoint : nullptr;
-      std::string s = cp ? fmt::format("{} scanned, {} changed so far", cp->counters.scanned, cp->counters.changed) : "";
+      std::string s = cp ? fmt::format("{} scanned, {} changed, {} failed so far", cp->counters.scanned,
+                                       cp->counters.changed, cp->counters.failed)
+                         : "";
       std::string error = cp && !cp->error.empty() ? cp->error : (m.record ? m.record->error : "");
       if (!error.empty()) s += "; " + error;
       if (m.status != MigrationStatus::kRunning) s += "; `keyshift up` resumes it";

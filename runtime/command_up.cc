@@ -82,7 +82,7 @@ std::string Summary(const std::string& name, const RunReport& r, bool dry_run) {
                        name, c.scanned, c.changed, c.deleted, c.renamed, c.failed, FormatBytes(c.journal_bytes));
   double secs = r.duration_ms / 1000.0;
   return fmt::format("{}: {} scanned {}, changed {}, deleted {}, renamed {}, already done {}, errors {} in {:.1f}s{}",
-                     name, r.ok ? "applied;" : "FAILED;", c.scanned, c.changed, c.deleted, c.renamed, c.skipped,
+                     name, r.interrupted ? "INTERRUPTED;" : r.ok ? "applied;" : "FAILED;", c.scanned, c.changed, c.deleted, c.renamed, c.skipped,
                      c.failed, secs, r.resumed ? " (resumed from checkpoint)" : "");
 }
 

@@ -53,17 +53,19 @@ void CountChange(Counters* c, WriteOp::Action action, long long journal_bytes) {
 
 Status Migrator::KeyFailed(Batch& b, const std::string& key, const Error& error) {
   ++b.counters->failed;
-  bool over_budget = b.options->max_errors > 0 && b.counters->failed >= b.options->max_errors;
-  if (b.options->on_error == OnError::kAbort || over_budget) {
+  if (b.options->on_error == OnError::kAbort) {
     if (!b.stop) {
       b.stop = error;
       b.stop_key = key;
-      if (over_budget && b.options->on_error == OnError::kSkip)
-        b.stop->message = fmt::format("{} failed keys reached --max-errors; last: {}", b.counters->failed, error.message);
     }
-  } else {
-    b.skipped.push_back(key);
-    if (b.sinks->key_error) b.sinks->key_error(error.message);
+    return Status::Ok();
+  }
+  b.skipped.push_back(key);
+  if (b.sinks->key_error) b.sinks->key_error(error.message);
+  if (!b.over_budget && b.options->max_errors > 0 && b.counters->failed >= b.options->max_errors) {
+    b.over_budget = Fail(fmt::format("{} failed keys reached --max-errors {}; stopped after the batch; last: {}",
+                                     b.counters->failed, b.options->max_errors, error.message));
+    b.over_budget_key = key;
   }
   return Status::Ok();
 }
@@ -252,7 +254,7 @@ Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& scrip
   const ScanSpec& scan = script.info().scan;
   int batch_size = options.batch.value_or(scan.batch);
   Scanner scanner(conn_, scan.match, scan.type, batch_size, &keys_, cp.cursor);
-  Batch b{file.version, &script, &options, &sinks, lock, &cp.counters, {}, std::nullopt, "", true, {}};
+  Batch b{file.version, &script, &options, &sinks, lock, &cp.counters, {}, std::nullopt, "", true, {}, std::nullopt, ""};
   server_.reset();
   hot_keys_.reset();
   if (options.mode == "server")
@@ -301,6 +303,12 @@ Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& scrip
       if (Status st = SaveProgress(b, file.version, now, retrying ? &b.keys : nullptr); !st) return st.error();
     }
     if (sinks.progress) sinks.progress(cp.counters);
+    if (b.over_budget) {
+      b.stop = b.over_budget;
+      b.stop_key = b.over_budget_key;
+      report.counters = cp.counters;  // the batch is complete: nothing to redo, nothing to discount
+      break;
+    }
   }
   if (!b.stop) report.counters = cp.counters;
   report.duration_ms = elapsed();

@@ -79,6 +79,11 @@ struct Batch {
   std::string stop_key;
   bool first = true;  // the run's first batch (server mode pre-flights it)
   std::vector<std::string> skipped;  // keys --on-error skip left alone in this batch
+  // --max-errors reached: the batch still completes like any skip batch (so
+  // the summary, the failed-keys set, the ledger and `status` count the same
+  // keys), then the run stops.
+  std::optional<Error> over_budget;
+  std::string over_budget_key;
 };
 
   Status ProcessBatch(Batch& batch);
