@@ -25,15 +25,7 @@ const char* const kLedger = "keyshift:{state}:ledger";
 
 // Appends "!" (not idempotent: a second application shows as "v!!"),
 // slowly, so that a run is still going when the test signals it.
-const char* const kSlowBang = R"(return {
-  description = "append !",
-  scan = { match = "s:*", type = "string", batch = 5 },
-  transform = function(key, value)
-    local t = os.clock() + 0.003
-    while os.clock() < t do end
-    return value .. "!"
-  end,
-})";
+const std::string kSlowBang = AppendMigration("s:*", "!", 5, 3);
 
 void WaitFor(RedisConnection& conn, const Command& probe, const char* what) {
   for (int i = 0; i < 1000; ++i) {
@@ -183,11 +175,7 @@ TEST_CASE("a closed pipe stops keyshift quietly: exit 141, no abort, lock releas
   TempDir dir, scratch("keyshift-pipe");
   SeedStrings(*conn, "s:", 300, "v");
   dir.Write("0001_bang.lua", kSlowBang);
-  dir.Write("0002_more.lua", R"(return {
-  description = "append ?",
-  scan = { match = "s:*", type = "string" },
-  transform = function(key, value) return value .. "?" end,
-})");
+  dir.Write("0002_more.lua", AppendMigration("s:*", "?"));
   Keyshift ks(server, dir);
   auto shell = [&](const std::string& pipeline) {
     std::string cmd = "bash -c 'KS=(" + std::string(KEYSHIFT_BINARY) + " --url " + server.url() + " --dir " + dir.path() + "); " +
