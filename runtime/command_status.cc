@@ -52,6 +52,7 @@ nlohmann::json ToJson(const MigrationState& m) {
   if (m.record) j["ledger"] = nlohmann::json::parse(m.record->ToJson());
   if (m.checkpoint)
     j["checkpoint"] = {{"scanned", m.checkpoint->counters.scanned}, {"changed", m.checkpoint->counters.changed},
+                       {"failed", m.checkpoint->counters.failed},
                        {"status", m.checkpoint->status}, {"error", m.checkpoint->error}};
   return j;
 }

@@ -26,7 +26,7 @@ struct Pending {
 };
 
 // Refuses drifted migrations unless allowed; collects what `up` must run.
-Result<std::vector<Pending>> SelectPending(const Context& ctx, const Catalog& cat) {
+Result<std::vector<Pending>> SelectPending(const Context& ctx, const Catalog& cat, bool warn) {
   const CliOptions& o = ctx.options();
   std::vector<Pending> out;
   long long highest_applied = 0;
@@ -41,7 +41,7 @@ Result<std::vector<Pending>> SelectPending(const Context& ctx, const Catalog& ca
     if (wanted && m.file && (!o.to || m.version <= *o.to)) out.push_back(Pending{&m, nullptr});
   }
   for (const auto& p : out)
-    if (p.state->version < highest_applied)
+    if (warn && p.state->version < highest_applied)
       fmt::print(stderr, "warning: {} is pending although a later migration ({}) is applied; applying it now\n",
                  p.state->name, highest_applied);
   return out;
@@ -119,7 +119,7 @@ class Progress {
 
 // Refuses to start when the undo journals of the pending migrations would not
 // fit in Redis (SPEC 3), unless --journal-budget accepts their estimated size.
-// Runs under the lock, before anything is written.
+// Runs before the lock is taken: nothing is written when it refuses.
 Status CheckJournalFits(Context& ctx, RedisConnection* conn, const std::vector<Pending>& pending) {
   const std::string& budget_text = ctx.options().journal_budget;
   if (budget_text.empty()) {  // without maxmemory there is nothing to fit under: skip the sampling
@@ -164,8 +164,9 @@ nlohmann::json ReportJson(const MigrationState& m, const RunReport& r, const nlo
 }
 
 // What `up` will run, chosen from `cat` and loaded.
-Result<std::vector<Pending>> Prepare(const Context& ctx, const Catalog& cat) {
-  auto pending = SelectPending(ctx, cat);
+// `final`: this is the decision that runs (warnings are printed once, here).
+Result<std::vector<Pending>> Prepare(const Context& ctx, const Catalog& cat, bool final) {
+  auto pending = SelectPending(ctx, cat, final);
   if (!pending.ok()) return pending.error();
   if (Status st = LoadScripts(ctx, *pending); !st) return st.error();
   return pending;
@@ -241,19 +242,21 @@ int RunAll(Context& ctx, RedisConnection* conn, std::vector<Pending>& pending, L
 int CmdUp(Context& ctx) {
   auto ws = ctx.Open();
   if (!ws.ok()) return ReportError(ctx, ws.error());
-  auto pending = Prepare(ctx, (*ws)->catalog);
+  auto pending = Prepare(ctx, (*ws)->catalog, ctx.options().dry_run);
   if (!pending.ok()) return ReportError(ctx, pending.error());
   if (pending->empty()) return NothingToDo(ctx);
   if (ctx.options().dry_run) return RunAll(ctx, (*ws)->conn, *pending, nullptr);
+  // Before the lock, so that a refusal writes nothing at all; an estimate,
+  // so the selection made under the lock does not need a second sampling.
+  if (Status st = CheckJournalFits(ctx, (*ws)->conn, *pending); !st) return ReportError(ctx, st.error());
   InterruptScope defer_signals;
   // What to run is decided again under the lock: another runner may have
   // applied (or started) some of it since the look above.
   auto lock = ctx.LockAndReload(**ws, "up");
   if (!lock.ok()) return ReportError(ctx, lock.error());
-  pending = Prepare(ctx, (*ws)->catalog);
+  pending = Prepare(ctx, (*ws)->catalog, true);
   if (!pending.ok()) return ReportError(ctx, pending.error());
   if (pending->empty()) return NothingToDo(ctx);
-  if (Status st = CheckJournalFits(ctx, (*ws)->conn, *pending); !st) return ReportError(ctx, st.error());
   return RunAll(ctx, (*ws)->conn, *pending, lock->get());
 }
 

@@ -27,10 +27,11 @@ const char* const kLedger = "keyshift:{state}:ledger";
 // slowly, so that a run is still going when the test signals it.
 const std::string kSlowBang = AppendMigration("s:*", "!", 5, 3);
 
+// Polls `probe` until it answers a positive number (integer or string).
 void WaitFor(RedisConnection& conn, const Command& probe, const char* what) {
   for (int i = 0; i < 1000; ++i) {
     Reply r = Cmd(conn, probe);
-    if (r.integer > 0 || (!r.is_nil() && !r.str.empty())) return;
+    if (r.integer > 0 || (!r.str.empty() && r.str != "0")) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   FAIL("timed out waiting for " << what);
@@ -154,7 +155,10 @@ TEST_CASE("a second Ctrl-C ends up at once; the lease expires and a resume appli
   dir.Write("0001_bang.lua", kSlowBang);
   Keyshift ks(server, dir);
   Spawned run = SpawnKeyshift(ks.Args({"up", "--batch", "200"}), scratch, "run", kShortLease);
-  WaitFor(*conn, {"EXISTS", kLock}, "the lock");
+  // After the first batch the second one is under way, for far longer than
+  // the 100 ms between the two signals.
+  WaitFor(*conn, {"HGET", "keyshift:{state}:ckpt:1", "changed"}, "the first batch");
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));  // into the second batch (~600 ms)
   REQUIRE(kill(run.pid, SIGINT) == 0);
   // Two signals sent at once may merge into one delivery: let the first land.
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
