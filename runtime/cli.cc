@@ -48,7 +48,7 @@ CLI::Validator IntIn(long long lo, long long hi) {
           return fmt::format("{} is out of range {}..{}", ShortNumber(text), lo, hi);
         return "";
       },
-      fmt::format("INT in {}..{}", lo, hi));
+      fmt::format("{}..{}", lo, hi));
 }
 
 // Versions are at most 15 digits (directory.h); counts stay far below 2^63.

@@ -76,6 +76,7 @@ int CmdPrune(Context& ctx) {
   if (!m.ok()) return ReportError(ctx, Error{m.error().exit_code, m.error().message + " (it changed while you "
                                                                                       "confirmed); nothing was pruned"});
   if (!(*m)->record->pruned_at.empty()) return AlreadyPruned(ctx, **m);
+  if (Interrupted()) return ReportError(ctx, Error{InterruptExitCode(), "interrupted; nothing was pruned"});
   hashes = ListJournalHashes(conn, ctx.state(), version);
   if (!hashes.ok()) return ReportError(ctx, hashes.error());
   if (Status st = DropJournal(conn, *hashes); !st) return ReportError(ctx, st.error());

@@ -98,7 +98,10 @@ Result<MigrationDir> ReadMigrationDir(const std::string& dir) {
       continue;
     }
     MigrationFile f;
-    if (m[1].str().size() > 15) return UsageError(fmt::format("{}: version number too long", JoinPath(dir, name)));
+    if (m[1].str().size() > 15)
+      return UsageError(fmt::format("{}: the version number has {} digits; at most 15",
+                                    JoinPath(dir, m[1].str().substr(0, 12) + "..._" + m[2].str() + ".lua"),
+                                    m[1].str().size()));
     f.version = std::stoll(m[1].str());
     f.slug = m[2].str();
     f.filename = name;
