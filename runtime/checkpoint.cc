@@ -34,7 +34,7 @@ constexpr CounterField kCounterFields[] = {
 }  // namespace
 
 Result<std::optional<Checkpoint>> ParseCheckpoint(const Reply& reply, const std::string& key) {
-  if (reply.is_error()) return CorruptState(key, "cannot be read as a hash (HGETALL: " + reply.str + ")");
+  if (reply.is_error()) return StateRefusal({"HGETALL", key}, reply, key);
   if (reply.elements.empty()) return std::optional<Checkpoint>();
   std::map<std::string, std::string> f;
   for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) f[reply.elements[i].str] = reply.elements[i + 1].str;

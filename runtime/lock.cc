@@ -77,8 +77,7 @@ Result<std::unique_ptr<Lock>> Lock::Acquire(RedisConnection* conn, const StateKe
   if (set->is_nil()) {
     auto holder = conn->Pipeline({{"GET", keys.lock()}, {"PTTL", keys.lock()}});
     if (!holder.ok()) return holder.error();
-    if ((*holder)[0].is_error())
-      return CorruptState(keys.lock(), "is of a type keyshift does not use there (GET refused it)");
+    if ((*holder)[0].is_error()) return StateRefusal({"GET", keys.lock()}, (*holder)[0], keys.lock());
     return Error{kExitLockHeld, fmt::format("another keyshift run holds the lock on prefix '{}': {}", keys.prefix(),
                                             DescribeHolder((*holder)[0].str, (*holder)[1].integer))};
   }

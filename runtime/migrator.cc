@@ -87,8 +87,10 @@ Status Migrator::SaveProgress(Batch& b, long long version, const Checkpoint& cp,
   b.skipped.clear();
   auto replies = conn_->Pipeline(commands);
   if (!replies.ok()) return replies.error();
-  for (const auto& r : *replies)
-    if (r.is_error()) return Fail(fmt::format("saving the checkpoint: {}", r.str));
+  for (size_t i = 0; i < replies->size(); ++i) {
+    const Reply& r = (*replies)[i];
+    if (r.is_error()) return StateRefusal(commands[i], r, commands[i][1]);
+  }
   return Status::Ok();
 }
 

@@ -158,7 +158,7 @@ Status Rollback::RunPass(Pass& p) {
   auto hashes = ListJournalHashes(conn_, keys_, p.version);
   if (!hashes.ok()) return hashes.error();
   for (const auto& hash : *hashes) {
-    auto fields = conn_->Call({"HKEYS", hash});
+    auto fields = CallState(conn_, {"HKEYS", hash}, hash);
     if (!fields.ok()) return fields.error();
     std::vector<std::string> batch;
     auto flush = [&]() -> Status {

@@ -35,10 +35,14 @@ Result<Reply> CallState(RedisConnection* conn, const Command& command, const std
   auto replies = conn->Pipeline({command});
   if (!replies.ok()) return replies.error();
   Reply& reply = replies->front();
-  if (reply.is_error() && reply.str.rfind("WRONGTYPE", 0) == 0)
-    return CorruptState(key, fmt::format("is of a type keyshift does not use there ({} refused it)", command[0]));
-  if (reply.is_error()) return Fail(reply.str);
+  if (reply.is_error()) return StateRefusal(command, reply, key);
   return std::move(reply);
+}
+
+Error StateRefusal(const Command& command, const Reply& reply, const std::string& key) {
+  if (reply.str.rfind("WRONGTYPE", 0) == 0)
+    return CorruptState(key, fmt::format("is of a type keyshift does not use there ({} refused it)", command[0]));
+  return Fail(fmt::format("{} {}: {}", command[0], key, reply.str));
 }
 
 Error CorruptState(const std::string& key, const std::string& what) {

@@ -49,6 +49,9 @@ class StateKeys {
 // spaces, fits 64 bits); nullopt for anything else.
 std::optional<long long> ParseStateInt(std::string_view text);
 
+// The error for Redis refusing `command` on keyshift's own `key` with `reply`.
+Error StateRefusal(const Command& command, const Reply& reply, const std::string& key);
+
 // Runs `command` on keyshift's own `key`; a WRONGTYPE refusal (someone put a
 // different kind of key there) becomes CorruptState, naming the key.
 Result<Reply> CallState(RedisConnection* conn, const Command& command, const std::string& key);

@@ -239,3 +239,36 @@ TEST_CASE("a long migration path is named once and whole in Lua errors", "[redis
 }
 
 }  // namespace keyshift::testing
+
+namespace keyshift::testing {
+
+TEST_CASE("a journal hash or failed-keys set of another type is exit 2 naming the key", "[redis][cli]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  TempDir dir;
+  SeedStrings(*conn, "s:", 20, "v");
+  dir.Write("0001_bang.lua", AppendMigration("s:*", "!", 10));
+  Keyshift ks(server, dir);
+  SECTION("journal") {
+    REQUIRE(ks.Run({"up"}).exit_code == 0);
+    auto journal = ScanKeys(*conn, "keyshift:j:1:*");
+    REQUIRE_FALSE(journal.empty());
+    Cmd(*conn, {"DEL", journal[0]});
+    Cmd(*conn, {"SET", journal[0], "x"});
+    CliResult r = ks.Run({"down"});
+    INFO(Describe(r));
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains(journal[0]));
+  }
+  SECTION("failed-keys set, read by a resumed run") {
+    Cmd(*conn, {"HSET", "keyshift:{state}:ckpt:1", "cursor", "0", "status", "running"});
+    Cmd(*conn, {"SET", "keyshift:{state}:failed:1", "x"});
+    CliResult r = ks.Run({"up"});
+    INFO(Describe(r));
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("keyshift:{state}:failed:1"));
+    for (const auto& v : Values(*conn, NumberedKeys("s:", 0, 20))) CHECK(v == "v");
+  }
+}
+
+}  // namespace keyshift::testing
