@@ -178,6 +178,24 @@ int NothingToDo(const Context& ctx) {
   return kExitOk;
 }
 
+// Where one migration's diffs, skipped keys and progress go: collected for
+// JSON, else printed (a closed pipe is noted as an interrupt, see Emit).
+RunSinks MakeSinks(const Context& ctx, Progress& progress, nlohmann::json& diffs, nlohmann::json& errors) {
+  RunSinks sinks;
+  DiffStyle style{ctx.stdout_tty() && !ctx.json(), 3};
+  sinks.diff = [&ctx, &diffs, style](const KeyChange& change) {
+    std::string text = RenderDiff(change, style);
+    if (ctx.json()) diffs.push_back({{"key", change.key}, {"diff", text}});
+    else Emit(stdout, text);
+  };
+  sinks.key_error = [&ctx, &errors](const std::string& msg) {
+    if (ctx.json()) errors.push_back(msg);
+    else Emit(stderr, fmt::format("keyshift: skipped: {}\n", TerminalSafe(msg)));
+  };
+  sinks.progress = [&progress](const Counters& c) { progress.Update(c); };
+  return sinks;
+}
+
 // Runs the pending migrations in order; stops at the first failure or interruption.
 int RunAll(Context& ctx, RedisConnection* conn, std::vector<Pending>& pending, Lock* lock) {
   const CliOptions& o = ctx.options();
@@ -198,18 +216,7 @@ int RunAll(Context& ctx, RedisConnection* conn, std::vector<Pending>& pending, L
     if (Interrupted()) break;
     nlohmann::json diffs = nlohmann::json::array(), errors = nlohmann::json::array();
     Progress progress(ctx.stderr_tty() && !ctx.json(), p.state->name, total);
-    RunSinks sinks;
-    DiffStyle style{ctx.stdout_tty() && !ctx.json(), 3};
-    sinks.diff = [&](const KeyChange& change) {
-      std::string text = RenderDiff(change, style);
-      if (ctx.json()) diffs.push_back({{"key", change.key}, {"diff", text}});
-      else Emit(stdout, text);
-    };
-    sinks.key_error = [&](const std::string& msg) {
-      if (ctx.json()) errors.push_back(msg);
-      else Emit(stderr, fmt::format("keyshift: skipped: {}\n", TerminalSafe(msg)));
-    };
-    sinks.progress = [&](const Counters& c) { progress.Update(c); };
+    RunSinks sinks = MakeSinks(ctx, progress, diffs, errors);
     run.mode = p.mode;
     auto report = migrator.Up(*p.state->file, *p.script, run, lock, sinks);
     progress.Clear();
