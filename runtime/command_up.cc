@@ -220,8 +220,12 @@ int RunAll(Context& ctx, RedisConnection* conn, std::vector<Pending>& pending, L
     run.mode = p.mode;
     auto report = migrator.Up(*p.state->file, *p.script, run, lock, sinks);
     progress.Clear();
-    if (!report.ok())
-      return ReportError(ctx, Error{report.error().exit_code, p.state->name + ": " + report.error().message});
+    if (!report.ok()) {
+      // Name the migration once: many messages already start with its file.
+      const std::string& msg = report.error().message;
+      bool named = msg.find(p.state->file->path) != std::string::npos;
+      return ReportError(ctx, Error{report.error().exit_code, named ? msg : p.state->name + ": " + msg});
+    }
     results.push_back(ReportJson(*p.state, *report, diffs, errors));
     if (!ctx.json()) Emit(stdout, Summary(p.state->name, *report, o.dry_run) + "\n");
     if (!report->ok) {
