@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <catch.hpp>
 #include <chrono>
 #include <cstdio>
@@ -206,6 +207,38 @@ TEST_CASE("a closed pipe stops keyshift quietly: exit 141, no abort, lock releas
   INFO(Describe(rest));
   CHECK(rest.exit_code == 0);
   for (const auto& v : Values(*conn, NumberedKeys("s:", 0, 300))) CHECK(v == "v!?");
+}
+
+}  // namespace keyshift::testing
+
+namespace keyshift::testing {
+
+TEST_CASE("Ctrl-C during down stops between batches; down again finishes the undo", "[redis][cli]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  TempDir dir, scratch("keyshift-signal");
+  SeedStrings(*conn, "s:", 5000, "v");
+  dir.Write("0001_bang.lua", AppendMigration("s:*", "!", 1000));
+  Keyshift ks(server, dir);
+  REQUIRE(ks.Run({"up"}).exit_code == 0);
+  Spawned run = SpawnKeyshift(ks.Args({"down", "--batch", "1"}), scratch, "down");
+  // Wait until some keys are back: the undo is under way, one key per batch.
+  for (int i = 0; i < 2000; ++i) {
+    auto values = Values(*conn, NumberedKeys("s:", 0, 5000));
+    if (std::count(values.begin(), values.end(), "v") > 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  REQUIRE(kill(run.pid, SIGINT) == 0);
+  CliResult r = WaitKeyshift(run);
+  INFO(Describe(r));
+  CHECK(r.exit_code == 130);  // 5000 round trips take far longer than the wait for the first key
+  CHECK_THAT(r.err, Catch::Contains("interrupted") && Catch::Contains("keyshift down"));
+  CHECK(Cmd(*conn, {"EXISTS", kLock}).integer == 0);
+  CliResult rest = ks.Run({"down"});
+  INFO(Describe(rest));
+  CHECK(rest.exit_code == 0);
+  for (const auto& v : Values(*conn, NumberedKeys("s:", 0, 5000))) CHECK(v == "v");
+  CHECK_THAT(Cmd(*conn, {"HGET", kLedger, "1"}).str, Catch::Contains("rolled_back"));
 }
 
 }  // namespace keyshift::testing
