@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "bindings/convert.h"
+#include "runtime/terminal.h"
 #include "lauxlib.h"
 #include "lua.h"
 
@@ -99,16 +100,21 @@ Result<std::unique_ptr<MigrationScript>> MigrationScript::Load(const std::string
   if (!sandbox.ok()) return sandbox.error();
   m->sandbox_ = std::move(sandbox.value());
   m->SetLogSink(nullptr);
-  Status st = m->sandbox_->LoadChunk(text, "@" + display_path);
-  if (!st) return Fail(st.error().message);
+  // Lua keeps at most LUA_IDSIZE (60) bytes of a chunk name and cuts a
+  // longer path at its start, mid-word: the chunk gets a short name, and
+  // messages get the full path back.
+  std::string base = display_path.substr(display_path.find_last_of('/') + 1);
+  m->chunk_label_ = base.size() <= 50 ? base : "migration.lua";
+  Status st = m->sandbox_->LoadChunk(text, "@" + m->chunk_label_);
+  if (!st) return Fail(m->FullPaths(st.error().message));
   st = m->sandbox_->ProtectedCall(0, 1);
-  if (!st) return Fail(st.error().message);
+  if (!st) return Fail(m->FullPaths(st.error().message));
   // Reading the table allocates (luaL_ref, field names) under the limits the
   // file itself may have just lowered: protected, so a full state is an error.
   MigrationScript* self = m.get();
   st = m->sandbox_->Protect(1, [self, &text](lua_State*) { return self->ReadInfo(text); });
   if (!st && st.error().message.compare(0, display_path.size(), display_path) != 0)
-    return Fail(fmt::format("{}:{}: {}", display_path, ReturnLine(text), st.error().message));
+    return Fail(fmt::format("{}:{}: {}", display_path, ReturnLine(text), m->FullPaths(st.error().message)));
   if (!st) return st.error();
   return m;
 }
@@ -116,7 +122,7 @@ Result<std::unique_ptr<MigrationScript>> MigrationScript::Load(const std::string
 void MigrationScript::SetLogSink(std::function<void(const std::string&)> sink) {
   if (!sink) {
     std::string path = path_;
-    sink = [path](const std::string& line) { std::fprintf(stderr, "%s: %s\n", path.c_str(), line.c_str()); };
+    sink = [path](const std::string& line) { std::fprintf(stderr, "%s: %s\n", path.c_str(), TerminalSafe(line).c_str()); };
   }
   sandbox_->log_sink = std::move(sink);
 }
@@ -263,7 +269,23 @@ Status MigrationScript::ReadFunctions(lua_State* L, int t, const std::string& wh
 }
 
 Error MigrationScript::KeyError(const std::string& message, const std::string& key) const {
-  return Fail(fmt::format("{} (key {})", message, QuoteKey(key)));
+  return Fail(fmt::format("{} (key {})", FullPaths(message), QuoteKey(key)));
+}
+
+std::string MigrationScript::FullPaths(const std::string& message) const {
+  if (chunk_label_ == path_) return message;
+  const std::string label = chunk_label_ + ":";
+  std::string out;
+  for (size_t i = 0; i < message.size();) {
+    bool starts_word = i == 0 || std::strchr(" \t\n(\"'", message[i - 1]) != nullptr;
+    if (starts_word && message.compare(i, label.size(), label) == 0) {
+      out += path_ + ":";
+      i += label.size();
+    } else {
+      out += message[i++];
+    }
+  }
+  return out;
 }
 
 Status MigrationScript::CallRunner(const char* fn, int script_ref, const std::string& key, const Value& value,
@@ -274,7 +296,7 @@ Status MigrationScript::CallRunner(const char* fn, int script_ref, const std::st
   lua_pushlightuserdata(L, &args);
   Status st = sandbox_->ProtectedCall(1, 3);
   if (!st) {
-    std::string msg = st.error().message;
+    std::string msg = FullPaths(st.error().message);
     if (msg.compare(0, path_.size(), path_) != 0) msg = fmt::format("{}:{}: {}", path_, info_.transform_line, msg);
     return KeyError(msg, key);
   }

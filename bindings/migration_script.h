@@ -62,8 +62,11 @@ class MigrationScript {
   // Calls runner.<fn>(script function, key, [type,] value) protected; 3 results pushed on success.
   Status CallRunner(const char* fn, int script_ref, const std::string& key, const Value& value, bool pass_type);
   Error KeyError(const std::string& message, const std::string& key) const;
+  // `message` with the chunk's short name replaced by path_.
+  std::string FullPaths(const std::string& message) const;
 
   std::string path_;
+  std::string chunk_label_;  // the chunk name Lua sees (short: Lua cuts long ones)
   std::unique_ptr<Sandbox> sandbox_;
   MigrationInfo info_;
   int table_ref_ = -1;  // registry refs

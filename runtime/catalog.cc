@@ -37,7 +37,7 @@ MigrationStatus Decide(const MigrationState& m, bool locked) {
 Result<Catalog> LoadCatalog(RedisConnection* conn, const StateKeys& keys, const MigrationDir& dir) {
   auto ledger = Ledger(conn, keys).LoadAll();
   if (!ledger.ok()) return ledger.error();
-  auto lock = conn->Call({"GET", keys.lock()});
+  auto lock = CallState(conn, {"GET", keys.lock()}, keys.lock());
   if (!lock.ok()) return lock.error();
   Catalog cat;
   if (!lock->is_nil()) cat.lock_holder = lock->str;
@@ -61,9 +61,9 @@ Result<Catalog> LoadCatalog(RedisConnection* conn, const StateKeys& keys, const 
   if (!replies.ok()) return replies.error();
   size_t i = 0;
   for (auto& [version, m] : by_version) {
-    const Reply& r = (*replies)[i++];
-    if (r.is_error()) return Fail(fmt::format("reading the checkpoint of migration {}: {}", version, r.str));
-    m.checkpoint = ParseCheckpoint(r);
+    auto checkpoint = ParseCheckpoint((*replies)[i++], keys.checkpoint(version));
+    if (!checkpoint.ok()) return checkpoint.error();
+    m.checkpoint = std::move(checkpoint.value());
     m.status = Decide(m, cat.lock_holder.has_value());
     cat.migrations.push_back(m);
   }

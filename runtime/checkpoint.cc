@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <map>
 
+#include <fmt/format.h>
+
 namespace keyshift {
 
 Counters& Counters::operator+=(const Counters& o) {
@@ -31,27 +33,41 @@ constexpr CounterField kCounterFields[] = {
 
 }  // namespace
 
-std::optional<Checkpoint> ParseCheckpoint(const Reply& reply) {
-  if (reply.elements.empty()) return std::nullopt;
+Result<std::optional<Checkpoint>> ParseCheckpoint(const Reply& reply, const std::string& key) {
+  if (reply.is_error()) return StateRefusal({"HGETALL", key}, reply, key);
+  if (reply.elements.empty()) return std::optional<Checkpoint>();
   std::map<std::string, std::string> f;
   for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) f[reply.elements[i].str] = reply.elements[i + 1].str;
+  auto number = [&](const char* name, long long* out) -> Status {
+    if (f[name].empty()) return Status::Ok();
+    auto v = ParseStateInt(f[name]);
+    if (!v || *v < 0) return CorruptState(key, fmt::format("field {} is not a count", name));
+    *out = *v;
+    return Status::Ok();
+  };
   Checkpoint cp;
   cp.cursor = f["cursor"].empty() ? "0" : f["cursor"];
-  for (const auto& c : kCounterFields) cp.counters.*c.member = std::strtoll(f[c.name].c_str(), nullptr, 10);
+  // A SCAN cursor is an unsigned 64-bit number; Redis refuses anything else mid-run.
+  if (cp.cursor.size() > 20 || cp.cursor.find_first_not_of("0123456789") != std::string::npos)
+    return CorruptState(key, "field cursor is not a SCAN cursor");
+  for (const auto& c : kCounterFields)
+    if (Status st = number(c.name, &(cp.counters.*c.member)); !st) return st.error();
+  if (Status st = number("elapsed_ms", &cp.elapsed_ms); !st) return st.error();
   cp.started_at = f["started_at"];
   cp.by = f["by"];
   cp.status = f["status"].empty() ? "running" : f["status"];
+  if (cp.status != "running" && cp.status != "failed")
+    return CorruptState(key, "field status is neither running nor failed");
   cp.error = f["error"];
   cp.failed_key = f["failed_key"];
-  cp.elapsed_ms = std::strtoll(f["elapsed_ms"].c_str(), nullptr, 10);
   cp.run_id = f["run_id"];
-  return cp;
+  return std::optional<Checkpoint>(std::move(cp));
 }
 
 Result<std::optional<Checkpoint>> CheckpointStore::Load(long long version) {
-  auto reply = conn_->Call({"HGETALL", keys_.checkpoint(version)});
+  auto reply = CallState(conn_, {"HGETALL", keys_.checkpoint(version)}, keys_.checkpoint(version));
   if (!reply.ok()) return reply.error();
-  return ParseCheckpoint(*reply);
+  return ParseCheckpoint(*reply, keys_.checkpoint(version));
 }
 
 Command CheckpointStore::SaveCommand(long long version, const Checkpoint& cp) const {
@@ -63,7 +79,7 @@ Command CheckpointStore::SaveCommand(long long version, const Checkpoint& cp) co
 }
 
 Status CheckpointStore::Save(long long version, const Checkpoint& cp) {
-  auto r = conn_->Call(SaveCommand(version, cp));
+  auto r = CallState(conn_, SaveCommand(version, cp), keys_.checkpoint(version));
   if (!r.ok()) return r.error();
   return Status::Ok();
 }

@@ -41,8 +41,9 @@ struct Checkpoint {
   std::string run_id;
 };
 
-// A checkpoint from an HGETALL reply of its hash; nullopt when there is none.
-std::optional<Checkpoint> ParseCheckpoint(const Reply& reply);
+// A checkpoint from an HGETALL reply of its hash `key`; nullopt when there is
+// none; an error naming the key when it holds what keyshift never writes.
+Result<std::optional<Checkpoint>> ParseCheckpoint(const Reply& reply, const std::string& key);
 
 class CheckpointStore {
  public:

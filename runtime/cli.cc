@@ -4,13 +4,19 @@
 
 #include <unistd.h>
 
+#include <charconv>
+#include <csignal>
 #include <cstdlib>
+#include <system_error>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "runtime/commands.h"
+#include "runtime/interrupt.h"
+#include "runtime/secrets.h"
+#include "runtime/terminal.h"
 
 namespace keyshift {
 
@@ -20,6 +26,34 @@ std::string EnvOr(const char* name, const char* fallback) {
   const char* v = std::getenv(name);
   return v && *v ? v : fallback;
 }
+
+// A number as the user typed it, cut to something readable: a 300-digit
+// value is shown by its first digits and its length.
+std::string ShortNumber(const std::string& text) {
+  if (text.size() <= 24) return "'" + text + "'";
+  return fmt::format("'{}...' ({} characters)", text.substr(0, 12), text.size());
+}
+
+// An integer option within [lo, hi]: CLI11's own checks print the whole input
+// and accept 1e300 or 99...9 as "infinite" for some types.
+CLI::Validator IntIn(long long lo, long long hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& text) -> std::string {
+        long long v = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        bool digits = !text.empty() && end == text.data() + text.size();
+        if (!digits && ec != std::errc::result_out_of_range)
+          return fmt::format("{} is not a whole number", ShortNumber(text));
+        if (ec == std::errc::result_out_of_range || v < lo || v > hi)
+          return fmt::format("{} is out of range {}..{}", ShortNumber(text), lo, hi);
+        return "";
+      },
+      fmt::format("{}..{}", lo, hi));
+}
+
+// Versions are at most 15 digits (directory.h); counts stay far below 2^63.
+constexpr long long kMaxVersion = 999'999'999'999'999;
+constexpr long long kMaxCount = 1'000'000'000'000;
 
 void AddNew(CLI::App& app, CliOptions& o) {
   app.add_option("slug", o.slug, "Short name for the migration, e.g. iso_dates (letters, digits, _ and -)")
@@ -32,16 +66,17 @@ void AddAllowEviction(CLI::App& app, CliOptions& o) {
 }
 
 void AddUp(CLI::App& app, CliOptions& o) {
-  app.add_option("--to", o.to, "Apply pending migrations up to and including this version");
+  app.add_option("--to", o.to, "Apply pending migrations up to and including this version")
+      ->check(IntIn(0, kMaxVersion));
   app.add_flag("--dry-run", o.dry_run, "Print a diff for every key that would change; write nothing at all");
   app.add_option("--mode", o.mode, "Override the files' mode: host or server")->check(CLI::IsMember({"host", "server"}));
   app.add_option("--batch", o.batch, "Keys per SCAN batch and write pipeline (default: the file's scan.batch, or 500)")
-      ->check(CLI::Range(1, 100000));
+      ->check(IntIn(1, 100000));
   app.add_option("--on-error", o.on_error,
                  "abort: stop at the first failing key (default); skip: log it, leave it as it was, go on")
       ->check(CLI::IsMember({"abort", "skip"}));
   app.add_option("--max-errors", o.max_errors, "With --on-error skip: stop once this many keys have failed")
-      ->check(CLI::NonNegativeNumber);
+      ->check(IntIn(0, kMaxCount));
   app.add_flag("--allow-drift", o.allow_drift, "Run even though an applied migration's file has changed since");
   app.add_option("--journal-budget", o.journal_budget,
                  "Run even if the undo journal would not fit under maxmemory, as long as it stays under this size "
@@ -53,30 +88,36 @@ void AddUp(CLI::App& app, CliOptions& o) {
 }
 
 void AddVerify(CLI::App& app, CliOptions& o) {
-  app.add_option("version", o.version, "Migration to verify (default: every applied migration with a verify function)");
+  app.add_option("version", o.version, "Migration to verify (default: every applied migration with a verify function)")
+      ->check(IntIn(0, kMaxVersion));
   app.add_option("--limit", o.limit, "Print at most this many failing keys per migration (default 20)")
-      ->check(CLI::PositiveNumber);
+      ->check(IntIn(1, 1'000'000'000));
 }
 
 void AddDown(CLI::App& app, CliOptions& o) {
-  app.add_option("--to", o.to, "Undo every applied migration above this version (--to 0: all of them)");
+  app.add_option("--to", o.to, "Undo every applied migration above this version (--to 0: all of them, 0000 included)")
+      ->check(IntIn(0, kMaxVersion));
   app.add_option("--steps", o.steps, "Undo this many of the most recent migrations (default 1)")
-      ->check(CLI::PositiveNumber);
+      ->check(IntIn(1, 1'000'000'000));
   app.add_flag("--dry-run", o.dry_run, "Print the diff each key would get; write nothing at all");
   app.add_flag("--force", o.force, "Also restore keys the application changed since the migration (overwrites them)");
-  app.add_option("--batch", o.batch, "Journal entries per pipeline (default 500)")->check(CLI::Range(1, 100000));
+  app.add_option("--batch", o.batch, "Journal entries per pipeline (default 500)")->check(IntIn(1, 100000));
   AddAllowEviction(app, o);
 }
 
 void AddPrune(CLI::App& app, CliOptions& o) {
-  app.add_option("version", o.version, "The applied migration whose journal to drop")->required();
+  app.add_option("version", o.version, "The applied migration whose journal to drop")
+      ->required()
+      ->check(IntIn(0, kMaxVersion));
   app.add_flag("--yes", o.yes, "Do not ask for confirmation");
   AddAllowEviction(app, o);
 }
 
 void AddPlan(CLI::App& app, CliOptions& o) {
-  app.add_option("--to", o.to, "Plan pending migrations up to and including this version");
-  app.add_option("--sample", o.sample, "Keys to examine per migration (default 2000)")->check(CLI::PositiveNumber);
+  app.add_option("--to", o.to, "Plan pending migrations up to and including this version")
+      ->check(IntIn(0, kMaxVersion));
+  app.add_option("--sample", o.sample, "Keys to examine per migration (default 2000)")
+      ->check(IntIn(1, 1'000'000'000));
 }
 
 void AddNothing(CLI::App&, CliOptions&) {}
@@ -103,9 +144,11 @@ constexpr const char* kFooter = R"(Environment:
   KEYSHIFT_URL     default for --url (else redis://127.0.0.1:6379/0)
   KEYSHIFT_DIR     default for --dir (else ./migrations)
   KEYSHIFT_PREFIX  default for --prefix (else keyshift:)
+  KEYSHIFT_PASSWORD  the Redis password when the URL has none (also REDISCLI_AUTH)
 
 Exit codes: 0 ok, 1 a migration or verify failed, 2 usage or configuration
-error, 3 another run holds the lock.
+error, 3 another run holds the lock, 130/143
+interrupted by Ctrl-C/SIGTERM, 141 output closed (both resumable: run again).
 
 Examples:
   keyshift new iso_dates            write migrations/0001_iso_dates.lua
@@ -118,7 +161,7 @@ Docs: docs/getting-started.md, docs/migrations.md, docs/cli.md)";
 std::string UnknownCommand(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--url" || a == "--dir" || a == "--prefix" || a == "--output") {
+    if (a == "--url" || a == "--dir" || a == "--prefix" || a == "--output" || a == "--password-file") {
       ++i;
       continue;
     }
@@ -137,7 +180,7 @@ Context::Context(CliOptions options)
 
 Result<RedisConnection*> Context::Redis() {
   if (conn_) return conn_.get();
-  auto url = ParseRedisUrl(options_.url);
+  auto url = ParseRedisUrl(options_.url, options_.password);
   if (!url.ok()) return url.error();
   auto conn = ConnectRedis(*url);
   if (!conn.ok()) return conn.error();
@@ -146,9 +189,9 @@ Result<RedisConnection*> Context::Redis() {
 }
 
 std::function<Result<std::unique_ptr<RedisConnection>>()> Context::ConnectionFactory() const {
-  std::string text = options_.url;
-  return [text]() -> Result<std::unique_ptr<RedisConnection>> {
-    auto url = ParseRedisUrl(text);
+  std::string text = options_.url, password = options_.password;
+  return [text, password]() -> Result<std::unique_ptr<RedisConnection>> {
+    auto url = ParseRedisUrl(text, password);
     if (!url.ok()) return url.error();
     return ConnectRedis(*url);
   };
@@ -160,7 +203,7 @@ Result<std::unique_ptr<Workspace>> Context::Open() {
   if (!dir.ok()) return dir.error();
   ws->dir = std::move(dir.value());
   if (!json())
-    for (const auto& w : ws->dir.warnings) fmt::print(stderr, "warning: {}\n", w);
+    for (const auto& w : ws->dir.warnings) fmt::print(stderr, "warning: {}\n", TerminalSafe(w));
   auto conn = Redis();
   if (!conn.ok()) return conn.error();
   ws->conn = *conn;
@@ -170,8 +213,17 @@ Result<std::unique_ptr<Workspace>> Context::Open() {
   return ws;
 }
 
+Result<std::unique_ptr<Lock>> Context::LockAndReload(Workspace& ws, const std::string& command) {
+  auto lock = Lock::Acquire(ws.conn, state_, command, ConnectionFactory());
+  if (!lock.ok()) return lock.error();
+  auto cat = LoadCatalog(ws.conn, state_, ws.dir);
+  if (!cat.ok()) return cat.error();
+  ws.catalog = std::move(cat.value());
+  return std::move(lock.value());
+}
+
 std::string Context::RedisDescription() const {
-  auto url = ParseRedisUrl(options_.url);
+  auto url = ParseRedisUrl(options_.url, options_.password);
   return url.ok() ? url->Redacted() : "(invalid url)";
 }
 
@@ -180,11 +232,15 @@ int ReportError(const Context& ctx, const Error& error) {
     nlohmann::json j = {{"ok", false}, {"error", error.message}, {"exit_code", error.exit_code}};
     fmt::print("{}\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
-  fmt::print(stderr, "keyshift: {}\n", error.message);
+  Emit(stderr, fmt::format("keyshift: {}\n", TerminalSafe(error.message)));
   return error.exit_code;
 }
 
-int RunCli(int argc, char** argv) {
+namespace {
+
+// Parses the command line into `o` and picks the command; an exit code when
+// there is nothing to run (help, usage error).
+std::optional<int> Parse(int argc, char** argv, CliOptions& o, const CommandSpec** chosen) {
   CLI::App app{"keyshift: data migrations for Redis keyspaces.\n"
                "Migrations are Lua files (NNNN_slug.lua) in a directory kept in git; keyshift applies them\n"
                "in order, journals every change so `down` can undo it, and resumes interrupted runs.",
@@ -192,7 +248,6 @@ int RunCli(int argc, char** argv) {
   app.footer(kFooter);
   app.require_subcommand(1);
   app.fallthrough();
-  CliOptions o;
   o.url = EnvOr("KEYSHIFT_URL", "redis://127.0.0.1:6379/0");
   o.dir = EnvOr("KEYSHIFT_DIR", "migrations");
   o.prefix = EnvOr("KEYSHIFT_PREFIX", "keyshift:");
@@ -200,11 +255,12 @@ int RunCli(int argc, char** argv) {
   app.add_option("--dir", o.dir, "Migration directory (env KEYSHIFT_DIR, default ./migrations)");
   app.add_option("--prefix", o.prefix, "Prefix of keyshift's own keys in Redis (env KEYSHIFT_PREFIX, default keyshift:)");
   app.add_option("--output", o.output, "text (default) or json, for CI")->check(CLI::IsMember({"text", "json"}));
-  const CommandSpec* chosen = nullptr;
+  app.add_option("--password-file", o.password_file,
+                 "Read the Redis password from this file (else env KEYSHIFT_PASSWORD or REDISCLI_AUTH)");
   for (const auto& spec : kCommands) {
     CLI::App* sub = app.add_subcommand(spec.name, spec.help);
     spec.add_options(*sub, o);
-    sub->callback([&chosen, &spec] { chosen = &spec; });
+    sub->callback([chosen, &spec] { *chosen = &spec; });
   }
   try {
     app.parse(argc, argv);
@@ -221,9 +277,37 @@ int RunCli(int argc, char** argv) {
     app.exit(e);
     return kExitUsage;
   }
+  return std::nullopt;
+}
+
+int Run(int argc, char** argv) {
+  CliOptions o;
+  const CommandSpec* chosen = nullptr;
+  if (auto code = Parse(argc, argv, o, &chosen)) return *code;
+  ScrubUrlArguments(argc, argv);
+  auto password = ResolvePassword(o.password_file);
+  if (password.ok()) o.password = *password;
   Context ctx(o);
+  if (!password.ok()) return ReportError(ctx, password.error());
   if (Status st = StateKeys::Validate(o.prefix); !st) return ReportError(ctx, st.error());
   return chosen->run(ctx);
+}
+
+}  // namespace
+
+int RunCli(int argc, char** argv) {
+  InstallInterruptHandlers();
+  try {
+    return Run(argc, argv);
+  } catch (const std::system_error& e) {
+    // stdout or stderr went away (`keyshift ... | head`): stop quietly.
+    if (e.code() == std::errc::broken_pipe) return 128 + SIGPIPE;
+    std::fprintf(stderr, "keyshift: internal error: %s\n", TerminalSafe(e.what()).c_str());
+    return kExitFailed;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "keyshift: internal error: %s\n", TerminalSafe(e.what()).c_str());
+    return kExitFailed;
+  }
 }
 
 }  // namespace keyshift

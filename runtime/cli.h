@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "runtime/catalog.h"
+#include "runtime/lock.h"
 #include "runtime/redis_client.h"
 #include "runtime/result.h"
 #include "runtime/state_keys.h"
@@ -20,6 +21,8 @@ namespace keyshift {
 struct CliOptions {
   // global
   std::string url, dir, prefix, output = "text";
+  std::string password_file;
+  std::string password;  // from --password-file, KEYSHIFT_PASSWORD or REDISCLI_AUTH; the URL's wins
   // new
   std::string slug;
   // up
@@ -61,6 +64,10 @@ class Context {
   // Reads the migration directory (its warnings to stderr unless JSON),
   // connects, and loads the catalog.
   Result<std::unique_ptr<Workspace>> Open();
+  // Takes the lock for `command`, then reloads `ws`'s catalog under it: what
+  // a writing command decides must not come from before another runner's
+  // changes (two `up`s each applying the same migration).
+  Result<std::unique_ptr<Lock>> LockAndReload(Workspace& ws, const std::string& command);
 
  private:
   CliOptions options_;

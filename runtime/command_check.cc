@@ -9,6 +9,7 @@
 #include "runtime/catalog.h"
 #include "runtime/commands.h"
 #include "runtime/portability.h"
+#include "runtime/terminal.h"
 
 namespace keyshift {
 
@@ -74,7 +75,7 @@ int CmdCheck(Context& ctx) {
     fmt::print("{}\n", nlohmann::json({{"ok", errors == 0}, {"findings", list}})
                            .dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   } else {
-    for (const auto& f : findings) fmt::print("{:<8} {}\n", f.level, f.text);
+    for (const auto& f : findings) fmt::print("{:<8} {}\n", f.level, TerminalSafe(f.text));
     fmt::print("{} file(s), {} error(s)\n", dir->files.size(), errors);
   }
   return errors ? kExitFailed : kExitOk;

@@ -6,8 +6,10 @@
 
 #include "runtime/catalog.h"
 #include "runtime/commands.h"
+#include "runtime/interrupt.h"
 #include "runtime/rollback.h"
 #include "runtime/server_check.h"
+#include "runtime/terminal.h"
 
 namespace keyshift {
 
@@ -25,7 +27,8 @@ Result<std::vector<const MigrationState*>> SelectForDown(const Context& ctx, con
   std::vector<const MigrationState*> out;
   for (auto it = cat.migrations.rbegin(); it != cat.migrations.rend(); ++it) {
     if (!Undoable(*it)) continue;
-    if (o.to ? it->version <= *o.to : static_cast<int>(out.size()) >= o.steps.value_or(1)) break;
+    // --to 0 means "all of them": a file numbered 0000 is undone too.
+    if (o.to ? it->version <= *o.to && *o.to != 0 : static_cast<int>(out.size()) >= o.steps.value_or(1)) break;
     out.push_back(&*it);
   }
   for (const auto* m : out)
@@ -69,11 +72,18 @@ void PrintResult(const MigrationState& m, const RollbackReport& r, bool dry_run,
   else
     fmt::print("{}: {}; restored {} keys{}\n", m.name, r.conflicts ? "PARTLY rolled back" : "rolled back", r.restored,
                r.conflicts ? fmt::format(", {} conflicts left as they are", r.conflicts) : "");
-  for (const auto& c : r.conflict_samples) fmt::print("  conflict: {}\n", c);
+  for (const auto& c : r.conflict_samples) fmt::print("  conflict: {}\n", TerminalSafe(c));
   if (r.conflicts > static_cast<long long>(r.conflict_samples.size()))
     fmt::print("  ... and {} more\n", r.conflicts - static_cast<long long>(r.conflict_samples.size()));
   if (r.conflicts && !force)
     fmt::print("  these keys keep the application's changes; `keyshift down --force` restores them anyway\n");
+}
+
+int NothingToUndo(const Context& ctx) {
+  const CliOptions& o = ctx.options();
+  if (ctx.json()) fmt::print("{}\n", nlohmann::json({{"ok", true}, {"migrations", nlohmann::json::array()}}).dump());
+  else fmt::print("nothing to undo: no applied migrations{}\n", o.to ? fmt::format(" above version {}", *o.to) : "");
+  return kExitOk;
 }
 
 }  // namespace
@@ -84,20 +94,20 @@ int CmdDown(Context& ctx) {
   auto ws = ctx.Open();
   if (!ws.ok()) return ReportError(ctx, ws.error());
   RedisConnection* conn = (*ws)->conn;
-  const Catalog& cat = (*ws)->catalog;
-  auto selected = SelectForDown(ctx, cat);
+  auto selected = SelectForDown(ctx, (*ws)->catalog);
   if (!selected.ok()) return ReportError(ctx, selected.error());
-  if (selected->empty()) {
-    if (ctx.json()) fmt::print("{}\n", nlohmann::json({{"ok", true}, {"migrations", nlohmann::json::array()}}).dump());
-    else fmt::print("nothing to undo: no applied migrations{}\n", o.to ? fmt::format(" above version {}", *o.to) : "");
-    return kExitOk;
-  }
+  if (selected->empty()) return NothingToUndo(ctx);
   if (Status st = CheckServerForDown(ctx, conn, *selected); !st) return ReportError(ctx, st.error());
   std::unique_ptr<Lock> lock;
+  auto defer_signals = o.dry_run ? nullptr : std::make_unique<InterruptScope>();
   if (!o.dry_run) {
-    auto acquired = Lock::Acquire(conn, ctx.state(), "down", ctx.ConnectionFactory());
+    // Decided again under the lock: a concurrent run may have changed what is applied.
+    auto acquired = ctx.LockAndReload(**ws, "down");
     if (!acquired.ok()) return ReportError(ctx, acquired.error());
     lock = std::move(acquired.value());
+    selected = SelectForDown(ctx, (*ws)->catalog);
+    if (!selected.ok()) return ReportError(ctx, selected.error());
+    if (selected->empty()) return NothingToUndo(ctx);
   }
   Rollback rollback(conn, ctx.state());
   RollbackOptions options{o.dry_run, o.force, o.batch.value_or(500)};
@@ -112,7 +122,7 @@ int CmdDown(Context& ctx) {
       if (ctx.json()) diffs.push_back({{"key", c.new_key.empty() ? c.key : c.new_key}, {"diff", text}});
       else fmt::print("{}", text);
     };
-    sinks.note = [&](const std::string& text) { if (!ctx.json()) fmt::print("{}\n", text); };
+    sinks.note = [&](const std::string& text) { if (!ctx.json()) fmt::print("{}\n", TerminalSafe(text)); };
     auto r = rollback.Run(m->version, options, lock.get(), sinks);
     if (!r.ok()) return ReportError(ctx, r.error());
     if (!o.dry_run)

@@ -4,6 +4,7 @@
 
 #include "runtime/catalog.h"
 #include "runtime/commands.h"
+#include "runtime/terminal.h"
 
 namespace keyshift {
 
@@ -31,7 +32,9 @@ std::string Detail(const MigrationState& m) {
     case MigrationStatus::kInterrupted:
     case MigrationStatus::kFailed: {
       const Checkpoint* cp = m.checkpoint ? &*m.checkpoint : nullptr;
-      std::string s = cp ? fmt::format("{} scanned, {} changed so far", cp->counters.scanned, cp->counters.changed) : "";
+      std::string s = cp ? fmt::format("{} scanned, {} changed, {} failed so far", cp->counters.scanned,
+                                       cp->counters.changed, cp->counters.failed)
+                         : "";
       std::string error = cp && !cp->error.empty() ? cp->error : (m.record ? m.record->error : "");
       if (!error.empty()) s += "; " + error;
       if (m.status != MigrationStatus::kRunning) s += "; `keyshift up` resumes it";
@@ -49,6 +52,7 @@ nlohmann::json ToJson(const MigrationState& m) {
   if (m.record) j["ledger"] = nlohmann::json::parse(m.record->ToJson());
   if (m.checkpoint)
     j["checkpoint"] = {{"scanned", m.checkpoint->counters.scanned}, {"changed", m.checkpoint->counters.changed},
+                       {"failed", m.checkpoint->counters.failed},
                        {"status", m.checkpoint->status}, {"error", m.checkpoint->error}};
   return j;
 }
@@ -71,7 +75,7 @@ int CmdStatus(Context& ctx) {
   int pending = 0;
   for (const auto& m : cat.migrations) {
     pending += m.status == MigrationStatus::kPending;
-    fmt::print("  {:<32} {:<11} {}\n", m.name, MigrationStatusName(m.status), Detail(m));
+    fmt::print("  {:<32} {:<11} {}\n", TerminalSafe(m.name), MigrationStatusName(m.status), TerminalSafe(Detail(m)));
   }
   if (pending) fmt::print("{} pending: `keyshift up --dry-run` shows what they would change\n", pending);
   return kExitOk;

@@ -10,7 +10,9 @@
 
 #include "runtime/catalog.h"
 #include "runtime/commands.h"
+#include "runtime/interrupt.h"
 #include "runtime/memory_guard.h"
+#include "runtime/terminal.h"
 #include "runtime/migrator.h"
 #include "runtime/planner.h"
 #include "runtime/portability.h"
@@ -27,7 +29,7 @@ struct Pending {
 };
 
 // Refuses drifted migrations unless allowed; collects what `up` must run.
-Result<std::vector<Pending>> SelectPending(const Context& ctx, const Catalog& cat) {
+Result<std::vector<Pending>> SelectPending(const Context& ctx, const Catalog& cat, bool warn) {
   const CliOptions& o = ctx.options();
   std::vector<Pending> out;
   long long highest_applied = 0;
@@ -42,7 +44,7 @@ Result<std::vector<Pending>> SelectPending(const Context& ctx, const Catalog& ca
     if (wanted && m.file && (!o.to || m.version <= *o.to)) out.push_back(Pending{&m, nullptr});
   }
   for (const auto& p : out)
-    if (p.state->version < highest_applied)
+    if (warn && p.state->version < highest_applied)
       fmt::print(stderr, "warning: {} is pending although a later migration ({}) is applied; applying it now\n",
                  p.state->name, highest_applied);
   return out;
@@ -83,7 +85,7 @@ std::string Summary(const std::string& name, const RunReport& r, bool dry_run) {
                        name, c.scanned, c.changed, c.deleted, c.renamed, c.failed, FormatBytes(c.journal_bytes));
   double secs = r.duration_ms / 1000.0;
   return fmt::format("{}: {} scanned {}, changed {}, deleted {}, renamed {}, already done {}, errors {} in {:.1f}s{}",
-                     name, r.ok ? "applied;" : "FAILED;", c.scanned, c.changed, c.deleted, c.renamed, c.skipped,
+                     name, r.interrupted ? "INTERRUPTED;" : r.ok ? "applied;" : "FAILED;", c.scanned, c.changed, c.deleted, c.renamed, c.skipped,
                      c.failed, secs, r.resumed ? " (resumed from checkpoint)" : "");
 }
 
@@ -181,32 +183,43 @@ nlohmann::json ReportJson(const MigrationState& m, const RunReport& r, const nlo
   return j;
 }
 
-}  // namespace
+// What `up` will run, chosen from `cat` and loaded.
+// `final`: this is the decision that runs (warnings are printed once, here).
+Result<std::vector<Pending>> Prepare(const Context& ctx, const Catalog& cat, bool final) {
+  auto pending = SelectPending(ctx, cat, final);
+  if (!pending.ok()) return pending.error();
+  if (Status st = LoadScripts(ctx, *pending); !st) return st.error();
+  return pending;
+}
 
-int CmdUp(Context& ctx) {
+int NothingToDo(const Context& ctx) {
+  if (ctx.json()) fmt::print("{}\n", nlohmann::json({{"ok", true}, {"migrations", nlohmann::json::array()}}).dump());
+  else fmt::print("nothing to do: no pending migrations in {}\n", ctx.options().dir);
+  return kExitOk;
+}
+
+// Where one migration's diffs, skipped keys and progress go: collected for
+// JSON, else printed (a closed pipe is noted as an interrupt, see Emit).
+RunSinks MakeSinks(const Context& ctx, Progress& progress, nlohmann::json& diffs, nlohmann::json& errors) {
+  RunSinks sinks;
+  DiffStyle style{ctx.stdout_tty() && !ctx.json(), 3};
+  sinks.diff = [&ctx, &diffs, style](const KeyChange& change) {
+    std::string text = RenderDiff(change, style);
+    if (ctx.json()) diffs.push_back({{"key", change.key}, {"diff", text}});
+    else Emit(stdout, text);
+  };
+  sinks.key_error = [&ctx, &errors](const std::string& msg) {
+    if (ctx.json()) errors.push_back(msg);
+    else Emit(stderr, fmt::format("keyshift: skipped: {}\n", TerminalSafe(msg)));
+  };
+  sinks.progress = [&progress](const Counters& c) { progress.Update(c); };
+  return sinks;
+}
+
+// Runs the pending migrations in order; stops at the first failure or interruption.
+int RunAll(Context& ctx, RedisConnection* conn, std::vector<Pending>& pending, Lock* lock) {
   const CliOptions& o = ctx.options();
-  if (Status st = CheckServerBeforeOpen(ctx, !o.dry_run); !st) return ReportError(ctx, st.error());
-  auto ws = ctx.Open();
-  if (!ws.ok()) return ReportError(ctx, ws.error());
-  RedisConnection* conn = (*ws)->conn;
-  const Catalog& cat = (*ws)->catalog;
-  auto pending = SelectPending(ctx, cat);
-  if (!pending.ok()) return ReportError(ctx, pending.error());
-  if (Status st = LoadScripts(ctx, *pending); !st) return ReportError(ctx, st.error());
-  if (pending->empty()) {
-    if (ctx.json()) fmt::print("{}\n", nlohmann::json({{"ok", true}, {"migrations", nlohmann::json::array()}}).dump());
-    else fmt::print("nothing to do: no pending migrations in {}\n", o.dir);
-    return kExitOk;
-  }
-  if (Status st = CheckServerForUp(ctx, conn, *pending); !st) return ReportError(ctx, st.error());
-  std::unique_ptr<Lock> lock;
-  if (!o.dry_run) {
-    if (Status st = CheckJournalFits(ctx, conn, *pending); !st) return ReportError(ctx, st.error());
-    auto acquired = Lock::Acquire(conn, ctx.state(), "up", ctx.ConnectionFactory());
-    if (!acquired.ok()) return ReportError(ctx, acquired.error());
-    lock = std::move(acquired.value());
-  }
-  if (o.dry_run && pending->size() > 1 && !ctx.json())
+  if (o.dry_run && pending.size() > 1 && !ctx.json())
     fmt::print("note: each migration is previewed against the current data, not the output of the ones before it\n");
   auto dbsize = conn->Call({"DBSIZE"});
   long long total = dbsize.ok() ? dbsize->integer : 0;
@@ -220,38 +233,65 @@ int CmdUp(Context& ctx) {
   Migrator migrator(conn, ctx.state());
   nlohmann::json results = nlohmann::json::array();
   int exit_code = kExitOk;
-  for (auto& p : *pending) {
+  for (auto& p : pending) {
+    if (Interrupted()) break;
     nlohmann::json diffs = nlohmann::json::array(), errors = nlohmann::json::array();
     Progress progress(ctx.stderr_tty() && !ctx.json(), p.state->name, total);
-    RunSinks sinks;
-    DiffStyle style{ctx.stdout_tty() && !ctx.json(), 3};
-    sinks.diff = [&](const KeyChange& change) {
-      std::string text = RenderDiff(change, style);
-      if (ctx.json()) diffs.push_back({{"key", change.key}, {"diff", text}});
-      else fmt::print("{}", text);
-    };
-    sinks.key_error = [&](const std::string& msg) {
-      if (ctx.json()) errors.push_back(msg);
-      else fmt::print(stderr, "keyshift: skipped: {}\n", msg);
-    };
-    sinks.progress = [&](const Counters& c) { progress.Update(c); };
+    RunSinks sinks = MakeSinks(ctx, progress, diffs, errors);
     run.mode = p.mode;
-    auto report = migrator.Up(*p.state->file, *p.script, run, lock.get(), sinks);
+    auto report = migrator.Up(*p.state->file, *p.script, run, lock, sinks);
     progress.Clear();
-    if (!report.ok())
-      return ReportError(ctx, Error{report.error().exit_code, p.state->name + ": " + report.error().message});
+    if (!report.ok()) {
+      // Name the migration once: many messages already start with its file.
+      const std::string& msg = report.error().message;
+      bool named = msg.find(p.state->file->path) != std::string::npos;
+      return ReportError(ctx, Error{report.error().exit_code, named ? msg : p.state->name + ": " + msg});
+    }
     results.push_back(ReportJson(*p.state, *report, diffs, errors));
-    if (!ctx.json()) fmt::print("{}\n", Summary(p.state->name, *report, o.dry_run));
+    if (!ctx.json()) Emit(stdout, Summary(p.state->name, *report, o.dry_run) + "\n");
     if (!report->ok) {
-      if (!ctx.json()) fmt::print(stderr, "keyshift: {}\n", report->error.message);
+      if (!ctx.json()) Emit(stderr, fmt::format("keyshift: {}\n", TerminalSafe(report->error.message)));
       exit_code = kExitFailed;
       break;
     }
   }
-  if (ctx.json()) fmt::print("{}\n", nlohmann::json({{"ok", exit_code == kExitOk}, {"dry_run", o.dry_run},
-                                                     {"migrations", results}}).dump(2, ' ', false,
-                                                                                    nlohmann::json::error_handler_t::replace));
+  if (Interrupted()) {
+    exit_code = InterruptExitCode();
+    if (!o.dry_run)
+      Emit(stderr, "keyshift: interrupted; the checkpoint is saved and the lock released: run `keyshift up` again "
+                   "to resume\n");
+  }
+  if (ctx.json())
+    Emit(stdout, nlohmann::json({{"ok", exit_code == kExitOk}, {"dry_run", o.dry_run}, {"interrupted", Interrupted()},
+                                 {"migrations", results}})
+                         .dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
+                     "\n");
   return exit_code;
+}
+
+}  // namespace
+
+int CmdUp(Context& ctx) {
+  if (Status st = CheckServerBeforeOpen(ctx, !ctx.options().dry_run); !st) return ReportError(ctx, st.error());
+  auto ws = ctx.Open();
+  if (!ws.ok()) return ReportError(ctx, ws.error());
+  auto pending = Prepare(ctx, (*ws)->catalog, ctx.options().dry_run);
+  if (!pending.ok()) return ReportError(ctx, pending.error());
+  if (pending->empty()) return NothingToDo(ctx);
+  if (Status st = CheckServerForUp(ctx, (*ws)->conn, *pending); !st) return ReportError(ctx, st.error());
+  if (ctx.options().dry_run) return RunAll(ctx, (*ws)->conn, *pending, nullptr);
+  // Before the lock, so that a refusal writes nothing at all; an estimate,
+  // so the selection made under the lock does not need a second sampling.
+  if (Status st = CheckJournalFits(ctx, (*ws)->conn, *pending); !st) return ReportError(ctx, st.error());
+  InterruptScope defer_signals;
+  // What to run is decided again under the lock: another runner may have
+  // applied (or started) some of it since the look above.
+  auto lock = ctx.LockAndReload(**ws, "up");
+  if (!lock.ok()) return ReportError(ctx, lock.error());
+  pending = Prepare(ctx, (*ws)->catalog, true);
+  if (!pending.ok()) return ReportError(ctx, pending.error());
+  if (pending->empty()) return NothingToDo(ctx);
+  return RunAll(ctx, (*ws)->conn, *pending, lock->get());
 }
 
 }  // namespace keyshift

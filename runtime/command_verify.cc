@@ -8,6 +8,7 @@
 #include "runtime/commands.h"
 #include "runtime/reader.h"
 #include "runtime/scanner.h"
+#include "runtime/terminal.h"
 
 namespace keyshift {
 
@@ -69,7 +70,7 @@ int CmdVerify(Context& ctx) {
     nlohmann::json shown = nlohmann::json::array();
     for (const auto& [key, reason] : r->shown) {
       shown.push_back({{"key", key}, {"reason", reason}});
-      if (!ctx.json()) fmt::print("  FAIL {} {}: {}\n", m.name, QuoteKey(key), reason);
+      if (!ctx.json()) fmt::print("{}", TerminalSafe(fmt::format("  FAIL {} {}: {}\n", m.name, QuoteKey(key), reason)));
     }
     if (!ctx.json())
       fmt::print("{}: {} keys checked, {} failed{}\n", m.name, r->checked, r->failed,

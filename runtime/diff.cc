@@ -2,6 +2,8 @@
 // over a prefix/suffix-trimmed middle), per-type comparison and coloring.
 #include "runtime/diff.h"
 
+#include "runtime/terminal.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -24,41 +26,6 @@ constexpr size_t kMaxAlignLines = 2000;  // per side; the LCS table is (n+1)*(m+
 // ---------------------------------------------------------------------------
 // Terminal-safe text
 
-// Length of the well-formed UTF-8 character at s[i] (a lead byte >= 0x80), or
-// 0 when it is malformed (overlong, surrogate, truncated, > U+10FFFF) or a C1
-// control: some terminals act on U+0080..U+009F as they do on ESC sequences.
-size_t PrintableUtf8Length(std::string_view s, size_t i) {
-  const auto lead = static_cast<unsigned char>(s[i]);
-  size_t len = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
-  if ((lead & 0xC0) != 0xC0 || lead >= 0xF8 || i + len > s.size()) return 0;
-  char32_t cp = lead & (0x7F >> len);
-  for (size_t k = 1; k < len; ++k) {
-    const auto cont = static_cast<unsigned char>(s[i + k]);
-    if ((cont & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (cont & 0x3F);
-  }
-  constexpr char32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return cp <= 0x9F ? 0 : len;
-}
-
-// The printed form of the bytes at s[i]: themselves when harmless, else \xNN
-// for one byte. *used receives how many input bytes it stands for.
-std::string PrintableUnit(std::string_view s, size_t i, size_t* used) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  *used = 1;
-  if (c == '\t' || (c >= 0x20 && c < 0x7F)) return std::string(1, s[i]);
-  if (c >= 0x80) {
-    if (size_t len = PrintableUtf8Length(s, i)) {
-      *used = len;
-      return std::string(s.substr(i, len));
-    }
-  }
-  char hex[5];
-  std::snprintf(hex, sizeof hex, "\\x%02x", c);
-  return hex;
-}
-
 std::string Count(size_t n, std::string_view noun) {
   return std::to_string(n) + " " + std::string(noun) + (n == 1 ? "" : "s");
 }
@@ -70,7 +37,7 @@ std::string Printable(std::string_view raw) {
   size_t i = 0;
   while (i < raw.size()) {
     size_t used = 0;
-    std::string unit = PrintableUnit(raw, i, &used);
+    std::string unit = EscapeUnit(raw, i, &used);
     if (out.size() + unit.size() > kMaxLineBytes) break;
     out += unit;
     i += used;

@@ -2,6 +2,7 @@
 #include "runtime/directory.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -31,6 +32,31 @@ std::string JoinPath(const std::string& dir, const std::string& file) {
   return dir.back() == '/' ? dir + file : dir + "/" + file;
 }
 
+// Why `entry` cannot be read as a migration file, or "" when it is a regular
+// file (or a symlink to one). Never opens it: opening a FIFO blocks.
+std::string NotAFile(const fs::directory_entry& entry) {
+  std::error_code ec;
+  fs::file_status own = entry.symlink_status(ec);
+  if (ec) return "cannot inspect it: " + ec.message();
+  fs::file_status target = fs::status(entry.path(), ec);
+  bool link = fs::is_symlink(own);
+  if (ec || target.type() == fs::file_type::not_found) {
+    if (!link) return "cannot inspect it: " + ec.message();
+    return ec.value() == ELOOP ? "a symlink loop" : "a dangling symlink";
+  }
+  std::string what;
+  switch (target.type()) {
+    case fs::file_type::regular: return "";
+    case fs::file_type::directory: what = "a directory"; break;
+    case fs::file_type::fifo: what = "a FIFO"; break;
+    case fs::file_type::socket: what = "a socket"; break;
+    case fs::file_type::block:
+    case fs::file_type::character: what = "a device"; break;
+    default: what = "not a regular file"; break;
+  }
+  return link ? "a symlink to " + what : what;
+}
+
 }  // namespace
 
 std::string Sha256Hex(const std::string& data) {
@@ -57,14 +83,25 @@ Result<MigrationDir> ReadMigrationDir(const std::string& dir) {
   if (ec) return UsageError(fmt::format("cannot list '{}': {}", dir, ec.message()));
   for (const auto& entry : entries) {
     std::string name = entry.path().filename().string();
-    if (name.empty() || name[0] == '.' || !entry.is_regular_file()) continue;
+    if (name.empty() || name[0] == '.') continue;
     std::smatch m;
-    if (!std::regex_match(name, m, kFileName)) {
+    bool named = std::regex_match(name, m, kFileName);
+    std::string not_a_file = NotAFile(entry);
+    if (!not_a_file.empty()) {
+      // Only entries named like migrations are worth a word: a subdirectory
+      // of helpers is not a mistake, a 0002_x.lua that cannot be read is.
+      if (named) out.warnings.push_back(fmt::format("ignoring {}: {}", JoinPath(dir, name), not_a_file));
+      continue;
+    }
+    if (!named) {
       out.warnings.push_back(fmt::format("ignoring {}: not named NNNN_slug.lua", JoinPath(dir, name)));
       continue;
     }
     MigrationFile f;
-    if (m[1].str().size() > 15) return UsageError(fmt::format("{}: version number too long", JoinPath(dir, name)));
+    if (m[1].str().size() > 15)
+      return UsageError(fmt::format("{}: the version number has {} digits; at most 15",
+                                    JoinPath(dir, m[1].str().substr(0, 12) + "..._" + m[2].str() + ".lua"),
+                                    m[1].str().size()));
     f.version = std::stoll(m[1].str());
     f.slug = m[2].str();
     f.filename = name;

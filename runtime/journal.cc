@@ -24,7 +24,7 @@ Result<std::vector<std::string>> ListJournalHashes(RedisConnection* conn, const 
   std::vector<std::string> out;
   std::string cursor = "0";
   do {
-    auto reply = conn->Call({"SCAN", cursor, "MATCH", keys.journal_pattern(version), "COUNT", "1000", "TYPE", "hash"});
+    auto reply = conn->Call({"SCAN", cursor, "MATCH", keys.journal_pattern(version), "COUNT", "1000"});
     if (!reply.ok()) return reply.error();
     if (reply->elements.size() != 2) return Fail("unexpected SCAN reply");
     cursor = reply->elements[0].str;

@@ -61,7 +61,9 @@ inline long long JournalEntryBytes(long long dump_bytes, size_t key_bytes) {
   return dump_bytes + static_cast<long long>(key_bytes) + 150;
 }
 
-// Names of migration V's journal hashes (at most one per slot), via SCAN.
+// Names of migration V's journal hashes (at most one per slot), via SCAN. Keys
+// of another type under the journal prefix are listed too: reading them then
+// fails naming the key, where skipping them would silently leave keys undone.
 Result<std::vector<std::string>> ListJournalHashes(RedisConnection* conn, const StateKeys& keys, long long version);
 
 // Lua 5.1 source of `journal_entry(action, expire_at, post_digest, other, dump)`

@@ -39,12 +39,23 @@ std::string RandomToken() {
   return hex;
 }
 
+// Any member as text: the value may have been written by hand, in any shape.
+std::string Member(const nlohmann::json& j, const char* name) {
+  auto it = j.find(name);
+  if (it == j.end()) return "?";
+  return it->is_string() ? it->get<std::string>() : it->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 std::string DescribeHolder(const std::string& value, long long pttl) {
   auto j = nlohmann::json::parse(value, nullptr, false);
-  std::string who = value;
+  std::string who = value.size() > 200 ? value.substr(0, 200) + "..." : value;
   if (j.is_object())
-    who = fmt::format("{} (pid {}, `{}` since {})", j.value("holder", "?"), j.value("pid", 0LL),
-                      j.value("command", "?"), j.value("since", "?"));
+    who = fmt::format("{} (pid {}, `{}` since {})", Member(j, "holder"), Member(j, "pid"), Member(j, "command"),
+                      Member(j, "since"));
+  // A lease keyshift set always expires; a value without expiry was put there
+  // by hand and would block every run forever.
+  if (pttl < 0) return fmt::format("{}; it has no expiry, so keyshift did not set it: delete it once no keyshift run "
+                                   "is active", who);
   return fmt::format("{}; the lease expires in {:.1f}s unless renewed", who, pttl / 1000.0);
 }
 
@@ -71,6 +82,7 @@ Result<std::unique_ptr<Lock>> Lock::Acquire(RedisConnection* conn, const StateKe
   if (set->is_nil()) {
     auto holder = conn->Pipeline({{"GET", keys.lock()}, {"PTTL", keys.lock()}});
     if (!holder.ok()) return holder.error();
+    if ((*holder)[0].is_error()) return StateRefusal({"GET", keys.lock()}, (*holder)[0], keys.lock());
     return Error{kExitLockHeld, fmt::format("another keyshift run holds the lock on prefix '{}': {}", keys.prefix(),
                                             DescribeHolder((*holder)[0].str, (*holder)[1].integer))};
   }

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "runtime/interrupt.h"
 #include "runtime/journal.h"
 #include "runtime/ledger.h"
 #include "runtime/portability.h"
@@ -52,17 +53,19 @@ void CountChange(Counters* c, WriteOp::Action action, long long journal_bytes) {
 
 Status Migrator::KeyFailed(Batch& b, const std::string& key, const Error& error) {
   ++b.counters->failed;
-  bool over_budget = b.options->max_errors > 0 && b.counters->failed >= b.options->max_errors;
-  if (b.options->on_error == OnError::kAbort || over_budget) {
+  if (b.options->on_error == OnError::kAbort) {
     if (!b.stop) {
       b.stop = error;
       b.stop_key = key;
-      if (over_budget && b.options->on_error == OnError::kSkip)
-        b.stop->message = fmt::format("{} failed keys reached --max-errors; last: {}", b.counters->failed, error.message);
     }
-  } else {
-    b.skipped.push_back(key);
-    if (b.sinks->key_error) b.sinks->key_error(error.message);
+    return Status::Ok();
+  }
+  b.skipped.push_back(key);
+  if (b.sinks->key_error) b.sinks->key_error(error.message);
+  if (!b.over_budget && b.options->max_errors > 0 && b.counters->failed >= b.options->max_errors) {
+    b.over_budget = Fail(fmt::format("{} failed keys reached --max-errors {}; stopped after the batch; last: {}",
+                                     b.counters->failed, b.options->max_errors, error.message));
+    b.over_budget_key = key;
   }
   return Status::Ok();
 }
@@ -84,13 +87,15 @@ Status Migrator::SaveProgress(Batch& b, long long version, const Checkpoint& cp,
   b.skipped.clear();
   auto replies = conn_->Pipeline(commands);
   if (!replies.ok()) return replies.error();
-  for (const auto& r : *replies)
-    if (r.is_error()) return Fail(fmt::format("saving the checkpoint: {}", r.str));
+  for (size_t i = 0; i < replies->size(); ++i) {
+    const Reply& r = (*replies)[i];
+    if (r.is_error()) return StateRefusal(commands[i], r, commands[i][1]);
+  }
   return Status::Ok();
 }
 
 Result<std::vector<std::vector<std::string>>> Migrator::SkippedKeys(long long version, size_t batch_size) {
-  auto members = conn_->Call({"SMEMBERS", keys_.failed_keys(version)});
+  auto members = CallState(conn_, {"SMEMBERS", keys_.failed_keys(version)}, keys_.failed_keys(version));
   if (!members.ok()) return members.error();
   std::vector<std::vector<std::string>> batches;
   for (size_t i = 0; i < members->elements.size(); ++i) {
@@ -252,7 +257,7 @@ Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& scrip
   const ScanSpec& scan = script.info().scan;
   int batch_size = options.batch.value_or(scan.batch);
   Scanner scanner(conn_, scan.match, scan.type, batch_size, &keys_, cp.cursor);
-  Batch b{file.version, &script, &options, &sinks, lock, &cp.counters, {}, std::nullopt, "", true, {}};
+  Batch b{file.version, &script, &options, &sinks, lock, &cp.counters, {}, std::nullopt, "", true, {}, std::nullopt, ""};
   server_.reset();
   hot_keys_.reset();
   if (options.mode == "server")
@@ -270,6 +275,10 @@ Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& scrip
     retry = std::move(skipped.value());
   }
   while (!retry.empty() || !scanner.done()) {
+    if (Interrupted()) {
+      report.interrupted = true;  // the last batch's checkpoint is saved: the next run resumes from it
+      break;
+    }
     if (options.guard && !options.dry_run)
       if (Status st = options.guard(); !st) {
         b.stop = st.error();
@@ -303,6 +312,12 @@ Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& scrip
       if (Status st = SaveProgress(b, file.version, now, retrying ? &b.keys : nullptr); !st) return st.error();
     }
     if (sinks.progress) sinks.progress(cp.counters);
+    if (b.over_budget) {
+      b.stop = b.over_budget;
+      b.stop_key = b.over_budget_key;
+      report.counters = cp.counters;  // the batch is complete: nothing to redo, nothing to discount
+      break;
+    }
   }
   if (!b.stop) report.counters = cp.counters;
   report.duration_ms = elapsed();
@@ -311,7 +326,7 @@ Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& scrip
     report.error = *b.stop;
     report.failed_key = b.stop_key;
   }
-  if (options.dry_run) return report;
+  if (options.dry_run || report.interrupted) return report;
   return Finish(file, options, cp, report, checkpoints);
 }
 

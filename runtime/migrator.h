@@ -52,6 +52,7 @@ struct RunSinks {
 struct RunReport {
   bool ok = true;
   bool resumed = false;
+  bool interrupted = false;  // stopped at a batch boundary by a signal or a closed pipe: checkpoint saved
   Counters counters;       // of the whole migration, earlier interrupted runs included
   long long duration_ms = 0;
   Error error;             // when !ok
@@ -81,6 +82,11 @@ struct Batch {
   std::string stop_key;
   bool first = true;  // no key has been pre-flighted yet (server mode)
   std::vector<std::string> skipped;  // keys --on-error skip left alone in this batch
+  // --max-errors reached: the batch still completes like any skip batch (so
+  // the summary, the failed-keys set, the ledger and `status` count the same
+  // keys), then the run stops.
+  std::optional<Error> over_budget;
+  std::string over_budget_key;
 };
 
   Status ProcessBatch(Batch& batch);

@@ -86,8 +86,14 @@ std::optional<int> ParseBoundedInt(std::string_view text, int lo, int hi) {
   return static_cast<int>(value);
 }
 
-Problem ParseUserinfo(std::string_view info, RedisUrl* url) {
+Problem ParseUserinfo(std::string_view info, const std::string& password_elsewhere, RedisUrl* url) {
   size_t colon = info.find(':');
+  if (colon == std::string_view::npos && !password_elsewhere.empty()) {
+    auto user = PercentDecode(info);
+    if (!user) return "bad percent-encoding in the user name";
+    url->user = std::move(*user);
+    return std::nullopt;
+  }
   if (colon == std::string_view::npos) {
     return "credentials need a password: redis://user:PASSWORD@host or redis://:PASSWORD@host";
   }
@@ -187,7 +193,7 @@ std::string RedisUrl::Redacted() const {
   return fmt::format("redis://{}{}:{}/{}", credentials, BracketedHost(host), port, db);
 }
 
-Result<RedisUrl> ParseRedisUrl(const std::string& text) {
+Result<RedisUrl> ParseRedisUrl(const std::string& text, const std::string& password) {
   auto invalid = [&](const std::string& reason) {
     return UsageError(fmt::format("invalid --url '{}': {}", RedactUrlText(text), reason));
   };
@@ -201,7 +207,7 @@ Result<RedisUrl> ParseRedisUrl(const std::string& text) {
   // password still parses (and is still redacted).
   size_t at = rest.rfind('@');
   if (at != std::string_view::npos) {
-    if (Problem p = ParseUserinfo(rest.substr(0, at), &url)) return invalid(*p);
+    if (Problem p = ParseUserinfo(rest.substr(0, at), password, &url)) return invalid(*p);
     rest = rest.substr(at + 1);
   }
   size_t slash = rest.find('/');
@@ -209,6 +215,7 @@ Result<RedisUrl> ParseRedisUrl(const std::string& text) {
   if (slash != std::string_view::npos) {
     if (Problem p = ParseDb(rest.substr(slash + 1), &url)) return invalid(*p);
   }
+  if (url.password.empty()) url.password = password;
   return url;
 }
 
@@ -369,7 +376,7 @@ Problem HandshakeRefusal(const RedisUrl& url, const std::vector<Reply>& replies)
   if (!last.is_error()) return std::nullopt;
   if (last.str.rfind("NOAUTH", 0) == 0) {
     return fmt::format(
-        "Redis at {} requires a password: {} (give it in the URL: redis://:PASSWORD@host:port)",
+        "Redis at {} requires a password: {} (give it in KEYSHIFT_PASSWORD, --password-file FILE or the URL)",
         at, last.str);
   }
   std::string what = url.db != 0 ? "SELECT " + std::to_string(url.db) : "PING";

@@ -39,8 +39,9 @@ struct RedisUrl {
 };
 
 // Parses a URL; a malformed one is a usage error (exit 2) whose message never
-// contains the password.
-Result<RedisUrl> ParseRedisUrl(const std::string& text);
+// contains the password. `password` (from the environment or a file) is used
+// when the URL carries none; then redis://user@host names just the user.
+Result<RedisUrl> ParseRedisUrl(const std::string& text, const std::string& password = "");
 
 // The raw text of a --url value with anything that may be a password replaced
 // by ***, for echoing a URL that may not even parse.

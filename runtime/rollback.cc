@@ -7,6 +7,7 @@
 
 #include "bindings/migration_script.h"
 #include "runtime/dump_decoder.h"
+#include "runtime/interrupt.h"
 #include "runtime/journal.h"
 #include "runtime/reader.h"
 #include "runtime/script_safety.h"
@@ -171,10 +172,16 @@ Status Rollback::RunPass(Pass& p) {
   auto hashes = ListJournalHashes(conn_, keys_, p.version);
   if (!hashes.ok()) return hashes.error();
   for (const auto& hash : *hashes) {
-    auto fields = conn_->Call({"HKEYS", hash});
+    auto fields = CallState(conn_, {"HKEYS", hash}, hash);
     if (!fields.ok()) return fields.error();
     std::vector<std::string> batch;
     auto flush = [&]() -> Status {
+      // A signal stops between batches: restored keys left the journal, so a
+      // second `down` finishes the rest.
+      if (Interrupted())
+        return Error{InterruptExitCode(), fmt::format("interrupted after restoring {} keys; the lock is released: run "
+                                                      "`keyshift down` again to finish undoing migration {}",
+                                                      p.report.restored, p.version)};
       Status st = p.options->dry_run ? PreviewBatch(p, hash, batch) : UndoBatch(p, hash, batch);
       batch.clear();
       return st;

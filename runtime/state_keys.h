@@ -12,8 +12,11 @@
 // one slot (one node, one atomic script) on Redis Cluster.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 
+#include "runtime/redis_client.h"
 #include "runtime/result.h"
 
 namespace keyshift {
@@ -41,5 +44,20 @@ class StateKeys {
  private:
   std::string prefix_;
 };
+
+// A decimal integer as keyshift writes it in state keys ("-" allowed, no
+// spaces, fits 64 bits); nullopt for anything else.
+std::optional<long long> ParseStateInt(std::string_view text);
+
+// The error for Redis refusing `command` on keyshift's own `key` with `reply`.
+Error StateRefusal(const Command& command, const Reply& reply, const std::string& key);
+
+// Runs `command` on keyshift's own `key`; a WRONGTYPE refusal (someone put a
+// different kind of key there) becomes CorruptState, naming the key.
+Result<Reply> CallState(RedisConnection* conn, const Command& command, const std::string& key);
+
+// keyshift's own key `key` holds what keyshift never writes (`what`): exit 2,
+// naming the key, rather than guessing (a wrong guess rewrites data twice).
+Error CorruptState(const std::string& key, const std::string& what);
 
 }  // namespace keyshift

@@ -56,15 +56,7 @@ std::string NotRestored(RedisConnection& conn, const std::map<std::string, std::
 // Starts `up` of a migration that takes 2 ms per key in the background and
 // returns once it holds the lock and has been working for a moment.
 Spawned StartSlowRunner(RedisConnection& conn, const TempDir& dir, const TempDir& scratch, const Keyshift& ks) {
-  dir.Write("0001_slow.lua", R"(return {
-  description = "slow transform",
-  scan = { match = "q:*", type = "string", batch = 20 },
-  transform = function(key, value)
-    local t = os.clock() + 0.002
-    while os.clock() < t do end
-    return value .. "!"
-  end,
-})");
+  dir.Write("0001_slow.lua", AppendMigration("q:*", "!", 20, 2));
   Spawned a = SpawnKeyshift(ks.Args({"up"}), scratch, "a", kShortLease);
   for (int i = 0; i < 100 && Cmd(conn, {"EXISTS", "keyshift:{state}:lock"}).integer == 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

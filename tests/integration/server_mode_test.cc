@@ -335,7 +335,10 @@ TEST_CASE("server mode: kill -9 and resume apply each key once; down restores ex
   description = "not idempotent, in the server",
   mode = "server",
   scan = { match = "k:*", type = "string", batch = 100 },
-  transform = function(key, value) return value .. "!" end,
+  transform = function(key, value)
+    for i = 1, 5000 do end  -- some work per key, so that no run ends before its kill
+    return value .. "!"
+  end,
 })");
   Keyshift ks(server, dir);
   int kills = KillUpRepeatedly(ks, scratch, 20, 4);

@@ -2,6 +2,8 @@
 // ordering, duplicates, warnings, sha256, and `keyshift new`.
 #include "runtime/directory.h"
 
+#include <sys/stat.h>
+
 #include <catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -158,15 +160,38 @@ TEST_CASE("files not named NNNN_slug.lua are ignored with a warning", "[director
   CHECK_THAT(d.warnings[0], Catch::Contains("not named NNNN_slug.lua"));
 }
 
-TEST_CASE("hidden files and subdirectories are ignored silently", "[directory]") {
+TEST_CASE("hidden files and helper subdirectories are ignored silently", "[directory]") {
   TempDir dir;
   dir.Write("0001_ok.lua", kBody);
   dir.Write(".0002_hidden.lua", kBody);
   dir.Write(".DS_Store", "x");
-  fs::create_directories(dir.Join("0003_subdir.lua"));
+  fs::create_directories(dir.Join("lib"));
   auto d = MustRead(dir);
   CHECK(Versions(d) == std::vector<long long>{1});
   CHECK(d.warnings.empty());
+}
+
+TEST_CASE("entries named like migrations that are not files are skipped with a warning, never opened",
+          "[directory]") {
+  TempDir dir;
+  dir.Write("0001_ok.lua", kBody);
+  fs::create_directories(dir.Join("0002_subdir.lua"));
+  fs::create_symlink("nowhere.lua", dir.Join("0003_dangling.lua"));
+  fs::create_symlink("0004_loop.lua", dir.Join("0005_loop.lua"));
+  fs::create_symlink("0005_loop.lua", dir.Join("0004_loop.lua"));
+  REQUIRE(mkfifo(dir.Join("0006_fifo.lua").c_str(), 0600) == 0);  // opening it would block
+  fs::create_symlink("0001_ok.lua", dir.Join("0007_link.lua"));   // a link to a file is a file
+  auto d = MustRead(dir);
+  CHECK(Versions(d) == std::vector<long long>{1, 7});
+  std::string all;
+  for (const auto& w : d.warnings) all += w + "\n";
+  INFO(all);
+  CHECK(d.warnings.size() == 5);
+  CHECK_THAT(all, Catch::Contains(dir.Join("0002_subdir.lua") + ": a directory"));
+  CHECK_THAT(all, Catch::Contains(dir.Join("0003_dangling.lua") + ": a dangling symlink"));
+  CHECK_THAT(all, Catch::Contains(dir.Join("0004_loop.lua") + ": a symlink loop"));
+  CHECK_THAT(all, Catch::Contains(dir.Join("0005_loop.lua") + ": a symlink loop"));
+  CHECK_THAT(all, Catch::Contains(dir.Join("0006_fifo.lua") + ": a FIFO"));
 }
 
 TEST_CASE("a missing directory is a usage error naming it", "[directory]") {

@@ -1,6 +1,8 @@
 // Owns the shared end-to-end fixtures (see integration_fixtures.h).
 #include "tests/support/integration_fixtures.h"
 
+#include <fmt/format.h>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -140,6 +142,20 @@ CliResult WaitKeyshift(const Spawned& run, int timeout_seconds) {
   r.err = slurp(run.err_path);
   if (timed_out) FAIL("keyshift did not finish within " << timeout_seconds << " s\n" << Describe(r));
   return r;
+}
+
+std::string AppendMigration(const std::string& match, const std::string& suffix, int batch, double ms_per_key) {
+  return fmt::format(R"(return {{
+  description = "append {suffix}",
+  scan = {{ match = "{match}", type = "string", batch = {batch} }},
+  transform = function(key, value)
+    local t = os.clock() + {seconds}
+    while os.clock() < t do end
+    return value .. "{suffix}"
+  end,
+}})",
+                     fmt::arg("suffix", suffix), fmt::arg("match", match), fmt::arg("batch", batch),
+                     fmt::arg("seconds", ms_per_key / 1000));
 }
 
 std::string Describe(const CliResult& r) {

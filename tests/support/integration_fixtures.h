@@ -73,6 +73,12 @@ int KillUpRepeatedly(const Keyshift& ks, const TempDir& scratch, int rounds, uns
 // Runs `up` (short lease) until it does not meet a dead runner's lock.
 CliResult UpUntilDone(const Keyshift& ks);
 
+// A migration that appends `suffix` to every string key matching `match`
+// (not idempotent: a second application shows), busy for `ms_per_key`
+// milliseconds per key so that a run is still going when a test acts on it.
+std::string AppendMigration(const std::string& match, const std::string& suffix, int batch = 500,
+                            double ms_per_key = 0);
+
 // For INFO(): exit code, stdout and stderr of a run.
 std::string Describe(const CliResult& r);
 
