@@ -188,7 +188,7 @@ Status AddUndoCommands(RedisConnection* conn, std::vector<Command>* out, const S
     out->push_back({"UNLINK", hashes->front()});
     return Status::Ok();
   }
-  auto field = conn->Call({"HRANDFIELD", hashes->front()});
+  auto field = CallState(conn, {"HRANDFIELD", hashes->front()}, hashes->front());
   if (!field.ok()) return field.error();
   if (!field->is_nil()) AddDataCommands(out, keys, version, field->str, std::nullopt, /*rewrites=*/false);
   return Status::Ok();

@@ -120,7 +120,7 @@ TEST_CASE("a file whose top level outgrows its own memory limit is a clear error
   // when keyshift reads the table it returned.
   const std::string text =
       "local keep = {}\n"
-      "for i = 1, 40000 do keep[i] = ('x'):rep(64) .. i end\n"
+      "for i = 1, 2000 do keep[i] = ('x'):rep(1024) .. i end\n"
       "return {\n"
       "  description = 'fills its own limit',\n"
       "  limits = { memory_mb = 1 },\n"
