@@ -20,6 +20,8 @@ namespace keyshift {
 struct CliOptions {
   // global
   std::string url, dir, prefix, output = "text";
+  TlsSettings tls;              // --cacert --cert --key --sni --insecure; on with rediss://
+  bool tls_flags_given = false;  // any of those on the command line (not from the environment)
   // new
   std::string slug;
   // up
