@@ -150,13 +150,13 @@ Problem StreamConnection::Drive(const std::string& out, size_t expected, std::ve
   Deadline deadline = command_timeout_ms_ > 0 ? Clock::now() + timeout : Deadline::max();
   size_t sent = 0;
   bool readable = false;  // after a Wait, until a Receive finds nothing
+  bool moved = false;     // bytes went either way since the last Wait
   while (replies->size() < expected) {
-    bool moved = false;
     if (sent < out.size()) {
       auto n = transport_->Send(out.data() + sent, out.size() - sent);
       if (!n.ok()) return n.error().message;
       sent += *n;
-      moved = *n > 0;
+      moved = moved || *n > 0;
     }
     if (readable) {
       auto n = transport_->Receive(buffer, sizeof buffer);
@@ -168,6 +168,7 @@ Problem StreamConnection::Drive(const std::string& out, size_t expected, std::ve
       if (readable) continue;
     }
     if (moved && command_timeout_ms_ > 0) deadline = Clock::now() + timeout;
+    moved = false;
     auto ready = transport_->Wait(sent < out.size(), deadline);
     if (!ready.ok()) return ready.error().message;
     if (!*ready) return fmt::format("no reply within {} ms", command_timeout_ms_);

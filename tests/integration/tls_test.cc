@@ -98,6 +98,22 @@ TEST_CASE("TLS: after a dropped connection the next call reconnects with TLS, AU
   CHECK(again->str == "yes");
 }
 
+TEST_CASE("TLS: the server is killed mid-session: an Error, no crash, no hang", "[redis][tls]") {
+  RedisServer server(ServerTls(), {});
+  auto conn = MustConnect(TlsUrl(server));
+  REQUIRE(conn->Call({"SET", "k", "v"}).ok());
+  server.Kill();
+  // Megabytes to a dead peer through OpenSSL's write(2): EPIPE, not SIGPIPE.
+  std::vector<Command> commands(200, Command{"SET", "k", std::string(20000, 'x')});
+  auto replies = conn->Pipeline(commands);
+  REQUIRE_FALSE(replies.ok());
+  CHECK(replies.error().exit_code == kExitUsage);
+  CHECK(Contains(replies.error().message, "lost connection to Redis at 127.0.0.1:"));
+  auto again = conn->Call({"GET", "k"});
+  REQUIRE_FALSE(again.ok());
+  CHECK(Contains(again.error().message, "could not reconnect"));
+}
+
 TEST_CASE("TLS: a command slower than the command timeout is an Error", "[redis][tls]") {
   RedisServer server(ServerTls(), {});
   auto conn = MustConnect(TlsUrl(server), /*command_timeout_ms=*/300);
