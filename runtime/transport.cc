@@ -222,6 +222,19 @@ Status LoadClientCertificate(SSL_CTX* ctx, const TlsSettings& tls) {
   return Status::Ok();
 }
 
+// What the TLS connection has seen so far, for explaining a hang-up.
+struct TlsProgress {
+  bool received = false;        // any bytes from the server since the handshake
+  bool cert_requested = false;  // the server asked for a client certificate we do not have
+};
+
+// OpenSSL calls this when the server asks for a client certificate and none
+// is configured; noting it lets a later hang-up be explained.
+int NoteCertificateRequest(SSL* ssl, X509**, EVP_PKEY**) {
+  if (auto* progress = static_cast<TlsProgress*>(SSL_get_app_data(ssl))) progress->cert_requested = true;
+  return 0;  // carry on without one
+}
+
 Result<SslCtxPtr> MakeContext(const TlsSettings& tls) {
   SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
   if (!ctx) return UsageError("cannot set up TLS: " + OpenSslReason("out of memory"));
@@ -234,6 +247,7 @@ Result<SslCtxPtr> MakeContext(const TlsSettings& tls) {
     if (Status s = LoadTrust(ctx.get(), tls); !s) return s.error();
   }
   if (Status s = LoadClientCertificate(ctx.get(), tls); !s) return s.error();
+  if (tls.cert_file.empty()) SSL_CTX_set_client_cert_cb(ctx.get(), NoteCertificateRequest);
   return ctx;
 }
 
@@ -259,21 +273,30 @@ std::string VerifyFailure(long result, const std::string& name, const TlsSetting
   return "certificate verify failed: " + what + hint;
 }
 
+// A connection the server ended without a TLS alert we could read.
+std::string HangUp(int err, const TlsSettings& tls, const TlsProgress& progress) {
+  std::string what = err == SSL_ERROR_SYSCALL && errno != 0 ? std::strerror(errno) : kClosedByServer;
+  // TLS 1.3 finishes the client's side of the handshake before the server
+  // has checked the client's certificate; its "certificate required" alert
+  // can then be lost to the reset that follows it.
+  if (progress.received) return what;
+  if (progress.cert_requested) {
+    return "the server requires a client certificate (give one with --cert and --key); it closed the connection: " +
+           what;
+  }
+  if (!tls.cert_file.empty()) {
+    return what + " before answering (did it refuse the client certificate? it must be signed by a CA the server "
+                  "trusts)";
+  }
+  return what + " before answering (does it require a client certificate? give one with --cert and --key)";
+}
+
 // One sentence for a failed TLS operation (handshake, read or write).
-std::string TlsFailure(SSL* ssl, int rc, const std::string& name, const TlsSettings& tls, bool received) {
+std::string TlsFailure(SSL* ssl, int rc, const std::string& name, const TlsSettings& tls,
+                       const TlsProgress& progress) {
   int err = SSL_get_error(ssl, rc);
-  bool hung_up = err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && ERR_peek_last_error() == 0);
-  if (hung_up) {
-    std::string what = err == SSL_ERROR_SYSCALL && errno != 0 ? std::strerror(errno) : kClosedByServer;
-    // TLS 1.3 finishes the client's side of the handshake before the server
-    // has checked the client's certificate; its "certificate required" alert
-    // can then be lost to the reset that follows it.
-    if (received) return what;
-    if (!tls.cert_file.empty()) {
-      return what + " before answering (did it refuse the client certificate? it must be signed by a CA the server "
-                    "trusts)";
-    }
-    return what + " before answering (does it require a client certificate? give one with --cert and --key)";
+  if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && ERR_peek_last_error() == 0)) {
+    return HangUp(err, tls, progress);
   }
   unsigned long code = ERR_peek_last_error();
   switch (ERR_GET_REASON(code)) {
@@ -303,7 +326,9 @@ std::string TlsFailure(SSL* ssl, int rc, const std::string& name, const TlsSetti
 class TlsTransport final : public Transport {
  public:
   TlsTransport(Fd fd, SslCtxPtr ctx, SslPtr ssl, std::string name, TlsSettings tls)
-      : fd_(std::move(fd)), ctx_(std::move(ctx)), ssl_(std::move(ssl)), name_(std::move(name)), tls_(std::move(tls)) {}
+      : fd_(std::move(fd)), ctx_(std::move(ctx)), ssl_(std::move(ssl)), name_(std::move(name)), tls_(std::move(tls)) {
+    SSL_set_app_data(ssl_.get(), &progress_);
+  }
   ~TlsTransport() override {
     // A close_notify is a courtesy; it must never block or raise SIGPIPE.
     if (ssl_ && !broken_) SSL_shutdown(ssl_.get());
@@ -322,7 +347,7 @@ class TlsTransport final : public Transport {
     int rc = SSL_read(ssl_.get(), buffer, static_cast<int>(std::min<size_t>(cap, INT_MAX)));
     receive_wants_write_ = false;
     if (rc > 0) {
-      received_ = true;
+      progress_.received = true;
       return static_cast<size_t>(rc);
     }
     bool wants_read = false;
@@ -365,7 +390,7 @@ class TlsTransport final : public Transport {
       return size_t{0};
     }
     broken_ = true;
-    return Fail(TlsFailure(ssl_.get(), rc, name_, tls_, received_));
+    return Fail(TlsFailure(ssl_.get(), rc, name_, tls_, progress_));
   }
 
   Fd fd_;
@@ -374,7 +399,7 @@ class TlsTransport final : public Transport {
   std::string name_;  // what the certificate must name, for messages
   TlsSettings tls_;
   bool send_wants_read_ = false, receive_wants_write_ = false, broken_ = false;
-  bool received_ = false;  // any bytes from the server since the handshake
+  TlsProgress progress_;
 };
 
 // Sends SNI for names (never for IP literals, which RFC 6066 forbids) and
