@@ -265,8 +265,11 @@ std::string VerifyFailure(long result, const std::string& name, const TlsSetting
                                  : " (unknown CA: not signed by a CA in " + tls.ca_file + ")";
       break;
     case X509_V_ERR_HOSTNAME_MISMATCH:
-    case X509_V_ERR_IP_ADDRESS_MISMATCH:
       hint = fmt::format(" (the certificate is not for '{}'; connect by a name it lists, or set --sni)", name);
+      break;
+    case X509_V_ERR_IP_ADDRESS_MISMATCH:
+      hint = fmt::format(" (name mismatch: the certificate is not for '{}'; connect by a name it lists, or set --sni)",
+                         name);
       break;
     default: break;
   }
