@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <system_error>
+#include <mutex>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -54,6 +55,52 @@ CLI::Validator IntIn(long long lo, long long hi) {
 // Versions are at most 15 digits (directory.h); counts stay far below 2^63.
 constexpr long long kMaxVersion = 999'999'999'999'999;
 constexpr long long kMaxCount = 1'000'000'000'000;
+
+// TLS: rediss:// turns it on, these say how. The environment names are
+// redis-cli's; --sni and --insecure have none, so that an environment can
+// never quietly turn verification off.
+void AddTlsOptions(CLI::App& app, CliOptions& o) {
+  o.tls.ca_file = EnvOr("KEYSHIFT_CACERT", "");
+  o.tls.cert_file = EnvOr("KEYSHIFT_CERT", "");
+  o.tls.key_file = EnvOr("KEYSHIFT_KEY", "");
+  app.add_option("--cacert", o.tls.ca_file,
+                 "rediss://: CA certificate file (or directory) to verify the server with (env KEYSHIFT_CACERT; "
+                 "default: the system's CAs)");
+  app.add_option("--cert", o.tls.cert_file, "rediss://: client certificate, for servers that require one (env KEYSHIFT_CERT)");
+  app.add_option("--key", o.tls.key_file, "rediss://: the client certificate's private key (env KEYSHIFT_KEY)");
+  app.add_option("--sni", o.tls.sni, "rediss://: server name to send and to verify the certificate against (default: the URL's host)");
+  app.add_flag("--insecure", o.tls.insecure, "rediss://: do not verify the server's certificate (still encrypted; for tests only)");
+}
+
+bool TlsFlagsGiven(const CLI::App& app) {
+  for (const char* name : {"--cacert", "--cert", "--key", "--sni", "--insecure"}) {
+    if (app.get_option(name)->count() > 0) return true;
+  }
+  return false;
+}
+
+// The URL with the TLS options applied. TLS flags on a plaintext URL are an
+// error rather than ignored: the user meant TLS, and the password would
+// otherwise cross the network in the clear.
+Result<RedisUrl> TargetUrl(const CliOptions& o) {
+  auto url = ParseRedisUrl(o.url, o.password);
+  if (!url.ok()) return url.error();
+  if (!url->tls.enabled) {
+    if (!o.tls_flags_given) return url;
+    return UsageError(fmt::format("--cacert, --cert, --key, --sni and --insecure are for TLS, but --url '{}' is "
+                                  "plaintext: use rediss://", url->Redacted()));
+  }
+  url->tls = o.tls;
+  url->tls.enabled = true;
+  if (o.tls.insecure) {
+    static std::once_flag warned;
+    std::call_once(warned, [] {
+      fmt::print(stderr, "keyshift: warning: --insecure: the server's certificate is not verified; anyone on the "
+                         "network path can pose as the server\n");
+    });
+  }
+  return url;
+}
 
 void AddNew(CLI::App& app, CliOptions& o) {
   app.add_option("slug", o.slug, "Short name for the migration, e.g. iso_dates (letters, digits, _ and -)")
@@ -145,6 +192,9 @@ constexpr const char* kFooter = R"(Environment:
   KEYSHIFT_DIR     default for --dir (else ./migrations)
   KEYSHIFT_PREFIX  default for --prefix (else keyshift:)
   KEYSHIFT_PASSWORD  the Redis password when the URL has none (also REDISCLI_AUTH)
+  KEYSHIFT_CACERT  default for --cacert (else the system's CAs)
+  KEYSHIFT_CERT    default for --cert
+  KEYSHIFT_KEY     default for --key
 
 Exit codes: 0 ok, 1 a migration or verify failed, 2 usage or configuration
 error, 3 another run holds the lock, 130/143
@@ -161,7 +211,8 @@ Docs: docs/getting-started.md, docs/migrations.md, docs/cli.md)";
 std::string UnknownCommand(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--url" || a == "--dir" || a == "--prefix" || a == "--output" || a == "--password-file") {
+    if (a == "--url" || a == "--dir" || a == "--prefix" || a == "--output" || a == "--password-file" ||
+        a == "--cacert" || a == "--cert" || a == "--key" || a == "--sni") {
       ++i;
       continue;
     }
@@ -180,7 +231,7 @@ Context::Context(CliOptions options)
 
 Result<RedisConnection*> Context::Redis() {
   if (conn_) return conn_.get();
-  auto url = ParseRedisUrl(options_.url, options_.password);
+  auto url = TargetUrl(options_);
   if (!url.ok()) return url.error();
   auto conn = ConnectRedis(*url);
   if (!conn.ok()) return conn.error();
@@ -189,9 +240,8 @@ Result<RedisConnection*> Context::Redis() {
 }
 
 std::function<Result<std::unique_ptr<RedisConnection>>()> Context::ConnectionFactory() const {
-  std::string text = options_.url, password = options_.password;
-  return [text, password]() -> Result<std::unique_ptr<RedisConnection>> {
-    auto url = ParseRedisUrl(text, password);
+  return [options = options_]() -> Result<std::unique_ptr<RedisConnection>> {
+    auto url = TargetUrl(options);
     if (!url.ok()) return url.error();
     return ConnectRedis(*url);
   };
@@ -251,12 +301,13 @@ std::optional<int> Parse(int argc, char** argv, CliOptions& o, const CommandSpec
   o.url = EnvOr("KEYSHIFT_URL", "redis://127.0.0.1:6379/0");
   o.dir = EnvOr("KEYSHIFT_DIR", "migrations");
   o.prefix = EnvOr("KEYSHIFT_PREFIX", "keyshift:");
-  app.add_option("--url", o.url, "redis://[user:pass@]host:port[/db] (env KEYSHIFT_URL)");
+  app.add_option("--url", o.url, "redis[s]://[user:pass@]host:port[/db] (env KEYSHIFT_URL; rediss:// for TLS)");
   app.add_option("--dir", o.dir, "Migration directory (env KEYSHIFT_DIR, default ./migrations)");
   app.add_option("--prefix", o.prefix, "Prefix of keyshift's own keys in Redis (env KEYSHIFT_PREFIX, default keyshift:)");
   app.add_option("--output", o.output, "text (default) or json, for CI")->check(CLI::IsMember({"text", "json"}));
   app.add_option("--password-file", o.password_file,
                  "Read the Redis password from this file (else env KEYSHIFT_PASSWORD or REDISCLI_AUTH)");
+  AddTlsOptions(app, o);
   for (const auto& spec : kCommands) {
     CLI::App* sub = app.add_subcommand(spec.name, spec.help);
     spec.add_options(*sub, o);
@@ -277,6 +328,7 @@ std::optional<int> Parse(int argc, char** argv, CliOptions& o, const CommandSpec
     app.exit(e);
     return kExitUsage;
   }
+  o.tls_flags_given = TlsFlagsGiven(app);
   return std::nullopt;
 }
 

@@ -23,6 +23,8 @@ struct CliOptions {
   std::string url, dir, prefix, output = "text";
   std::string password_file;
   std::string password;  // from --password-file, KEYSHIFT_PASSWORD or REDISCLI_AUTH; the URL's wins
+  TlsSettings tls;              // --cacert --cert --key --sni --insecure; on with rediss://
+  bool tls_flags_given = false;  // any of those on the command line (not from the environment)
   // new
   std::string slug;
   // up

@@ -1,225 +1,27 @@
-// Owns the hiredis side of the Redis seam: redis:// URL parsing and redaction,
-// and HiredisConnection (connect, AUTH/SELECT, pipelining, reconnect after a
-// transport failure). No other file in keyshift includes hiredis.
+// The connection side of the Redis seam: StreamConnection speaks RESP over a
+// Transport (plain TCP or TLS, transport.h) with hiredis's command formatter
+// and reply parser: connect, AUTH/SELECT, pipelining, reconnect after a
+// transport failure. No other file in keyshift includes hiredis.
 #include "runtime/redis_client.h"
 
 #include <hiredis/hiredis.h>
 #include <signal.h>
-#include <sys/time.h>
 
 #include <fmt/format.h>
 
-#include <cctype>
 #include <cerrno>
-#include <charconv>
-#include <climits>
+#include <chrono>
 #include <cstring>
 #include <mutex>
+#include <new>
 #include <optional>
-#include <string_view>
 #include <utility>
 
 namespace keyshift {
 namespace {
 
-// ---------------------------------------------------------------- URL parsing
-
-// A parse step either succeeds or says why not; the reason is shown to the
-// user, so it must only ever quote text that comes after the credentials.
+// A step either succeeds or says why not, in one line.
 using Problem = std::optional<std::string>;
-
-bool StartsWithNoCase(std::string_view text, std::string_view prefix) {
-  if (text.size() < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(text[i])) != prefix[i]) return false;
-  }
-  return true;
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::optional<std::string> PercentDecode(std::string_view text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out += text[i];
-      continue;
-    }
-    if (i + 2 >= text.size()) return std::nullopt;
-    int hi = HexValue(text[i + 1]), lo = HexValue(text[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
-}
-
-// Redacted() must produce a URL that parses back to the same user, so
-// anything outside the unreserved set is escaped.
-std::string PercentEncode(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += c;
-    } else {
-      out += fmt::format("%{:02X}", u);
-    }
-  }
-  return out;
-}
-
-// Plain decimal digits only: no sign, no spaces, no trailing text.
-std::optional<int> ParseBoundedInt(std::string_view text, int lo, int hi) {
-  if (text.empty() || text.size() > 10) return std::nullopt;
-  for (char c : text) {
-    if (!std::isdigit(static_cast<unsigned char>(c))) return std::nullopt;
-  }
-  long long value = 0;
-  std::from_chars(text.data(), text.data() + text.size(), value);
-  if (value < lo || value > hi) return std::nullopt;
-  return static_cast<int>(value);
-}
-
-Problem ParseUserinfo(std::string_view info, const std::string& password_elsewhere, RedisUrl* url) {
-  size_t colon = info.find(':');
-  if (colon == std::string_view::npos && !password_elsewhere.empty()) {
-    auto user = PercentDecode(info);
-    if (!user) return "bad percent-encoding in the user name";
-    url->user = std::move(*user);
-    return std::nullopt;
-  }
-  if (colon == std::string_view::npos) {
-    return "credentials need a password: redis://user:PASSWORD@host or redis://:PASSWORD@host";
-  }
-  auto user = PercentDecode(info.substr(0, colon));
-  if (!user) return "bad percent-encoding in the user name";
-  auto password = PercentDecode(info.substr(colon + 1));
-  if (!password) return "bad percent-encoding in the password";
-  if (password->empty()) return "the password is empty";
-  url->user = std::move(*user);
-  url->password = std::move(*password);
-  return std::nullopt;
-}
-
-bool IsHostChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_';
-}
-
-bool IsIpv6Char(char c) {
-  return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.';
-}
-
-// Splits "[v6]:port", "[v6]", "host:port" or "host"; *port stays nullopt
-// when there is no ':' (an empty port after ':' is still a port, and wrong).
-Problem SplitHostPort(std::string_view text, std::string_view* host,
-                      std::optional<std::string_view>* port) {
-  if (!text.empty() && text[0] == '[') {
-    size_t close = text.find(']');
-    if (close == std::string_view::npos) return "unclosed '[' in the IPv6 host";
-    *host = text.substr(1, close - 1);
-    std::string_view after = text.substr(close + 1);
-    if (after.empty()) return std::nullopt;
-    if (after[0] != ':') return "unexpected text after the IPv6 host";
-    *port = after.substr(1);
-    return std::nullopt;
-  }
-  size_t colon = text.find(':');
-  if (colon != std::string_view::npos && text.find(':', colon + 1) != std::string_view::npos) {
-    return "an IPv6 host must be in brackets, e.g. redis://[::1]:6379";
-  }
-  *host = text.substr(0, colon);
-  if (colon != std::string_view::npos) *port = text.substr(colon + 1);
-  return std::nullopt;
-}
-
-Problem ParseHostPort(std::string_view text, RedisUrl* url) {
-  std::string_view host;
-  std::optional<std::string_view> port;
-  bool bracketed = !text.empty() && text[0] == '[';
-  if (Problem p = SplitHostPort(text, &host, &port)) return p;
-  if (host.empty()) return "no host";
-  for (char c : host) {
-    if (bracketed ? !IsIpv6Char(c) : !IsHostChar(c)) {
-      return bracketed ? "not an IPv6 address between [ and ]" : "invalid character in the host name";
-    }
-  }
-  url->host = std::string(host);
-  if (!port) return std::nullopt;
-  auto number = ParseBoundedInt(*port, 1, 65535);
-  if (!number) return fmt::format("port must be a number from 1 to 65535, got '{}'", *port);
-  url->port = *number;
-  return std::nullopt;
-}
-
-Problem ParseDb(std::string_view text, RedisUrl* url) {
-  if (text.empty()) return std::nullopt;  // "redis://host/" means db 0
-  if (text.find('?') != std::string_view::npos) return "query parameters are not supported";
-  auto db = ParseBoundedInt(text, 0, INT_MAX);
-  if (!db) return fmt::format("the database must be a non-negative number, got '{}'", text);
-  url->db = *db;
-  return std::nullopt;
-}
-
-std::string BracketedHost(const std::string& host) {
-  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
-}
-
-std::string HostPort(const RedisUrl& url) {
-  return fmt::format("{}:{}", BracketedHost(url.host), url.port);
-}
-
-}  // namespace
-
-std::string RedactUrlText(const std::string& text) {
-  size_t start = text.find("://");
-  start = start == std::string::npos ? 0 : start + 3;
-  size_t at = text.rfind('@');
-  if (at == std::string::npos || at < start) return text;
-  size_t colon = text.find(':', start);
-  // Without a ':' the lone userinfo may be a bare password: hide all of it.
-  size_t hide_from = (colon == std::string::npos || colon > at) ? start : colon + 1;
-  return text.substr(0, hide_from) + "***" + text.substr(at);
-}
-
-std::string RedisUrl::Redacted() const {
-  std::string credentials;
-  if (!user.empty() || !password.empty()) credentials = PercentEncode(user) + ":***@";
-  return fmt::format("redis://{}{}:{}/{}", credentials, BracketedHost(host), port, db);
-}
-
-Result<RedisUrl> ParseRedisUrl(const std::string& text, const std::string& password) {
-  auto invalid = [&](const std::string& reason) {
-    return UsageError(fmt::format("invalid --url '{}': {}", RedactUrlText(text), reason));
-  };
-  if (StartsWithNoCase(text, "rediss://")) {
-    return invalid("TLS (rediss://) is not supported by this build");
-  }
-  if (!StartsWithNoCase(text, "redis://")) return invalid("the URL must start with redis://");
-  std::string_view rest = std::string_view(text).substr(8);
-  RedisUrl url;
-  // The last '@' ends the credentials, so an unescaped '@' or '/' in a
-  // password still parses (and is still redacted).
-  size_t at = rest.rfind('@');
-  if (at != std::string_view::npos) {
-    if (Problem p = ParseUserinfo(rest.substr(0, at), password, &url)) return invalid(*p);
-    rest = rest.substr(at + 1);
-  }
-  size_t slash = rest.find('/');
-  if (Problem p = ParseHostPort(rest.substr(0, slash), &url)) return invalid(*p);
-  if (slash != std::string_view::npos) {
-    if (Problem p = ParseDb(rest.substr(slash + 1), &url)) return invalid(*p);
-  }
-  if (url.password.empty()) url.password = password;
-  return url;
-}
-
-namespace {
 
 // ----------------------------------------------------------------- hiredis
 
@@ -243,16 +45,10 @@ Reply ConvertReply(const redisReply& raw) {
   return reply;
 }
 
-timeval ToTimeval(int ms) {
-  timeval tv{};
-  tv.tv_sec = ms / 1000;
-  tv.tv_usec = (ms % 1000) * 1000;
-  return tv;
-}
-
-// hiredis writes with write(2): a server that drops the connection while a
-// pipeline is being sent would kill the whole process with SIGPIPE instead of
-// giving us an Error. Only touch the disposition if nobody chose one.
+// A server that drops the connection while a pipeline is being sent must give
+// us an Error, not kill the process with SIGPIPE (TLS writes go through
+// write(2), which has no MSG_NOSIGNAL). Only touch the disposition if nobody
+// chose one.
 void IgnoreSigpipeOnce() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -263,82 +59,13 @@ void IgnoreSigpipeOnce() {
   });
 }
 
-class HiredisConnection final : public RedisConnection {
- public:
-  HiredisConnection(RedisUrl url, int connect_timeout_ms, int command_timeout_ms)
-      : url_(std::move(url)),
-        connect_timeout_ms_(connect_timeout_ms),
-        command_timeout_ms_(command_timeout_ms) {}
-  ~HiredisConnection() override { Close(); }
-  HiredisConnection(const HiredisConnection&) = delete;
-  HiredisConnection& operator=(const HiredisConnection&) = delete;
-
-  // Connects and replays AUTH/SELECT. Used for the first connection and for
-  // reconnecting after a transport failure.
-  Status Open(bool reconnect);
-  Result<std::vector<Reply>> Pipeline(const std::vector<Command>& commands) override;
-  std::string Describe() const override { return url_.Redacted(); }
-
- private:
-  Problem Connect();
-  Status Handshake(const std::string& where);
-  Problem Exchange(const std::vector<Command>& commands, std::vector<Reply>* replies);
-  std::string FailureReason() const;
-  std::string Scrub(std::string message) const;
-  void Close();
-
-  RedisUrl url_;
-  int connect_timeout_ms_;
-  int command_timeout_ms_;
-  redisContext* ctx_ = nullptr;  // null: never connected, or dropped after a transport failure
+struct ReaderFree {
+  void operator()(redisReader* reader) const { redisReaderFree(reader); }
 };
 
-void HiredisConnection::Close() {
-  if (ctx_ != nullptr) redisFree(ctx_);
-  ctx_ = nullptr;
-}
-
-Problem HiredisConnection::Connect() {
-  Close();
-  ctx_ = redisConnectWithTimeout(url_.host.c_str(), url_.port, ToTimeval(connect_timeout_ms_));
-  if (ctx_ == nullptr) return "out of memory";
-  Problem problem;
-  if (ctx_->err != 0) {
-    problem = ctx_->errstr;
-  } else if (command_timeout_ms_ > 0 &&
-             redisSetTimeout(ctx_, ToTimeval(command_timeout_ms_)) != REDIS_OK) {
-    problem = fmt::format("cannot set the command timeout: {}", ctx_->errstr);
-  } else if (redisEnableKeepAlive(ctx_) != REDIS_OK) {
-    problem = fmt::format("cannot enable keep-alive: {}", ctx_->errstr);
-  }
-  if (problem) Close();
-  return problem;
-}
-
-// Why the context failed, in words; a reply timeout shows up as EAGAIN.
-std::string HiredisConnection::FailureReason() const {
-  if (ctx_ == nullptr) return "not connected";
-  if (ctx_->err == REDIS_ERR_IO && std::strcmp(ctx_->errstr, std::strerror(EAGAIN)) == 0) {
-    return fmt::format("no reply within {} ms", command_timeout_ms_);
-  }
-  return ctx_->errstr[0] != '\0' ? ctx_->errstr : "unknown error";
-}
-
-// Redis echoes little of what it is sent, but a message is only ever printed
-// after this, so a password cannot leak even if a server quotes it back.
-std::string HiredisConnection::Scrub(std::string message) const {
-  if (url_.password.empty()) return message;
-  for (size_t pos = 0; (pos = message.find(url_.password, pos)) != std::string::npos; pos += 3) {
-    message.replace(pos, url_.password.size(), "***");
-  }
-  return message;
-}
-
-// Sends every command, then reads every reply. On a transport failure returns
-// the reason and drops the context: after a partial exchange the stream
-// position is unknown, so the context can never be trusted again.
-Problem HiredisConnection::Exchange(const std::vector<Command>& commands,
-                                    std::vector<Reply>* replies) {
+// Every command of a pipeline in RESP, back to back, ready to send.
+std::string FormatCommands(const std::vector<Command>& commands) {
+  std::string out;
   std::vector<const char*> argv;
   std::vector<size_t> lengths;
   for (const Command& command : commands) {
@@ -348,27 +75,122 @@ Problem HiredisConnection::Exchange(const std::vector<Command>& commands,
       argv.push_back(arg.data());
       lengths.push_back(arg.size());
     }
-    if (redisAppendCommandArgv(ctx_, static_cast<int>(argv.size()), argv.data(), lengths.data()) !=
-        REDIS_OK) {
-      break;  // only out of memory; reported below via ctx_->err
-    }
+    char* formatted = nullptr;
+    int n = redisFormatCommandArgv(&formatted, static_cast<int>(argv.size()), argv.data(), lengths.data());
+    if (n < 0) throw std::bad_alloc();
+    out.append(formatted, static_cast<size_t>(n));
+    redisFreeCommand(formatted);
   }
-  replies->reserve(commands.size());
-  while (ctx_->err == 0 && replies->size() < commands.size()) {
+  return out;
+}
+
+class StreamConnection final : public RedisConnection {
+ public:
+  StreamConnection(RedisUrl url, int connect_timeout_ms, int command_timeout_ms)
+      : url_(std::move(url)), connect_timeout_ms_(connect_timeout_ms), command_timeout_ms_(command_timeout_ms) {}
+
+  // Connects and replays AUTH/SELECT. Used for the first connection and for
+  // reconnecting after a transport failure.
+  Status Open(bool reconnect);
+  Result<std::vector<Reply>> Pipeline(const std::vector<Command>& commands) override;
+  std::string Describe() const override { return url_.Redacted(); }
+
+ private:
+  Status Handshake(const std::string& where);
+  Problem Exchange(const std::vector<Command>& commands, std::vector<Reply>* replies);
+  Problem Drive(const std::string& out, size_t expected, std::vector<Reply>* replies);
+  Problem TakeReplies(size_t expected, std::vector<Reply>* replies);
+  std::string Scrub(std::string message) const;
+  void Close();
+
+  RedisUrl url_;
+  int connect_timeout_ms_;
+  int command_timeout_ms_;
+  // Both null: never connected, or dropped after a transport failure.
+  std::unique_ptr<Transport> transport_;
+  std::unique_ptr<redisReader, ReaderFree> reader_;
+};
+
+void StreamConnection::Close() {
+  transport_.reset();
+  reader_.reset();
+}
+
+// Redis echoes little of what it is sent, but a message is only ever printed
+// after this, so a password cannot leak even if a server quotes it back.
+std::string StreamConnection::Scrub(std::string message) const {
+  if (url_.password.empty()) return message;
+  for (size_t pos = 0; (pos = message.find(url_.password, pos)) != std::string::npos; pos += 3) {
+    message.replace(pos, url_.password.size(), "***");
+  }
+  return message;
+}
+
+// Moves every complete reply out of the parser.
+Problem StreamConnection::TakeReplies(size_t expected, std::vector<Reply>* replies) {
+  while (replies->size() < expected) {
     void* raw = nullptr;
-    if (redisGetReply(ctx_, &raw) != REDIS_OK || raw == nullptr) break;
+    if (redisReaderGetReply(reader_.get(), &raw) != REDIS_OK) {
+      return fmt::format("bad reply from the server: {}", reader_->errstr);
+    }
+    if (raw == nullptr) return std::nullopt;
     replies->push_back(ConvertReply(*static_cast<redisReply*>(raw)));
     freeReplyObject(raw);
   }
-  if (ctx_->err == 0 && replies->size() == commands.size()) return std::nullopt;
-  std::string reason = FailureReason();
-  Close();
-  return reason;
+  return std::nullopt;
+}
+
+// Writes `out` while reading replies as they come, so neither side ever waits
+// on a full socket buffer. The command timeout bounds each wait without
+// progress, as it did for one blocking read.
+Problem StreamConnection::Drive(const std::string& out, size_t expected, std::vector<Reply>* replies) {
+  static thread_local char buffer[64 * 1024];
+  using Clock = std::chrono::steady_clock;
+  auto timeout = std::chrono::milliseconds(command_timeout_ms_);
+  Deadline deadline = command_timeout_ms_ > 0 ? Clock::now() + timeout : Deadline::max();
+  size_t sent = 0;
+  bool readable = false;  // after a Wait, until a Receive finds nothing
+  bool moved = false;     // bytes went either way since the last Wait
+  while (replies->size() < expected) {
+    if (sent < out.size()) {
+      auto n = transport_->Send(out.data() + sent, out.size() - sent);
+      if (!n.ok()) return n.error().message;
+      sent += *n;
+      moved = moved || *n > 0;
+    }
+    if (readable) {
+      auto n = transport_->Receive(buffer, sizeof buffer);
+      if (!n.ok()) return n.error().message;
+      readable = *n > 0;
+      moved = moved || readable;
+      if (readable && redisReaderFeed(reader_.get(), buffer, *n) != REDIS_OK) return "out of memory";
+      if (Problem p = TakeReplies(expected, replies)) return p;
+      if (readable) continue;
+    }
+    if (moved && command_timeout_ms_ > 0) deadline = Clock::now() + timeout;
+    moved = false;
+    auto ready = transport_->Wait(sent < out.size(), deadline);
+    if (!ready.ok()) return ready.error().message;
+    if (!*ready) return fmt::format("no reply within {} ms", command_timeout_ms_);
+    readable = true;
+  }
+  return std::nullopt;
+}
+
+// Sends every command and reads every reply. On a transport failure returns
+// the reason and drops the connection: after a partial exchange the stream
+// position is unknown, so it can never be trusted again.
+Problem StreamConnection::Exchange(const std::vector<Command>& commands, std::vector<Reply>* replies) {
+  if (!transport_) return "not connected";
+  replies->reserve(commands.size());
+  Problem problem = Drive(FormatCommands(commands), commands.size(), replies);
+  if (problem) Close();
+  return problem;
 }
 
 // The first refusal among the handshake replies, as a one-line message.
 Problem HandshakeRefusal(const RedisUrl& url, const std::vector<Reply>& replies) {
-  std::string at = HostPort(url);
+  std::string at = url.Address();
   if (replies.size() == 2 && replies[0].is_error()) {
     return fmt::format("Redis at {} refused the credentials: {}", at, replies[0].str);
   }
@@ -383,7 +205,7 @@ Problem HandshakeRefusal(const RedisUrl& url, const std::vector<Reply>& replies)
   return fmt::format("Redis at {} refused {}: {}", at, what, last.str);
 }
 
-Status HiredisConnection::Handshake(const std::string& where) {
+Status StreamConnection::Handshake(const std::string& where) {
   std::vector<Command> commands;
   if (!url_.password.empty()) {
     commands.push_back(url_.user.empty() ? Command{"AUTH", url_.password}
@@ -394,7 +216,10 @@ Status HiredisConnection::Handshake(const std::string& where) {
   commands.push_back(url_.db != 0 ? Command{"SELECT", std::to_string(url_.db)} : Command{"PING"});
   std::vector<Reply> replies;
   if (Problem p = Exchange(commands, &replies)) {
-    return UsageError(Scrub(fmt::format("{}: {}", where, *p)));
+    // A TLS port hangs up on a plaintext hello without a word.
+    bool hung_up = *p == kClosedByServer || *p == std::strerror(ECONNRESET);
+    std::string hint = url_.tls.enabled || !hung_up ? "" : " (is it a TLS port? then use rediss://)";
+    return UsageError(Scrub(fmt::format("{}: {}{}", where, *p, hint)));
   }
   if (Problem refusal = HandshakeRefusal(url_, replies)) {
     Close();
@@ -403,15 +228,20 @@ Status HiredisConnection::Handshake(const std::string& where) {
   return Status::Ok();
 }
 
-Status HiredisConnection::Open(bool reconnect) {
+Status StreamConnection::Open(bool reconnect) {
   std::string where =
-      reconnect ? fmt::format("lost connection to Redis at {} and could not reconnect", HostPort(url_))
-                : fmt::format("cannot connect to Redis at {}", HostPort(url_));
-  if (Problem p = Connect()) return UsageError(Scrub(fmt::format("{}: {}", where, *p)));
+      reconnect ? fmt::format("lost connection to Redis at {} and could not reconnect", url_.Address())
+                : fmt::format("cannot connect to Redis at {}", url_.Address());
+  Close();
+  auto transport = OpenTransport(url_.host, url_.port, url_.tls, connect_timeout_ms_);
+  if (!transport.ok()) return UsageError(Scrub(fmt::format("{}: {}", where, transport.error().message)));
+  transport_ = std::move(transport.value());
+  reader_.reset(redisReaderCreate());
+  if (!reader_) throw std::bad_alloc();
   return Handshake(where);
 }
 
-Result<std::vector<Reply>> HiredisConnection::Pipeline(const std::vector<Command>& commands) {
+Result<std::vector<Reply>> StreamConnection::Pipeline(const std::vector<Command>& commands) {
   for (const Command& command : commands) {
     // Redis answers an empty multibulk with nothing at all: we would wait forever.
     if (command.empty()) return Fail("internal error: empty Redis command in a pipeline");
@@ -420,11 +250,11 @@ Result<std::vector<Reply>> HiredisConnection::Pipeline(const std::vector<Command
   if (commands.empty()) return replies;
   // A dropped connection is re-established lazily, but the pipeline that
   // failed is never resent: some of its commands may already have run.
-  if (ctx_ == nullptr) {
+  if (!transport_) {
     if (Status s = Open(/*reconnect=*/true); !s) return s.error();
   }
   if (Problem p = Exchange(commands, &replies)) {
-    return UsageError(Scrub(fmt::format("lost connection to Redis at {}: {}", HostPort(url_), *p)));
+    return UsageError(Scrub(fmt::format("lost connection to Redis at {}: {}", url_.Address(), *p)));
   }
   return replies;
 }
@@ -442,7 +272,7 @@ Result<Reply> RedisConnection::Call(const Command& command) {
 Result<std::unique_ptr<RedisConnection>> ConnectRedis(const RedisUrl& url, int timeout_ms,
                                                       int command_timeout_ms) {
   IgnoreSigpipeOnce();
-  auto connection = std::make_unique<HiredisConnection>(url, timeout_ms, command_timeout_ms);
+  auto connection = std::make_unique<StreamConnection>(url, timeout_ms, command_timeout_ms);
   if (Status s = connection->Open(/*reconnect=*/false); !s) return s.error();
   return std::unique_ptr<RedisConnection>(std::move(connection));
 }

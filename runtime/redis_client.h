@@ -1,6 +1,7 @@
 // The I/O seam to Redis. Everything in the engine talks to a RedisConnection;
-// HiredisConnection (redis_client.cc) is the only code that touches hiredis, so
-// logic above it can be tested with a fake. Also owns redis:// URL parsing.
+// StreamConnection (redis_client.cc) is the only code that touches hiredis
+// (its command formatting and reply parser, over a Transport), so logic above
+// it can be tested with a fake. redis_url.cc parses redis:// URLs.
 //
 // Pipelining is the primitive: Pipeline() sends every command, then reads every
 // reply, in order. A per-key round trip is a bug; batch through Pipeline().
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "runtime/result.h"
+#include "runtime/transport.h"
 
 namespace keyshift {
 
@@ -27,15 +29,19 @@ struct Reply {
 
 using Command = std::vector<std::string>;
 
-// redis://[user:pass@]host[:port][/db]. Password kept only here; Redacted()
-// is what may be printed.
+// redis[s]://[user:pass@]host[:port][/db]. Password kept only here; Redacted()
+// is what may be printed. rediss:// turns tls.enabled on; the CLI fills in
+// the rest of `tls` (--cacert ...), so every connection opened from this URL
+// (lock renewal, script watchdog, cluster nodes) talks TLS the same way.
 struct RedisUrl {
   std::string host = "127.0.0.1";
   int port = 6379;
   int db = 0;
   std::string user;
   std::string password;
+  TlsSettings tls;
   std::string Redacted() const;
+  std::string Address() const;  // host:port, an IPv6 host in brackets
 };
 
 // Parses a URL; a malformed one is a usage error (exit 2) whose message never
@@ -60,8 +66,9 @@ class RedisConnection {
   Result<Reply> Call(const Command& command);
 };
 
-// Connects, authenticates and selects the database. Unreachable server, bad
-// credentials: exit-2 errors with one-line messages. timeout_ms bounds the
+// Connects (TLS when url.tls.enabled), authenticates and selects the
+// database. Unreachable server, bad credentials, a refused certificate: exit-2
+// errors with one-line messages. timeout_ms bounds the
 // connect; command_timeout_ms bounds each wait for a reply (a stuck server
 // becomes an Error rather than a hang).
 Result<std::unique_ptr<RedisConnection>> ConnectRedis(const RedisUrl& url, int timeout_ms = 5000,

@@ -10,6 +10,7 @@
 #include <catch.hpp>
 #include <chrono>
 #include <map>
+#include <tuple>
 #include <string>
 
 #include "tests/support/redis_server.h"
@@ -93,9 +94,34 @@ TEST_CASE("Redacted() hides the password and round-trips", "[url]") {
   CHECK(back.db == 1);
 }
 
+TEST_CASE("rediss:// turns TLS on; redis:// leaves it off; Redacted() keeps the scheme", "[url]") {
+  const std::tuple<const char*, bool, std::string, int, int, std::string> cases[] = {
+      {"rediss://host", true, "host", 6379, 0, "rediss://host:6379/0"},
+      {"REDISS://u:pw@cache.example:6380/2", true, "cache.example", 6380, 2, "rediss://u:***@cache.example:6380/2"},
+      {"rediss://:pw@[::1]:7000", true, "::1", 7000, 0, "rediss://:***@[::1]:7000/0"},
+      {"redis://host", false, "host", 6379, 0, "redis://host:6379/0"},
+  };
+  for (const auto& [text, tls, host, port, db, redacted] : cases) {
+    INFO(text);
+    RedisUrl url = MustParse(text);
+    CHECK(url.tls.enabled == tls);
+    CHECK(url.host == host);
+    CHECK(url.port == port);
+    CHECK(url.db == db);
+    CHECK(url.Redacted() == redacted);
+    CHECK(MustParse(url.Redacted()).tls.enabled == tls);
+    // Only the scheme says TLS; how to verify comes from the CLI.
+    CHECK(url.tls.ca_file.empty());
+    CHECK_FALSE(url.tls.insecure);
+  }
+}
+
 TEST_CASE("rejected URLs are usage errors with a reason", "[url]") {
   const std::pair<const char*, const char*> cases[] = {
-      {"rediss://host:6379", "TLS (rediss://) is not supported by this build"},
+      {"redisss://host:6379", "must start with redis:// (or rediss:// for TLS)"},
+      {"rediss:/host", "must start with redis://"},
+      {"rediss://", "no host"},
+      {"rediss://host:0", "got '0'"},
       {"http://host", "must start with redis://"},
       {"host:6379", "must start with redis://"},
       {"", "must start with redis://"},
@@ -144,7 +170,8 @@ TEST_CASE("rejected URLs are usage errors with a reason", "[url]") {
 TEST_CASE("no URL error message contains the password", "[url]") {
   const std::string secret = "s3cr3t-PW";
   const std::string cases[] = {
-      "rediss://u:" + secret + "@host",
+      "rediss://u:" + secret + "@host:0",
+      "rediss://u:" + secret + "@host/x",
       "http://u:" + secret + "@host",
       "redis://u:" + secret + "@host:99999",
       "redis://u:" + secret + "@host/x",

@@ -168,6 +168,19 @@ Reply Cmd(RedisConnection& conn, const Command& command) {
   return reply.value();
 }
 
+const char* const kRunawayOnR2 = R"(return {
+  description = "spins forever inside Redis",
+  mode = "server",
+  scan = { match = "r:*", type = "string" },
+  limits = { time_ms = 300 },
+  transform = function(key, value)
+    if key == "r:2" and rawget(_G, "redis") then
+      while true do end
+    end
+    return value .. "!"
+  end,
+})";
+
 const std::map<std::string, std::string> kShortLease = {{"KEYSHIFT_LOCK_LEASE_MS", "600"}};
 
 int KillUpRepeatedly(const Keyshift& ks, const TempDir& scratch, int rounds, unsigned seed) {

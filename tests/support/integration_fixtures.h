@@ -64,6 +64,11 @@ Spawned SpawnKeyshift(const std::vector<std::string>& args, const TempDir& scrat
 // Waits for the run (killing it after timeout_seconds, which FAILs the test).
 CliResult WaitKeyshift(const Spawned& run, int timeout_seconds = 60);
 
+// A server-mode migration over r:* (strings, limits.time_ms 300) whose
+// transform loops forever on r:2, only inside Redis: the host pre-flight
+// passes, the server spins until keyshift's watchdog sends SCRIPT KILL.
+extern const char* const kRunawayOnR2;
+
 // A 600 ms lock lease, so tests that kill runners do not wait 10 s for it.
 extern const std::map<std::string, std::string> kShortLease;
 // Starts `up` up to `rounds` times and SIGKILLs each run after a random

@@ -110,7 +110,11 @@ std::string Tail(const std::string& path, size_t max_bytes = 3000) {
 
 }  // namespace
 
-RedisServer::RedisServer(Options options) : options_(std::move(options)) {
+RedisServer::RedisServer(Tls tls, Options options) : options_(std::move(options)), tls_(std::move(tls)) { Start(); }
+
+RedisServer::RedisServer(Options options) : options_(std::move(options)) { Start(); }
+
+void RedisServer::Start() {
   std::string pattern = (fs::temp_directory_path() / "keyshift-redis-XXXXXX").string();
   REQUIRE(mkdtemp(pattern.data()) != nullptr);
   dir_ = pattern;
@@ -137,6 +141,19 @@ std::string RedisServer::url_with_password() const {
   return "redis://:" + options_.requirepass + "@127.0.0.1:" + std::to_string(port_) + "/0";
 }
 
+std::string RedisServer::tls_url(const std::string& host) const {
+  return "rediss://" + host + ":" + std::to_string(tls_port_) + "/0";
+}
+
+namespace {
+
+std::vector<std::string> TlsArgs(const RedisServer::Tls& tls, int port) {
+  return {"--tls-port", std::to_string(port), "--tls-cert-file", tls.cert, "--tls-key-file", tls.key,
+          "--tls-ca-cert-file", tls.ca, "--tls-auth-clients", tls.require_client_cert ? "yes" : "no"};
+}
+
+}  // namespace
+
 bool RedisServer::StartOnce(std::string* why) {
   port_ = FreeLoopbackPort();
   std::vector<std::string> args = {RedisServerBinary(), "--port", std::to_string(port_),
@@ -145,6 +162,12 @@ bool RedisServer::StartOnce(std::string* why) {
                                    "--logfile", dir_ + "/redis.log"};
   if (!options_.requirepass.empty()) {
     args.insert(args.end(), {"--requirepass", options_.requirepass});
+  }
+  if (tls_) {
+    do tls_port_ = FreeLoopbackPort();
+    while (tls_port_ == port_);
+    std::vector<std::string> tls = TlsArgs(*tls_, tls_port_);
+    args.insert(args.end(), tls.begin(), tls.end());
   }
   args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
   std::vector<char*> argv;

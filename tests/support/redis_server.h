@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,14 @@ namespace keyshift::testing {
 
 class RedisServer {
  public:
+  // A TLS port beside the plaintext one (which the harness and Connect()
+  // keep using, so that seeding and inspection do not depend on the code
+  // under test). Files from tls_certs.h.
+  struct Tls {
+    std::string cert, key;     // the server's certificate and key
+    std::string ca;            // CA that client certificates must be signed by
+    bool require_client_cert = false;
+  };
   struct Options {
     std::vector<std::string> extra_args;  // appended to the redis-server command line
     std::string requirepass;              // non-empty: --requirepass, and Connect() authenticates
@@ -23,12 +32,18 @@ class RedisServer {
   // Starts the server and waits until it answers PING; FAILs the test (with
   // the tail of the server's log) if it cannot.
   explicit RedisServer(Options options = {});
+  // Also listens with TLS, on tls_port().
+  RedisServer(Tls tls, Options options);
   // SIGTERM, wait up to 5 s, then SIGKILL; removes the temp dir.
   ~RedisServer();
   RedisServer(const RedisServer&) = delete;
   RedisServer& operator=(const RedisServer&) = delete;
 
   int port() const { return port_; }
+  // The TLS port (Options::tls), else 0.
+  int tls_port() const { return tls_port_; }
+  // rediss://HOST:TLS_PORT/0; HOST 127.0.0.1 unless given (e.g. "localhost").
+  std::string tls_url(const std::string& host = "127.0.0.1") const;
   // redis://127.0.0.1:PORT/0, never with a password (see url_with_password()).
   std::string url() const;
   // Like url(), plus ":PASSWORD@" when Options::requirepass is set.
@@ -45,14 +60,17 @@ class RedisServer {
   std::string LogTail() const;
 
  private:
+  void Start();
   bool StartOnce(std::string* why);
   bool WaitUntilReady(std::string* why);
   bool AnswersAsUs() const;
   void Stop();
 
   Options options_;
+  std::optional<Tls> tls_;
   std::string dir_;
   int port_ = 0;
+  int tls_port_ = 0;
   pid_t pid_ = -1;
 };
 
