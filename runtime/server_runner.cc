@@ -25,7 +25,7 @@ ServerRunner::ServerRunner(ScriptCache& scripts, const StateKeys& keys, const Mi
                            const MigrationInfo& info, ConnectionFactory watchdog_connection)
     : scripts_(scripts), keys_(keys), file_(file), info_(info) {
   std::string scan_type = info.scan.type ? KeyTypeName(*info.scan.type) : "";
-  script_ = BuildServerScript(file, scan_type, keys.journal_prefix(file.version));
+  script_ = BuildServerScript(file, scan_type, keys.journal_prefix(file.version), keys.prefix());
   if (watchdog_connection)
     watchdog_ = std::make_unique<ScriptWatchdog>(std::move(watchdog_connection), info.limits.wall_ms);
 }

@@ -64,6 +64,9 @@ local function same(a, b)
   return true
 end
 if action == 'rename' and new_key == key then action = 'write' end
+if action == 'rename' and string.sub(new_key, 1, #STATE_PREFIX) == STATE_PREFIX then
+  return {'error', 'ks.rename target ' .. new_key .. " is inside keyshift's prefix '" .. STATE_PREFIX .. "'"}
+end
 if action == 'write' and same(flat, before) then return {'keep'} end
 local code = ({write = 'W', delete = 'D', rename = 'R'})[action]
 local expire_at = string.format('%d', redis.call('PEXPIRETIME', key))
@@ -206,7 +209,7 @@ int CountLines(const std::string& text) { return static_cast<int>(std::count(tex
 }  // namespace
 
 ServerScript BuildServerScript(const MigrationFile& file, const std::string& scan_type,
-                               const std::string& journal_prefix) {
+                               const std::string& journal_prefix, const std::string& state_prefix) {
   std::string s = fmt::format("-- keyshift server-mode script for {} (sha256 {})\n", file.filename, file.sha256);
   s += "local modules = { host = { log = function(text) redis.log(redis.LOG_NOTICE, 'keyshift: ' .. text) end } }\n";
   // Redis runs the whole script on every call: exact, json, time and pattern are only
@@ -236,6 +239,7 @@ ServerScript BuildServerScript(const MigrationFile& file, const std::string& sca
   s += kJournalEntryLua;
   s += kWriteValueLua;
   s += fmt::format("local JOURNAL_PREFIX = {}\n", LuaQuote(journal_prefix));
+  s += fmt::format("local STATE_PREFIX = {}\n", LuaQuote(state_prefix));
   s += "local SLOT_TAGS = " + SlotTagsLiteral() + "\n";
   s += kJournalOfLua;
   s += kSafeCallsLua;

@@ -36,7 +36,8 @@ struct ServerScript {
 
 // `scan_type` empty: every supported type. `journal_prefix`: the start of the
 // migration's journal hash names ("<prefix>j:<V>:"), for rename targets.
+// `state_prefix`: keyshift's own prefix, which no rename may target.
 ServerScript BuildServerScript(const MigrationFile& file, const std::string& scan_type,
-                               const std::string& journal_prefix);
+                               const std::string& journal_prefix, const std::string& state_prefix);
 
 }  // namespace keyshift

@@ -4,6 +4,9 @@
 local modules = ...
 local ks, canon = modules.ks, modules.canon
 local box_texts = canon.box_texts  -- exact numbers (exact.lua) -> their text
+-- Taken now, before any migration runs: a transform that replaces
+-- ks.is_rename or ks.DELETE must not change what the runner accepts.
+local is_rename, DELETE = ks.is_rename, ks.DELETE
 
 local M = {}
 
@@ -92,7 +95,7 @@ function M.normalize(typ, v)
     if not s then return nil, "a " .. type(v) .. " for a string key; expected " .. EXPECTED.string end
     return { s }
   end
-  if kind(v) ~= "table" or v == ks.DELETE then
+  if kind(v) ~= "table" or rawequal(v, DELETE) then
     return nil, "a " .. kind(v) .. " for a " .. typ .. " key; expected " .. (EXPECTED[typ] or "a value")
   end
   if typ == "hash" then return pairs_flat(v, "hash", scalar) end
@@ -110,10 +113,13 @@ end
 function M.apply(transform, key, typ, value)
   local out = transform(key, value)
   if out == nil then return "keep" end
-  if out == ks.DELETE then return "delete" end
+  if rawequal(out, DELETE) then return "delete" end
   local action, new_key = "write", nil
-  if ks.is_rename(out) then
-    action, new_key, out = "rename", out.key, out.value
+  if is_rename(out) then
+    action, new_key, out = "rename", rawget(out, "key"), rawget(out, "value")
+    if type(new_key) ~= "string" or new_key == "" then
+      return "error", "ks.rename: the new key must be a non-empty string, got " .. kind(new_key)
+    end
     if out == nil then return action, nil, new_key end
   end
   local flat, err = M.normalize(typ, out)
