@@ -176,6 +176,13 @@ TEST_CASE("revert reverses renames and deletes as the journal says", "[redis][re
   Cmd(*conn, {"SET", "n:1", "APP1"});   // the application changed the moved key at its new name
   Cmd(*conn, {"DEL", "n:2"});           // deleted it
   Cmd(*conn, {"SET", "d:1", "NEWX"});   // recreated a deleted key in the new shape
+  long long changes = RdbChanges(*conn);
+  CliResult dry = ks.Run({"down", "--dry-run"});
+  INFO(Describe(dry));
+  CHECK(dry.exit_code == 0);
+  CHECK(RdbChanges(*conn) == changes);
+  CHECK_THAT(dry.out, Catch::Contains("-APP1") && Catch::Contains("+app1") && Catch::Contains("+newx") &&
+                          Catch::Contains("would restore 2 keys, 3 would be reverted by revert, 0 conflicts"));
   CliResult down = ks.Run({"down"});
   INFO(Describe(down));
   CHECK(down.exit_code == 0);
@@ -269,4 +276,53 @@ TEST_CASE("multi-step down --dry-run simulates the steps in order: no false conf
     CHECK(real.exit_code == 0);
     CHECK(Cmd(*conn, {"GET", "s:7"}).str == "v");
   }
+}
+
+TEST_CASE("plan and check warn when revert(transform(v)) differs from v on sampled keys", "[redis][revert]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  TempDir dir;
+  SeedStrings(*conn, "u:", 20, "v1|ok");
+  Cmd(*conn, {"SET", "u:7", "v1|lossy"});
+  dir.Write("0001_shape.lua", R"(return {
+  description = "v1 -> v2, revert loses 'lossy'",
+  scan = { match = "u:*", type = "string" },
+  transform = function(key, value) if value:sub(1, 3) == "v1|" then return "v2|" .. value:sub(4) end end,
+  revert = function(key, value) return "v1|" .. value:sub(4):gsub("lossy", "") end,
+})");
+  Keyshift ks(server, dir);
+  CliResult plan = ks.Run({"plan"});
+  INFO(Describe(plan));
+  CHECK(plan.exit_code == 0);
+  CHECK_THAT(plan.out, Catch::Contains("19 of 20 sampled changed keys round-trip") && Catch::Contains("'u:7'"));
+  CliResult check = ks.Run({"check"});
+  INFO(Describe(check));
+  CHECK(check.exit_code == 0);  // a warning, not an error
+  CHECK_THAT(check.out, Catch::Contains("warning") && Catch::Contains("'u:7'") && !Catch::Contains("'u:8'"));
+}
+
+TEST_CASE("verify after down lists the keys down left in the journal", "[redis][revert]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  TempDir dir;
+  SeedStrings(*conn, "u:", 10, "v1|x");
+  dir.Write("0001_shape.lua", R"(return {
+  description = "v1 -> v2, no revert",
+  scan = { match = "u:*", type = "string" },
+  transform = function(key, value) if value:sub(1, 3) == "v1|" then return "v2|" .. value:sub(4) end end,
+  verify = function(key, value) return value:sub(1, 3) == "v2|", "old shape" end,
+})");
+  Keyshift ks(server, dir);
+  REQUIRE(ks.Run({"up"}).exit_code == 0);
+  Cmd(*conn, {"SET", "u:3", "v2|app"});
+  REQUIRE(ks.Run({"down"}).exit_code == 1);  // u:3 is a conflict
+  CliResult partial = ks.Run({"verify", "1"});
+  INFO(Describe(partial));
+  CHECK(partial.exit_code == 1);
+  CHECK_THAT(partial.out, Catch::Contains("'u:3'") && Catch::Contains("1 failed") && !Catch::Contains("'u:4'"));
+  REQUIRE(ks.Run({"down", "--force"}).exit_code == 0);
+  CliResult clean = ks.Run({"verify", "1"});
+  INFO(Describe(clean));
+  CHECK(clean.exit_code == 0);
+  CHECK_THAT(clean.out, Catch::Contains("rolled back") && Catch::Contains("0 failed"));
 }
