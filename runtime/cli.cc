@@ -103,7 +103,7 @@ void AddDown(CLI::App& app, CliOptions& o) {
                                     "any of its keys")
       ->check(IntIn(0, kMaxVersion));
   app.add_flag("--dry-run", o.dry_run, "Print the diff each key would get; write nothing at all");
-  app.add_flag("--force", o.force, "Also restore keys the application changed since the migration (overwrites them)");
+  app.add_flag("--force", o.force, "Also restore keys the application changed since the migration (overwrites them; revert is not used)");
   app.add_option("--batch", o.batch, "Journal entries per pipeline (default 500)")->check(IntIn(1, 100000));
   AddAllowEviction(app, o);
 }

@@ -326,3 +326,27 @@ TEST_CASE("verify after down lists the keys down left in the journal", "[redis][
   CHECK(clean.exit_code == 0);
   CHECK_THAT(clean.out, Catch::Contains("rolled back") && Catch::Contains("0 failed"));
 }
+
+TEST_CASE("a server-mode migration's revert runs in keyshift during down", "[redis][revert]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  TempDir dir;
+  SeedStrings(*conn, "u:", 5, "v1|x");
+  dir.Write("0001_shape.lua", R"(return {
+  description = "v1 -> v2 in the server",
+  mode = "server",
+  scan = { match = "u:*", type = "string" },
+  transform = function(key, value) if value:sub(1, 3) == "v1|" then return "v2|" .. value:sub(4) end end,
+  revert = function(key, value) if value:sub(1, 3) == "v2|" then return "v1|" .. value:sub(4) end end,
+})");
+  Keyshift ks(server, dir);
+  CliResult up = ks.Run({"up"});
+  INFO(Describe(up));
+  REQUIRE(up.exit_code == 0);
+  REQUIRE(Cmd(*conn, {"GET", "u:1"}).str == "v2|x");
+  Cmd(*conn, {"SET", "u:1", "v2|app"});
+  CliResult down = ks.Run({"down"});
+  INFO(Describe(down));
+  CHECK(down.exit_code == 0);
+  CHECK(Values(*conn, NumberedKeys("u:", 0, 5)) == std::vector<std::string>{"v1|x", "v1|app", "v1|x", "v1|x", "v1|x"});
+}
