@@ -149,6 +149,7 @@ TEST_CASE("kill -9 during down with revert, then down again: revert applied exac
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
   }
   INFO(Describe(last));
+  CHECK(last.exit_code == 0);
   auto values = Values(*conn, NumberedKeys("u:", 0, kKeys));
   int wrong = 0;
   for (int i = 0; i < kKeys; ++i) wrong += values[i] != fmt::format("v1|app{}#", i);
