@@ -17,7 +17,7 @@ namespace keyshift {
 namespace {
 
 constexpr const char* kKnownFields[] = {"description", "owner",  "expected", "rollback", "scan",
-                                        "mode",        "transform", "verify", "limits"};
+                                        "mode",        "transform", "verify", "limits", "revert"};
 constexpr const char* kScanTypes[] = {"string", "hash", "list", "set", "zset"};
 
 // Line of the file's last top-level `return`, where the migration table is
@@ -66,6 +66,8 @@ int CallThunk(lua_State* L) {
   return 3;
 }
 
+}  // namespace
+
 bool SameValue(const Value& a, const Value& b) {
   if (a.type != KeyType::kZSet || b.type != KeyType::kZSet || a.pairs.size() != b.pairs.size()) return a == b;
   for (size_t i = 0; i < a.pairs.size(); ++i)  // scores compare as numbers: Redis may print them longer
@@ -73,8 +75,6 @@ bool SameValue(const Value& a, const Value& b) {
       return false;
   return true;
 }
-
-}  // namespace
 
 std::string QuoteKey(const std::string& key) {
   std::string out = "'";
@@ -259,6 +259,17 @@ Status MigrationScript::ReadFunctions(lua_State* L, int t, const std::string& wh
     lua_pop(L, 1);
     if (type != LUA_TNIL) return Fail(fmt::format("{}: 'verify' must be a function(key, value)", where));
   }
+  type = RawField(L, t, "revert");
+  if (type == LUA_TFUNCTION) {
+    lua_pushvalue(L, -1);
+    lua_getinfo(L, ">S", &ar);
+    info_.revert_line = ar.linedefined;
+    info_.has_revert = true;
+    revert_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
+  } else {
+    lua_pop(L, 1);
+    if (type != LUA_TNIL) return Fail(fmt::format("{}: 'revert' must be a function(key, value)", where));
+  }
   sandbox_->PushModule("runner");
   lua_getfield(L, -1, "apply");
   apply_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -289,7 +300,7 @@ std::string MigrationScript::FullPaths(const std::string& message) const {
 }
 
 Status MigrationScript::CallRunner(const char* fn, int script_ref, const std::string& key, const Value& value,
-                                   bool pass_type) {
+                                   bool pass_type, int line) {
   lua_State* L = sandbox_->L();
   CallArgs args{std::strcmp(fn, "apply") == 0 ? apply_ref_ : verify_runner_ref_, script_ref, &key, &value, pass_type};
   lua_pushcfunction(L, CallThunk);
@@ -297,22 +308,37 @@ Status MigrationScript::CallRunner(const char* fn, int script_ref, const std::st
   Status st = sandbox_->ProtectedCall(1, 3);
   if (!st) {
     std::string msg = FullPaths(st.error().message);
-    if (msg.compare(0, path_.size(), path_) != 0) msg = fmt::format("{}:{}: {}", path_, info_.transform_line, msg);
+    if (msg.compare(0, path_.size(), path_) != 0) msg = fmt::format("{}:{}: {}", path_, line, msg);
     return KeyError(msg, key);
   }
   return Status::Ok();
 }
 
 Result<TransformOutcome> MigrationScript::Transform(const std::string& key, const Value& value) {
+  return Apply(transform_ref_, info_.transform_line, "transform", key, value);
+}
+
+Result<TransformOutcome> MigrationScript::Revert(const std::string& key, const Value& value) {
+  if (!info_.has_revert) return Fail(fmt::format("{}: has no revert function", path_));
+  auto out = Apply(revert_ref_, info_.revert_line, "revert", key, value);
+  if (out.ok() && out->action == TransformOutcome::kRename)
+    return KeyError(fmt::format("{}:{}: revert returned ks.rename(...); a revert cannot rename (`down` moves renamed "
+                                "keys back to the name the journal recorded)", path_, info_.revert_line), key);
+  return out;
+}
+
+Result<TransformOutcome> MigrationScript::Apply(int fn_ref, int line, const char* what, const std::string& key,
+                                                const Value& value) {
   lua_State* L = sandbox_->L();
-  Status st = CallRunner("apply", transform_ref_, key, value, true);
+  Status st = CallRunner("apply", fn_ref, key, value, true, line);
   if (!st) return st.error();
   std::string action = lua_isstring(L, -3) ? lua_tostring(L, -3) : "";
   TransformOutcome out;
   if (action == "error") {
-    std::string msg = lua_isstring(L, -2) ? lua_tostring(L, -2) : "transform failed";
+    std::string msg = lua_isstring(L, -2) ? lua_tostring(L, -2) : "failed";
+    if (std::strcmp(what, "transform") != 0 && msg.compare(0, 9, "transform") == 0) msg = what + msg.substr(9);
     lua_pop(L, 3);
-    return KeyError(fmt::format("{}:{}: {}", path_, info_.transform_line, msg), key);
+    return KeyError(fmt::format("{}:{}: {}", path_, line, msg), key);
   }
   if (action == "delete") out.action = TransformOutcome::kDelete;
   if (action == "write" || action == "rename") {
@@ -334,7 +360,7 @@ Result<TransformOutcome> MigrationScript::Transform(const std::string& key, cons
 Result<std::pair<bool, std::string>> MigrationScript::Verify(const std::string& key, const Value& value) {
   if (!info_.has_verify) return std::make_pair(true, std::string());
   lua_State* L = sandbox_->L();
-  Status st = CallRunner("verify", verify_ref_, key, value, false);
+  Status st = CallRunner("verify", verify_ref_, key, value, false, info_.transform_line);
   if (!st) return st.error();
   bool ok = lua_toboolean(L, -3);
   std::string reason = lua_isstring(L, -2) ? lua_tostring(L, -2) : "";

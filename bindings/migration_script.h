@@ -24,7 +24,9 @@ struct MigrationInfo {
   std::string mode = "host";  // "host" or "server"
   bool has_transform = false;
   bool has_verify = false;
+  bool has_revert = false;    // the inverse transform `down` applies to keys changed since
   int transform_line = 0;     // where `transform` is defined, for errors about its result
+  int revert_line = 0;
   SandboxLimits limits;
 };
 
@@ -48,6 +50,9 @@ class MigrationScript {
 
   // Runs the transform on one key. Errors name file:line and the key.
   Result<TransformOutcome> Transform(const std::string& key, const Value& value);
+  // Runs revert (has_revert only): the same outcomes as Transform, except
+  // that a rename is an error (`down` itself moves renamed keys back).
+  Result<TransformOutcome> Revert(const std::string& key, const Value& value);
   // Runs verify; {true, ""} or {false, reason}. Without verify: always true.
   Result<std::pair<bool, std::string>> Verify(const std::string& key, const Value& value);
 
@@ -60,7 +65,10 @@ class MigrationScript {
   Status ReadScanAndLimits(lua_State* L, int table, const std::string& where);
   Status ReadFunctions(lua_State* L, int table, const std::string& where);
   // Calls runner.<fn>(script function, key, [type,] value) protected; 3 results pushed on success.
-  Status CallRunner(const char* fn, int script_ref, const std::string& key, const Value& value, bool pass_type);
+  Status CallRunner(const char* fn, int script_ref, const std::string& key, const Value& value, bool pass_type,
+                    int line);
+  // runner.apply of `fn_ref` (transform or revert), its result as an outcome.
+  Result<TransformOutcome> Apply(int fn_ref, int line, const char* what, const std::string& key, const Value& value);
   Error KeyError(const std::string& message, const std::string& key) const;
   // `message` with the chunk's short name replaced by path_.
   std::string FullPaths(const std::string& message) const;
@@ -72,9 +80,13 @@ class MigrationScript {
   int table_ref_ = -1;  // registry refs
   int transform_ref_ = -1;
   int verify_ref_ = -1;
+  int revert_ref_ = -1;
   int apply_ref_ = -1;
   int verify_runner_ref_ = -1;
 };
+
+// Equal values; zset scores compare as numbers (Redis may print them longer).
+bool SameValue(const Value& a, const Value& b);
 
 // How a key is named in messages: quoted, non-printable bytes escaped, long keys cut.
 std::string QuoteKey(const std::string& key);

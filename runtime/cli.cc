@@ -146,8 +146,11 @@ void AddDown(CLI::App& app, CliOptions& o) {
       ->check(IntIn(0, kMaxVersion));
   app.add_option("--steps", o.steps, "Undo this many of the most recent migrations (default 1)")
       ->check(IntIn(1, 1'000'000'000));
+  app.add_option("--only", o.only, "Undo this one migration alone; refused when a later applied migration changed "
+                                    "any of its keys")
+      ->check(IntIn(0, kMaxVersion));
   app.add_flag("--dry-run", o.dry_run, "Print the diff each key would get; write nothing at all");
-  app.add_flag("--force", o.force, "Also restore keys the application changed since the migration (overwrites them)");
+  app.add_flag("--force", o.force, "Also restore keys the application changed since the migration (overwrites them; revert is not used)");
   app.add_option("--batch", o.batch, "Journal entries per pipeline (default 500)")->check(IntIn(1, 100000));
   AddAllowEviction(app, o);
 }

@@ -42,6 +42,7 @@ struct CliOptions {
   long long sample = 2000;
   // down
   std::optional<int> steps;
+  std::optional<long long> only;  // down --only V
   bool force = false;
   // verify, prune
   std::optional<long long> version;

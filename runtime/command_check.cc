@@ -8,6 +8,7 @@
 #include "bindings/migration_script.h"
 #include "runtime/catalog.h"
 #include "runtime/commands.h"
+#include "runtime/planner.h"
 #include "runtime/portability.h"
 #include "runtime/terminal.h"
 
@@ -40,6 +41,27 @@ void CheckFiles(const MigrationDir& dir, std::vector<Finding>* out) {
   }
 }
 
+// With a server at hand: revert(transform(v)) == v over a sample of each
+// revert's keys, as warnings (offline, check cannot see any values).
+void CheckRevertRoundTrips(RedisConnection* conn, const StateKeys& keys, const Catalog& cat, std::vector<Finding>* out) {
+  for (const auto& m : cat.migrations) {
+    if (!m.file) continue;
+    auto script = MigrationScript::Load(m.file->path, m.file->text, SandboxLimits{});
+    if (!script.ok() || !(*script)->info().has_revert) continue;
+    (*script)->SetLogSink([](const std::string&) {});
+    auto r = SampleRevert(conn, keys, *m.file, **script);
+    if (!r.ok()) {
+      out->push_back({"warning", fmt::format("{}: revert not sampled: {}", m.file->path, r.error().message)});
+      continue;
+    }
+    for (const auto& x : r->examples)
+      out->push_back({"warning", fmt::format("{}: revert does not undo transform on sampled key {}", m.file->path, x)});
+    if (r->mismatched > static_cast<long long>(r->examples.size()))
+      out->push_back({"warning", fmt::format("{}: ... and {} more sampled keys", m.file->path,
+                                             r->mismatched - static_cast<long long>(r->examples.size()))});
+  }
+}
+
 void CheckDrift(Context& ctx, const MigrationDir& dir, std::vector<Finding>* out) {
   auto conn = ctx.Redis();
   if (!conn.ok()) {
@@ -51,6 +73,7 @@ void CheckDrift(Context& ctx, const MigrationDir& dir, std::vector<Finding>* out
     out->push_back({"warning", fmt::format("drift not checked: {}", cat.error().message)});
     return;
   }
+  CheckRevertRoundTrips(*conn, ctx.state(), *cat, out);
   for (const auto& m : cat->migrations)
     if (m.status == MigrationStatus::kDrifted)
       out->push_back({"error", fmt::format("{}: drifted: {} since it was applied at {}", m.name,

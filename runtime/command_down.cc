@@ -1,10 +1,13 @@
 // `keyshift down`: undoes applied migrations, newest first, from their journals.
 #include <algorithm>
+#include <chrono>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "bindings/migration_script.h"
 #include "runtime/catalog.h"
+#include "runtime/journal.h"
 #include "runtime/commands.h"
 #include "runtime/interrupt.h"
 #include "runtime/rollback.h"
@@ -21,16 +24,66 @@ bool Undoable(const MigrationState& m) {
   return m.applied() || m.status == MigrationStatus::kFailed || m.status == MigrationStatus::kInterrupted;
 }
 
-Result<std::vector<const MigrationState*>> SelectForDown(const Context& ctx, const Catalog& cat) {
+// --only V: V alone, when no later migration with a journal has an entry
+// for any key V's journal has (a rename's new name included: it carries a C
+// entry). A later pruned migration has no journal to tell: refused too.
+Status CheckNothingLaterOverlaps(RedisConnection* conn, const StateKeys& keys, const Catalog& cat, long long version) {
+  std::vector<const MigrationState*> later;
+  for (const auto& m : cat.migrations)
+    if (m.version > version && Undoable(m)) later.push_back(&m);
+  for (const auto* m : later)
+    if (m->record && !m->record->pruned_at.empty())
+      return Fail(fmt::format("cannot undo {} alone: the later migration {} was pruned, so its journal cannot tell "
+                              "whether it changed the same keys; nothing was changed", version, m->name));
+  auto hashes = ListJournalHashes(conn, keys, version);
+  if (!hashes.ok()) return hashes.error();
+  for (const auto& hash : *hashes) {
+    auto fields = CallState(conn, {"HKEYS", hash}, hash);
+    if (!fields.ok()) return fields.error();
+    const auto& f = fields->elements;
+    for (const auto* m : later)
+      for (size_t from = 0; from < f.size(); from += 1000) {
+        std::vector<Command> probes;
+        for (size_t i = from; i < f.size() && i < from + 1000; ++i)
+          probes.push_back({"HEXISTS", keys.journal(m->version, f[i].str), f[i].str});
+        auto replies = conn->Pipeline(probes);
+        if (!replies.ok()) return replies.error();
+        for (size_t i = 0; i < replies->size(); ++i)
+          if ((*replies)[i].integer == 1)
+            return Fail(fmt::format("cannot undo {} alone: the later migration {} also changed key {}; undo it first "
+                                    "(keyshift down --to {}); nothing was changed",
+                                    version, m->name, QuoteKey(f[from + i].str), version - 1));
+      }
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<const MigrationState*>> SelectOnly(const Context& ctx, const Catalog& cat, long long version) {
+  const CliOptions& o = ctx.options();
+  if (o.to || o.steps) return UsageError("give --only, --to or --steps, not two of them");
+  for (const auto& m : cat.migrations)
+    if (m.version == version && Undoable(m)) return std::vector<const MigrationState*>{&m};
+  return UsageError(fmt::format("--only {}: no applied migration has that version", version));
+}
+
+Result<std::vector<const MigrationState*>> SelectForDown(const Context& ctx, const Workspace& ws) {
+  const Catalog& cat = ws.catalog;
   const CliOptions& o = ctx.options();
   if (o.to && o.steps) return UsageError("give --to or --steps, not both");
   std::vector<const MigrationState*> out;
-  for (auto it = cat.migrations.rbegin(); it != cat.migrations.rend(); ++it) {
+  if (o.only) {
+    auto only = SelectOnly(ctx, cat, *o.only);
+    if (!only.ok()) return only.error();
+    out = std::move(only.value());
+  }
+  for (auto it = cat.migrations.rbegin(); it != cat.migrations.rend() && !o.only; ++it) {
     if (!Undoable(*it)) continue;
     // --to 0 means "all of them": a file numbered 0000 is undone too.
     if (o.to ? it->version <= *o.to && *o.to != 0 : static_cast<int>(out.size()) >= o.steps.value_or(1)) break;
     out.push_back(&*it);
   }
+  if (o.only)
+    if (Status st = CheckNothingLaterOverlaps(ws.conn, ctx.state(), cat, *o.only); !st) return st.error();
   for (const auto* m : out)
     if (m->record && !m->record->pruned_at.empty())
       return Fail(fmt::format("cannot undo {}: its journal was pruned at {} (keyshift prune {}), so `down` stops "
@@ -67,17 +120,59 @@ Status CheckServerForDown(const Context& ctx, RedisConnection* conn, const std::
 }
 
 void PrintResult(const MigrationState& m, const RollbackReport& r, bool dry_run, bool force) {
+  std::string reverted = r.reverted ? fmt::format(", {} {} by revert", r.reverted, dry_run ? "would be reverted" : "reverted") : "";
   if (dry_run)
-    fmt::print("{} (dry-run): would restore {} keys, {} conflicts\n", m.name, r.restored, r.conflicts);
+    fmt::print("{} (dry-run): would restore {} keys{}, {} conflicts\n", m.name, r.restored, reverted, r.conflicts);
   else
-    fmt::print("{}: {}; restored {} keys{}\n", m.name, r.conflicts ? "PARTLY rolled back" : "rolled back", r.restored,
-               r.conflicts ? fmt::format(", {} conflicts left as they are", r.conflicts) : "");
+    fmt::print("{}: {}; restored {} keys{}{}\n", m.name, r.conflicts ? "PARTLY rolled back" : "rolled back", r.restored,
+               reverted, r.conflicts ? fmt::format(", {} conflicts left as they are", r.conflicts) : "");
   for (const auto& c : r.conflict_samples) fmt::print("  conflict: {}\n", TerminalSafe(c));
   if (r.conflicts > static_cast<long long>(r.conflict_samples.size()))
     fmt::print("  ... and {} more\n", r.conflicts - static_cast<long long>(r.conflict_samples.size()));
   if (r.conflicts && !force)
     fmt::print("  these keys keep the application's changes; `keyshift down --force` restores them anyway\n");
 }
+
+// The migration, when its file has a `revert` and --force is off: `down`
+// then reverts the keys changed since instead of reporting them. A file that
+// no longer loads is undone without it (its keys are conflicts, never lost).
+std::unique_ptr<MigrationScript> LoadRevert(const Context& ctx, const MigrationState& m) {
+  if (ctx.options().force || !m.file) return nullptr;
+  auto script = MigrationScript::Load(m.file->path, m.file->text, SandboxLimits{});
+  if (!script.ok()) {
+    if (!ctx.json()) fmt::print(stderr, "warning: {}; undoing {} without its revert\n", TerminalSafe(script.error().message), m.name);
+    return nullptr;
+  }
+  if (!(*script)->info().has_revert) return nullptr;
+  if (m.status == MigrationStatus::kDrifted && !ctx.json())
+    fmt::print(stderr, "warning: {} changed since it was applied; `down` uses its revert as the file is now\n", m.name);
+  return std::move(script.value());
+}
+
+// Progress on a terminal: keys restored and reverted, rate.
+class DownProgress {
+ public:
+  DownProgress(bool enabled, std::string name) : enabled_(enabled), name_(std::move(name)) {}
+  ~DownProgress() { Clear(); }
+  void Update(const RollbackReport& r) {
+    if (!enabled_) return;
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    long long done = r.restored + r.reverted;
+    fmt::print(stderr, "\r\033[K{}: {} keys restored, {} reverted, {} conflicts, {:.0f} keys/s", name_, r.restored,
+               r.reverted, r.conflicts, secs > 0 ? done / secs : 0.0);
+    shown_ = true;
+  }
+  void Clear() {
+    if (shown_) fmt::print(stderr, "\r\033[K");
+    shown_ = false;
+  }
+
+ private:
+  bool enabled_;
+  std::string name_;
+  bool shown_ = false;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
 
 int NothingToUndo(const Context& ctx) {
   const CliOptions& o = ctx.options();
@@ -94,7 +189,7 @@ int CmdDown(Context& ctx) {
   auto ws = ctx.Open();
   if (!ws.ok()) return ReportError(ctx, ws.error());
   RedisConnection* conn = (*ws)->conn;
-  auto selected = SelectForDown(ctx, (*ws)->catalog);
+  auto selected = SelectForDown(ctx, **ws);
   if (!selected.ok()) return ReportError(ctx, selected.error());
   if (selected->empty()) return NothingToUndo(ctx);
   if (Status st = CheckServerForDown(ctx, conn, *selected); !st) return ReportError(ctx, st.error());
@@ -105,7 +200,7 @@ int CmdDown(Context& ctx) {
     auto acquired = ctx.LockAndReload(**ws, "down");
     if (!acquired.ok()) return ReportError(ctx, acquired.error());
     lock = std::move(acquired.value());
-    selected = SelectForDown(ctx, (*ws)->catalog);
+    selected = SelectForDown(ctx, **ws);
     if (!selected.ok()) return ReportError(ctx, selected.error());
     if (selected->empty()) return NothingToUndo(ctx);
   }
@@ -123,13 +218,18 @@ int CmdDown(Context& ctx) {
       else fmt::print("{}", text);
     };
     sinks.note = [&](const std::string& text) { if (!ctx.json()) fmt::print("{}\n", TerminalSafe(text)); };
+    DownProgress progress(ctx.stderr_tty() && !ctx.json(), m->name);
+    sinks.progress = [&progress](const RollbackReport& r) { progress.Update(r); };
+    auto revert = LoadRevert(ctx, *m);
+    options.revert = revert.get();
     auto r = rollback.Run(m->version, options, lock.get(), sinks);
+    progress.Clear();
     if (!r.ok()) return ReportError(ctx, r.error());
     if (!o.dry_run)
       if (Status st = RecordRollback(conn, ctx.state(), *m, *r); !st) return ReportError(ctx, st.error());
     if (!ctx.json()) PrintResult(*m, *r, o.dry_run, o.force);
     results.push_back({{"version", m->version}, {"name", m->name}, {"restored", r->restored},
-                       {"conflicts", r->conflicts}, {"conflict_samples", r->conflict_samples}, {"diffs", diffs}});
+                       {"reverted", r->reverted}, {"conflicts", r->conflicts}, {"conflict_samples", r->conflict_samples}, {"diffs", diffs}});
     if (r->conflicts && !o.dry_run) {
       exit_code = kExitFailed;
       break;  // earlier migrations stay applied under a partly undone one otherwise

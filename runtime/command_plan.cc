@@ -6,10 +6,18 @@
 #include "runtime/catalog.h"
 #include "runtime/commands.h"
 #include "runtime/planner.h"
+#include "runtime/terminal.h"
 
 namespace keyshift {
 
 namespace {
+
+void PrintRevertSample(const RevertSample& r) {
+  if (r.checked == 0) return;
+  fmt::print("  revert         {} of {} sampled changed keys round-trip{}\n", r.checked - r.mismatched, r.checked,
+             r.mismatched ? fmt::format("; WARNING: {} do not (revert(transform(v)) ~= v)", r.mismatched) : "");
+  for (const auto& x : r.examples) fmt::print("    {}\n", TerminalSafe(x));
+}
 
 void PrintPlan(const MigrationState& m, const PlanEstimate& e) {
   std::string basis = e.exact ? "every key examined" : fmt::format("sampled {} of {} keys", e.sampled, e.db_keys);
@@ -23,6 +31,7 @@ void PrintPlan(const MigrationState& m, const PlanEstimate& e) {
              FormatBytes(e.used_memory), limit, e.JournalFits() ? "" : ": WOULD NOT FIT");
   fmt::print("  time           ~{:.1f}s ({:.0f} keys/s measured on the sample)\n", e.eta_seconds,
              e.seconds_per_key > 0 ? 1.0 / e.seconds_per_key : 0.0);
+  PrintRevertSample(e.revert);
 }
 
 nlohmann::json PlanJson(const MigrationState& m, const PlanEstimate& e) {
@@ -33,7 +42,9 @@ nlohmann::json PlanJson(const MigrationState& m, const PlanEstimate& e) {
           {"est_matched", e.est_matched}, {"est_changed", e.est_changed},
           {"est_journal_bytes", e.est_journal_bytes}, {"used_memory", e.used_memory},
           {"maxmemory", e.maxmemory},    {"journal_fits", e.JournalFits()},
-          {"eta_seconds", e.eta_seconds}};
+          {"eta_seconds", e.eta_seconds},
+          {"revert_checked", e.revert.checked}, {"revert_mismatched", e.revert.mismatched},
+          {"revert_examples", e.revert.examples}};
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "bindings/migration_script.h"
 #include "runtime/catalog.h"
 #include "runtime/commands.h"
+#include "runtime/journal.h"
 #include "runtime/reader.h"
 #include "runtime/scanner.h"
 #include "runtime/terminal.h"
@@ -43,6 +44,30 @@ Result<VerifyResult> VerifyOne(Context& ctx, RedisConnection* conn, const Migrat
   return r;
 }
 
+// A rolled-back migration has no shape of its own left to check: `verify V`
+// checks instead that `down` left nothing of it behind. Every key V's
+// journal still holds is one it changed that was neither restored nor
+// reverted (a rename's new name, entry C, counts with its old name).
+Result<VerifyResult> VerifyRolledBack(Context& ctx, RedisConnection* conn, long long version) {
+  VerifyResult r;
+  auto hashes = ListJournalHashes(conn, ctx.state(), version);
+  if (!hashes.ok()) return hashes.error();
+  for (const auto& hash : *hashes) {
+    auto fields = CallState(conn, {"HKEYS", hash}, hash);
+    if (!fields.ok()) return fields.error();
+    for (const auto& f : fields->elements) {
+      ++r.checked;
+      ++r.failed;
+      if (static_cast<int>(r.shown.size()) < ctx.options().limit)
+        r.shown.emplace_back(f.str, "still in the migration's journal: `down` did not undo it");
+    }
+  }
+  return r;
+}
+
+// Fully or partly (conflicts left) rolled back; `up` writes a fresh record.
+bool RolledBack(const MigrationState& m) { return m.record && !m.record->rolled_back_at.empty(); }
+
 }  // namespace
 
 int CmdVerify(Context& ctx) {
@@ -58,13 +83,14 @@ int CmdVerify(Context& ctx) {
   long long total_failed = 0;
   for (const auto& m : cat.migrations) {
     if (!m.file || (version ? m.version != *version : !m.applied())) continue;
+    bool rolled_back = RolledBack(m);
     auto script = MigrationScript::Load(m.file->path, m.file->text, SandboxLimits{});
     if (!script.ok()) return ReportError(ctx, script.error());
-    if (!(*script)->info().has_verify) {
+    if (!(*script)->info().has_verify && !rolled_back) {
       if (version) return ReportError(ctx, UsageError(fmt::format("{} has no verify function", m.file->path)));
       continue;
     }
-    auto r = VerifyOne(ctx, conn, *m.file, **script);
+    auto r = rolled_back ? VerifyRolledBack(ctx, conn, m.version) : VerifyOne(ctx, conn, *m.file, **script);
     if (!r.ok()) return ReportError(ctx, r.error());
     total_failed += r->failed;
     nlohmann::json shown = nlohmann::json::array();
@@ -73,10 +99,11 @@ int CmdVerify(Context& ctx) {
       if (!ctx.json()) fmt::print("{}", TerminalSafe(fmt::format("  FAIL {} {}: {}\n", m.name, QuoteKey(key), reason)));
     }
     if (!ctx.json())
-      fmt::print("{}: {} keys checked, {} failed{}\n", m.name, r->checked, r->failed,
+      fmt::print("{}{}: {} keys checked, {} failed{}\n", m.name, rolled_back ? " (rolled back: its journal)" : "",
+                 r->checked, r->failed,
                  r->failed > static_cast<long long>(r->shown.size()) ? fmt::format(" ({} shown)", r->shown.size()) : "");
     results.push_back({{"version", m.version}, {"name", m.name}, {"checked", r->checked}, {"failed", r->failed},
-                       {"failures", shown}});
+                       {"rolled_back", rolled_back}, {"failures", shown}});
   }
   if (ctx.json())
     fmt::print("{}\n", nlohmann::json({{"ok", total_failed == 0}, {"migrations", results}})

@@ -51,7 +51,40 @@ Result<std::vector<std::string>> SampleKeys(RedisConnection* conn, const StateKe
   return matched;
 }
 
+void AddRoundTrip(MigrationScript& script, const KeySnapshot& s, const TransformOutcome& out, RevertSample* r) {
+  if (!script.info().has_revert || out.action == TransformOutcome::kKeep || out.action == TransformOutcome::kDelete)
+    return;
+  ++r->checked;
+  auto back = script.Revert(s.key, out.value);
+  std::string why;
+  if (!back.ok()) why = back.error().message;
+  else if (back->action == TransformOutcome::kDelete) why = "revert deletes the migrated value";
+  else if (!SameValue(back->action == TransformOutcome::kKeep ? out.value : back->value, s.value))
+    why = "revert(transform(value)) differs from value";
+  if (why.empty()) return;
+  ++r->mismatched;
+  if (r->examples.size() < 5) r->examples.push_back(fmt::format("{}: {}", QuoteKey(s.key), why));
+}
+
 }  // namespace
+
+Result<RevertSample> SampleRevert(RedisConnection* conn, const StateKeys& keys, const MigrationFile& file,
+                                  MigrationScript& script, long long sample_size) {
+  RevertSample r;
+  PlanEstimate e;
+  auto sample = SampleKeys(conn, keys, script.info().scan.match, sample_size, &e);
+  if (!sample.ok()) return sample.error();
+  ScriptCache scripts(conn);
+  auto snaps = ReadKeys(scripts, keys, file.version, *sample, /*skip_done=*/false);
+  if (!snaps.ok()) return snaps.error();
+  for (const auto& s : *snaps) {
+    if (s.state != KeySnapshot::kPresent || (script.info().scan.type && *script.info().scan.type != s.value.type))
+      continue;
+    auto outcome = script.Transform(s.key, s.value);
+    if (outcome.ok()) AddRoundTrip(script, s, *outcome, &r);
+  }
+  return r;
+}
 
 Result<PlanEstimate> EstimatePlan(RedisConnection* conn, const StateKeys& keys, const MigrationFile& file,
                                   MigrationScript& script, long long sample_size) {
@@ -67,16 +100,19 @@ Result<PlanEstimate> EstimatePlan(RedisConnection* conn, const StateKeys& keys, 
   auto snaps = ReadKeys(scripts, keys, file.version, *sample);
   if (!snaps.ok()) return snaps.error();
   long long changed_bytes = 0;
+  std::vector<std::pair<const KeySnapshot*, TransformOutcome>> changed;
   for (const auto& s : *snaps) {
     if (s.state != KeySnapshot::kPresent || (scan.type && *scan.type != s.value.type)) continue;
     ++e.sample_matched;
     auto outcome = script.Transform(s.key, s.value);
     if (!outcome.ok()) ++e.sample_errors;
     if (!outcome.ok() || outcome->action == TransformOutcome::kKeep) continue;
+    changed.emplace_back(&s, std::move(outcome.value()));
     ++e.sample_changed;
     changed_bytes += JournalEntryBytes(s.dump_bytes, s.key.size());
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  for (const auto& [snap, outcome] : changed) AddRoundTrip(script, *snap, outcome, &e.revert);  // not timed
   double scale = e.exact || e.sampled == 0 ? 1.0 : static_cast<double>(e.db_keys) / e.sampled;
   e.est_matched = std::llround(e.sample_matched * scale);
   e.est_changed = std::llround(e.sample_changed * scale);

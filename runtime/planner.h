@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "bindings/migration_script.h"
 #include "runtime/directory.h"
@@ -13,6 +14,14 @@
 #include "runtime/state_keys.h"
 
 namespace keyshift {
+
+// revert(transform(v)) == v over sampled keys the transform rewrites or
+// renames (a delete has nothing to revert: `down` restores it).
+struct RevertSample {
+  long long checked = 0;
+  long long mismatched = 0;
+  std::vector<std::string> examples;  // "key: reason", the first few
+};
 
 struct PlanEstimate {
   long long db_keys = 0;         // DBSIZE
@@ -28,10 +37,15 @@ struct PlanEstimate {
   double eta_seconds = 0;
   long long used_memory = 0;     // INFO memory
   long long maxmemory = 0;       // 0 = no limit
+  RevertSample revert;           // when the migration has a revert
   bool JournalFits() const { return maxmemory == 0 || used_memory + est_journal_bytes <= maxmemory; }
 };
 
 Result<PlanEstimate> EstimatePlan(RedisConnection* conn, const StateKeys& keys, const MigrationFile& file,
+                                  MigrationScript& script, long long sample_size = 2000);
+
+// The round trip over up to `sample_size` sampled keys (check, with a server).
+Result<RevertSample> SampleRevert(RedisConnection* conn, const StateKeys& keys, const MigrationFile& file,
                                   MigrationScript& script, long long sample_size = 2000);
 
 // "512MB", "2g", "1048576" -> bytes (binary units); error on anything else.

@@ -10,27 +10,34 @@
 #include "runtime/interrupt.h"
 #include "runtime/journal.h"
 #include "runtime/reader.h"
+#include "runtime/rollback_internal.h"
 #include "runtime/script_safety.h"
 
 namespace keyshift {
 
+const char* const kParseEntryLua = R"LUA(
+local function parse_entry(entry)
+  local fields, pos = {}, 1
+  for i = 1, 5 do
+    local bar = string.find(entry, '|', pos, true)
+    fields[i] = string.sub(entry, pos, bar - 1)
+    pos = bar + 1
+  end
+  local n = tonumber(fields[5])
+  return fields[1], fields[2], fields[3], fields[4], string.sub(entry, pos, pos + n - 1), string.sub(entry, pos + n)
+end
+)LUA";
+
 // KEYS: data key, its journal hash, the other key of a rename, its journal hash.
 // ARGV[1]: '1' to restore even keys the application changed since.
-// Runs after kScriptSafetyLua.
+// Runs after kScriptSafetyLua and kParseEntryLua.
 const char* const kUndoScript = R"LUA(
 local key, jkey, other, ojkey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local force = ARGV[1] == '1'
 local entry = redis.call('HGET', jkey, key)
 if not entry then return 'gone' end
-local fields, pos = {}, 1
-for i = 1, 5 do
-  local bar = string.find(entry, '|', pos, true)
-  fields[i] = string.sub(entry, pos, bar - 1)
-  pos = bar + 1
-end
-local format, action, expire_at, post = fields[1], fields[2], fields[3], fields[4]
+local format, action, expire_at, post, _, dump = parse_entry(entry)
 if action == 'C' then return 'skip' end
-local dump = string.sub(entry, pos + tonumber(fields[5]))
 local holder = key
 if action == 'R' then holder = other end
 -- What the holder's value digests to, in the entry's format (journal.h).
@@ -62,12 +69,7 @@ return 'ok'
 
 namespace {
 
-constexpr size_t kMaxConflictSamples = 50;
-
-struct Loaded {
-  std::string key;
-  JournalEntry entry;
-};
+using Loaded = RollbackLoaded;
 
 Result<std::vector<Loaded>> LoadEntries(RedisConnection* conn, const std::string& journal_hash,
                                         const std::vector<std::string>& fields) {
@@ -85,21 +87,12 @@ Result<std::vector<Loaded>> LoadEntries(RedisConnection* conn, const std::string
   return out;
 }
 
-std::string ConflictText(const std::string& key, const std::string& status) {
-  return fmt::format("{}: {}", QuoteKey(key),
-                     status == "changed" ? "changed by the application since the migration wrote it"
-                                         : "exists again (the application recreated it)");
+const LuaScript& UndoScript() {
+  static const LuaScript script(std::string(kScriptSafetyLua) + kParseEntryLua + kUndoScript);
+  return script;
 }
 
 }  // namespace
-
-struct Rollback::Pass {
-  long long version;
-  const RollbackOptions* options;
-  const RollbackSinks* sinks;
-  Lock* lock;
-  RollbackReport report;
-};
 
 Status Rollback::UndoBatch(Pass& p, const std::string& journal_hash, const std::vector<std::string>& fields) {
   auto entries = LoadEntries(conn_, journal_hash, fields);
@@ -109,22 +102,25 @@ Status Rollback::UndoBatch(Pass& p, const std::string& journal_hash, const std::
   std::vector<Command> commands;
   for (const auto& l : *entries) {
     const std::string& other = l.entry.action == 'R' ? l.entry.other_key : l.key;
-    static const LuaScript undo_script(std::string(kScriptSafetyLua) + kUndoScript);
-    commands.push_back(scripts_.Evalsha(undo_script, {l.key, journal_hash, other, keys_.journal(p.version, other)},
+    commands.push_back(scripts_.Evalsha(UndoScript(), {l.key, journal_hash, other, keys_.journal(p.version, other)},
                                         {p.options->force ? "1" : "0"}));
   }
   auto replies = scripts_.Run(commands);
   if (!replies.ok()) return replies.error();
+  std::vector<Loaded> to_revert;
   for (size_t i = 0; i < entries->size(); ++i) {
     const Reply& r = (*replies)[i];
-    if (r.is_error()) return Fail(fmt::format("restoring {}: {}", QuoteKey((*entries)[i].key), r.str));
+    Loaded& l = (*entries)[i];
+    if (r.is_error()) return Fail(fmt::format("restoring {}: {}", QuoteKey(l.key), r.str));
     if (r.str == "ok") ++p.report.restored;
     if (r.str != "changed" && r.str != "exists") continue;
-    ++p.report.conflicts;
-    if (p.report.conflict_samples.size() < kMaxConflictSamples)
-      p.report.conflict_samples.push_back(ConflictText((*entries)[i].key, r.str));
+    // A renamed key whose old name the application recreated has two
+    // application values: a conflict either way.
+    if (p.options->revert && (r.str == "changed" || l.entry.action == 'D')) to_revert.push_back(std::move(l));
+    else Conflict(p, l.key, r.str);
   }
-  return Status::Ok();
+  if (to_revert.empty()) return Status::Ok();
+  return RevertBatch(p, journal_hash, std::move(to_revert));
 }
 
 Status Rollback::PreviewBatch(Pass& p, const std::string& journal_hash, const std::vector<std::string>& fields) {
@@ -132,7 +128,7 @@ Status Rollback::PreviewBatch(Pass& p, const std::string& journal_hash, const st
   if (!entries.ok()) return entries.error();
   std::vector<std::string> holders;
   for (const auto& l : *entries) holders.push_back(l.entry.action == 'R' ? l.entry.other_key : l.key);
-  auto current = ReadKeys(scripts_, keys_, p.version, holders, /*skip_done=*/false);
+  auto current = ReadSimulated(p, holders);
   if (!current.ok()) return current.error();
   for (size_t i = 0; i < entries->size(); ++i) {
     const Loaded& l = (*entries)[i];
@@ -140,14 +136,17 @@ Status Rollback::PreviewBatch(Pass& p, const std::string& journal_hash, const st
     bool present = now.state == KeySnapshot::kPresent;
     const std::string& digest = l.entry.format == 1 ? now.dump_digest : now.digest;
     bool conflict = l.entry.action == 'D' ? present : (!present || digest != l.entry.post_digest);
+    if (conflict && p.options->revert && now.state != KeySnapshot::kUnsupported) {
+      if (Status st = PreviewRevert(p, l, now); !st) return st;
+      continue;
+    }
     if (conflict && !p.options->force) {
-      ++p.report.conflicts;
-      if (p.report.conflict_samples.size() < kMaxConflictSamples)
-        p.report.conflict_samples.push_back(ConflictText(l.key, l.entry.action == 'D' ? "exists" : "changed"));
+      Conflict(p, l.key, l.entry.action == 'D' ? "exists" : "changed");
       continue;
     }
     ++p.report.restored;
     auto old = DecodeDump(l.entry.dump);
+    SimulateRestore(l, old.ok() ? &old.value() : nullptr);
     if (!old.ok()) {
       if (p.sinks->note) p.sinks->note(fmt::format("{}: would be restored ({} bytes; {})", QuoteKey(l.key),
                                                    l.entry.dump.size(), old.error().message));
@@ -184,6 +183,7 @@ Status Rollback::RunPass(Pass& p) {
                                                       p.report.restored, p.version)};
       Status st = p.options->dry_run ? PreviewBatch(p, hash, batch) : UndoBatch(p, hash, batch);
       batch.clear();
+      if (st && p.sinks->progress) p.sinks->progress(p.report);
       return st;
     };
     for (auto& f : fields->elements) {
@@ -207,9 +207,10 @@ Result<RollbackReport> Rollback::Run(long long version, const RollbackOptions& o
     Pass p{version, &options, &sinks, lock, {}};
     if (Status st = RunPass(p); !st) return st.error();
     total.restored += p.report.restored;
+    total.reverted += p.report.reverted;
     total.conflicts = p.report.conflicts;
     total.conflict_samples = std::move(p.report.conflict_samples);
-    if (options.dry_run || p.report.conflicts == 0 || p.report.restored == 0) break;
+    if (options.dry_run || p.report.conflicts == 0 || p.report.restored + p.report.reverted == 0) break;
   }
   return total;
 }
