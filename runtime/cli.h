@@ -41,7 +41,10 @@ struct CliOptions {
   // down
   std::optional<int> steps;
   bool force = false;
-  // verify, prune
+  // catchup
+  bool follow = false;
+  std::string follow_for;  // --for: how long to follow ("" = until Ctrl-C)
+  // verify, prune, catchup
   std::optional<long long> version;
   int limit = 20;
   bool yes = false;

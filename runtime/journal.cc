@@ -15,6 +15,20 @@ local function journal_entry(action, expire_at, post_digest, other, dump)
 end
 )LUA";
 
+const char* const kCatchupDoneLua = R"LUA(
+local function caught_up(jkey, key)
+  local entry = redis.call('HGET', jkey, key)
+  if not entry then return false end
+  local format, action, post = string.match(entry, '^(%d+)|(%a)|[^|]*|([^|]*)|')
+  if action == 'C' then return true end
+  if action ~= 'W' then return false end
+  local t = redis.call('TYPE', key).ok
+  if not READ_COMMAND[t] then return false end
+  if format == '1' then return redis.sha1hex(redis.call('DUMP', key)) == post end
+  return digest_of(key, t) == post
+end
+)LUA";
+
 std::string EncodeJournalEntry(const JournalEntry& e) {
   return fmt::format("{}|{}|{}|{}|{}|", e.format, e.action, e.expire_at, e.post_digest, e.other_key.size()) + e.other_key +
          e.dump;

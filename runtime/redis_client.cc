@@ -4,6 +4,7 @@
 #include "runtime/redis_client.h"
 
 #include <hiredis/hiredis.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/time.h>
 
@@ -263,6 +264,17 @@ void IgnoreSigpipeOnce() {
   });
 }
 
+// Queues `command` in the context's output buffer; false when out of memory.
+bool AppendCommand(redisContext* ctx, const Command& command) {
+  std::vector<const char*> argv;
+  std::vector<size_t> lengths;
+  for (const std::string& arg : command) {
+    argv.push_back(arg.data());
+    lengths.push_back(arg.size());
+  }
+  return redisAppendCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(), lengths.data()) == REDIS_OK;
+}
+
 class HiredisConnection final : public RedisConnection {
  public:
   HiredisConnection(RedisUrl url, int connect_timeout_ms, int command_timeout_ms)
@@ -278,6 +290,8 @@ class HiredisConnection final : public RedisConnection {
   Status Open(bool reconnect);
   Result<std::vector<Reply>> Pipeline(const std::vector<Command>& commands) override;
   std::string Describe() const override { return url_.Redacted(); }
+  Status Send(const Command& command) override;
+  Result<std::optional<Reply>> Receive(int timeout_ms) override;
 
  private:
   Problem Connect();
@@ -339,19 +353,8 @@ std::string HiredisConnection::Scrub(std::string message) const {
 // position is unknown, so the context can never be trusted again.
 Problem HiredisConnection::Exchange(const std::vector<Command>& commands,
                                     std::vector<Reply>* replies) {
-  std::vector<const char*> argv;
-  std::vector<size_t> lengths;
   for (const Command& command : commands) {
-    argv.clear();
-    lengths.clear();
-    for (const std::string& arg : command) {
-      argv.push_back(arg.data());
-      lengths.push_back(arg.size());
-    }
-    if (redisAppendCommandArgv(ctx_, static_cast<int>(argv.size()), argv.data(), lengths.data()) !=
-        REDIS_OK) {
-      break;  // only out of memory; reported below via ctx_->err
-    }
+    if (!AppendCommand(ctx_, command)) break;  // only out of memory; reported below via ctx_->err
   }
   replies->reserve(commands.size());
   while (ctx_->err == 0 && replies->size() < commands.size()) {
@@ -429,7 +432,43 @@ Result<std::vector<Reply>> HiredisConnection::Pipeline(const std::vector<Command
   return replies;
 }
 
+Status HiredisConnection::Send(const Command& command) {
+  if (ctx_ == nullptr) return UsageError(fmt::format("lost connection to Redis at {}", HostPort(url_)));
+  int done = 0;
+  if (AppendCommand(ctx_, command))
+    while (done == 0 && redisBufferWrite(ctx_, &done) == REDIS_OK) {
+    }
+  if (done) return Status::Ok();
+  std::string reason = FailureReason();
+  Close();
+  return UsageError(Scrub(fmt::format("lost connection to Redis at {}: {}", HostPort(url_), reason)));
+}
+
+// hiredis's own timeout would leave the context unusable (FACTS), so the wait
+// is a poll(2) on the socket; a reply already buffered is returned first.
+Result<std::optional<Reply>> HiredisConnection::Receive(int timeout_ms) {
+  if (ctx_ == nullptr) return UsageError(fmt::format("lost connection to Redis at {}", HostPort(url_)));
+  void* raw = nullptr;
+  if (redisGetReplyFromReader(ctx_, &raw) == REDIS_OK && raw == nullptr) {
+    pollfd p{ctx_->fd, POLLIN, 0};
+    int ready = poll(&p, 1, timeout_ms);
+    if (ready == 0 || (ready < 0 && errno == EINTR)) return std::optional<Reply>();
+    if (redisGetReply(ctx_, &raw) != REDIS_OK) raw = nullptr;
+  }
+  if (raw == nullptr) {
+    std::string reason = FailureReason();
+    Close();
+    return UsageError(Scrub(fmt::format("lost connection to Redis at {}: {}", HostPort(url_), reason)));
+  }
+  Reply reply = ConvertReply(*static_cast<redisReply*>(raw));
+  freeReplyObject(raw);
+  return std::optional<Reply>(std::move(reply));
+}
+
 }  // namespace
+
+Status RedisConnection::Send(const Command&) { return Fail("this connection cannot subscribe"); }
+Result<std::optional<Reply>> RedisConnection::Receive(int) { return Fail("this connection cannot subscribe"); }
 
 Result<Reply> RedisConnection::Call(const Command& command) {
   auto replies = Pipeline({command});

@@ -1,0 +1,256 @@
+// End to end: `keyshift catchup` against an application that keeps writing
+// old-shape values and creating old-style keys during and after `up`
+// (SPEC 5, guarantee 10). The migration appends "|n" and does not recognise
+// its own output, so a second transform of one value shows as "|n|n", and a
+// write keyshift missed shows as a value without "|n".
+#include <catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/support/integration_fixtures.h"
+
+namespace keyshift::testing {
+namespace {
+
+bool Contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// The application: rewrites doc:0..existing-1 and creates doc:n<seq> keys,
+// always in the old shape ("w<seq>"), remembering each key's last
+// acknowledged value. Runs on its own thread and connection; no Catch2 macro
+// runs there.
+class AppWriter {
+ public:
+  AppWriter(const RedisServer& server, int existing) : conn_(server.Connect()), existing_(existing) {}
+  ~AppWriter() { Stop(); }
+  void Start() {
+    stop_ = false;
+    thread_ = std::thread([this] { Loop(); });
+  }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  const std::map<std::string, std::string>& last() const { return last_; }
+  long long writes() const { return writes_; }
+  // Waits until `n` more writes were acknowledged (a count, not a time).
+  void WaitForWrites(long long n) {
+    long long target = writes_ + n;
+    while (writes_ < target) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+
+ private:
+  void Loop() {
+    while (!stop_) {
+      ++seq_;
+      std::string key = seq_ % 3 == 0 ? "doc:n" + std::to_string(seq_) : "doc:" + std::to_string(seq_ % existing_);
+      std::string value = "w" + std::to_string(seq_);
+      if (conn_->Call({"SET", key, value}).ok()) {
+        last_[key] = value;
+        ++writes_;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  std::unique_ptr<RedisConnection> conn_;
+  int existing_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  long long seq_ = 0;
+  std::atomic<long long> writes_{0};
+  std::map<std::string, std::string> last_;
+};
+
+// Every acknowledged write is present, transformed exactly once; every doc
+// key is in the new shape, none twice.
+void RequireEveryWriteCaughtOnce(RedisConnection& conn, const AppWriter& app) {
+  for (const auto& [key, value] : app.last()) {
+    auto now = conn.Call({"GET", key});
+    REQUIRE(now.ok());
+    INFO("key " << key);
+    REQUIRE(now->str == value + "|n");
+  }
+  auto keys = ScanKeys(conn, "doc:*");
+  auto values = Values(conn, keys);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    INFO("key " << keys[i] << " = " << values[i]);
+    REQUIRE(values[i].size() > 2);
+    REQUIRE(values[i].substr(values[i].size() - 2) == "|n");
+    REQUIRE_FALSE(Contains(values[i], "|n|n"));
+  }
+}
+
+long long LedgerCaught(const Keyshift& ks) {
+  CliResult r = ks.Run({"--output", "json", "status"});
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  REQUIRE_FALSE(j.is_discarded());
+  return j.at("migrations").at(0).at("ledger").value("caught", -1LL);
+}
+
+TEST_CASE("catchup transforms every application write exactly once, during and after up", "[redis][catchup]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  TempDir dir;
+  dir.Write("0001_n.lua", AppendMigration("doc:*", "|n", 50));
+  SeedStrings(*conn, "doc:", 300, "s");
+  Keyshift ks(server, dir);
+  AppWriter app(server, 300);
+  app.Start();
+  app.WaitForWrites(20);
+  CliResult up = ks.Run({"up"});
+  INFO(Describe(up));
+  REQUIRE(up.exit_code == 0);
+  app.WaitForWrites(100);
+  CliResult during = ks.Run({"catchup", "1"});  // the application is still writing
+  INFO(Describe(during));
+  REQUIRE(during.exit_code == 0);
+  app.WaitForWrites(100);
+  app.Stop();
+  CliResult after = ks.Run({"catchup", "1"});
+  INFO(Describe(after));
+  REQUIRE(after.exit_code == 0);
+  REQUIRE(Contains(after.out, "caught"));
+  RequireEveryWriteCaughtOnce(*conn, app);
+  REQUIRE(LedgerCaught(ks) > 0);
+
+  // Nothing new: a third catch-up changes no key.
+  auto before = SnapshotData(*conn);
+  CliResult again = ks.Run({"catchup", "1"});
+  INFO(Describe(again));
+  REQUIRE(again.exit_code == 0);
+  REQUIRE(Contains(again.out, "caught 0"));
+  REQUIRE(SnapshotData(*conn) == before);
+
+  // The journal holds the application's last write before keyshift changed each key.
+  CliResult down = ks.Run({"down"});
+  INFO(Describe(down));
+  REQUIRE(down.exit_code == 0);
+  for (const auto& [key, value] : app.last()) {
+    INFO("key " << key);
+    REQUIRE(Values(*conn, {key}).at(0) == value);
+  }
+}
+
+TEST_CASE("catchup --follow transforms writes as the application makes them", "[redis][catchup]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  TempDir dir, scratch;
+  dir.Write("0001_n.lua", AppendMigration("doc:*", "|n", 50));
+  SeedStrings(*conn, "doc:", 200, "s");
+  Keyshift ks(server, dir);
+  REQUIRE(ks.Run({"up"}).exit_code == 0);
+  Spawned follow = SpawnKeyshift(ks.Args({"catchup", "1", "--follow", "--for", "3s"}), scratch, "follow");
+  // Wait (not a timing assertion) until it has subscribed.
+  for (int i = 0; i < 500 && Cmd(*conn, {"PUBSUB", "NUMPAT"}).integer == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE(Cmd(*conn, {"PUBSUB", "NUMPAT"}).integer == 1);
+  AppWriter app(server, 200);
+  app.Start();
+  app.WaitForWrites(300);
+  app.Stop();
+  CliResult r = WaitKeyshift(follow, 30);
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(Contains(r.out, "following"));
+  RequireEveryWriteCaughtOnce(*conn, app);
+  // keyshift turned notifications on for the run and restored the setting after.
+  REQUIRE(Strings(Cmd(*conn, {"CONFIG", "GET", "notify-keyspace-events"})).at(1) == "");
+}
+
+TEST_CASE("catchup --dry-run shows the diffs and writes nothing", "[redis][catchup]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  TempDir dir;
+  dir.Write("0001_n.lua", AppendMigration("doc:*", "|n"));
+  SeedStrings(*conn, "doc:", 20, "s");
+  Keyshift ks(server, dir);
+  REQUIRE(ks.Run({"up"}).exit_code == 0);
+  Cmd(*conn, {"SET", "doc:3", "app-old"});
+  Cmd(*conn, {"SET", "doc:new", "created"});
+  long long changes = RdbChanges(*conn);
+  CliResult r = ks.Run({"catchup", "1", "--dry-run"});
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(Contains(r.out, "app-old|n"));
+  REQUIRE(Contains(r.out, "created|n"));
+  REQUIRE(Contains(r.out, "would change 2"));
+  REQUIRE(RdbChanges(*conn) == changes);
+  REQUIRE(Values(*conn, {"doc:3"}).at(0) == "app-old");
+}
+
+TEST_CASE("catchup --follow exits 2 naming the setting when CONFIG is refused", "[redis][catchup]") {
+  SECTION("CONFIG SET denied by ACL") {
+    RedisServer server;
+    auto conn = server.Connect();
+    Cmd(*conn, {"ACL", "SETUSER", "default", "-config|set"});
+    TempDir dir;
+    dir.Write("0001_n.lua", AppendMigration("doc:*", "|n"));
+    Cmd(*conn, {"SET", "doc:1", "x"});
+    Keyshift ks(server, dir);
+    REQUIRE(ks.Run({"up"}).exit_code == 0);
+    Cmd(*conn, {"SET", "doc:2", "y"});
+    CliResult r = ks.Run({"catchup", "1", "--follow", "--for", "1s"});
+    INFO(Describe(r));
+    REQUIRE(r.exit_code == 2);
+    REQUIRE(Contains(r.err, "notify-keyspace-events to 'Kg$lshz'"));
+    REQUIRE(Values(*conn, {"doc:2"}).at(0) == "y");  // refused before anything was written
+  }
+  SECTION("CONFIG renamed away") {
+    RedisServer server(RedisServer::Options{{"--rename-command", "CONFIG", ""}, ""});
+    auto conn = server.Connect();
+    TempDir dir;
+    dir.Write("0001_n.lua", AppendMigration("doc:*", "|n"));
+    Cmd(*conn, {"SET", "doc:1", "x"});
+    Keyshift ks(server, dir);
+    REQUIRE(ks.Run({"up"}).exit_code == 0);
+    CliResult r = ks.Run({"catchup", "1", "--follow"});
+    INFO(Describe(r));
+    REQUIRE(r.exit_code == 2);
+    REQUIRE(Contains(r.err, "notify-keyspace-events must include 'Kg$lshz'"));
+  }
+}
+
+TEST_CASE("catchup: a deleted key the application recreates is deleted again; down restores the recreated value",
+          "[redis][catchup]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  TempDir dir;
+  dir.Write("0001_drop.lua", R"LUA(return {
+  description = "drop gone:*",
+  scan = { match = "gone:*" },
+  transform = function(key, value) return ks.DELETE end,
+}
+)LUA");
+  SeedStrings(*conn, "gone:", 3, "old");
+  Keyshift ks(server, dir);
+  REQUIRE(ks.Run({"up"}).exit_code == 0);
+  Cmd(*conn, {"SET", "gone:1", "back"});
+  CliResult r = ks.Run({"catchup", "1"});
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(Contains(r.out, "caught 1"));
+  REQUIRE(Cmd(*conn, {"EXISTS", "gone:1"}).integer == 0);
+  REQUIRE(ks.Run({"down"}).exit_code == 0);
+  REQUIRE(Values(*conn, {"gone:0", "gone:1", "gone:2"}) == std::vector<std::string>{"old", "back", "old"});
+}
+
+TEST_CASE("catchup refuses a migration that is not applied", "[redis][catchup]") {
+  RedisServer server;
+  TempDir dir;
+  dir.Write("0001_n.lua", AppendMigration("doc:*", "|n"));
+  Keyshift ks(server, dir);
+  CliResult r = ks.Run({"catchup", "1"});
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 2);
+  REQUIRE(Contains(r.err, "not applied"));
+}
+
+}  // namespace
+}  // namespace keyshift::testing
