@@ -181,6 +181,7 @@ std::string Summary(const Run& r) {
                               "done {}, errors {}",
                               r.name(), r.rescan.interrupted ? "INTERRUPTED;" : r.rescan.ok ? "done;" : "FAILED;",
                               c.scanned, Caught(c), c.changed, c.deleted, c.renamed, c.skipped, c.failed);
+  if (r.rescan.resumed) s += " (resumed from checkpoint)";
   if (r.ctx.options().follow)
     s += fmt::format("; following {:.1f}s: caught {} more", r.follow_ms / 1000.0, Caught(r.followed));
   return s;

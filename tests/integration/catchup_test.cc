@@ -3,6 +3,8 @@
 // (SPEC 5, guarantee 10). The migration appends "|n" and does not recognise
 // its own output, so a second transform of one value shows as "|n|n", and a
 // write keyshift missed shows as a value without "|n".
+#include <signal.h>
+
 #include <catch.hpp>
 
 #include <atomic>
@@ -250,6 +252,96 @@ TEST_CASE("catchup refuses a migration that is not applied", "[redis][catchup]")
   INFO(Describe(r));
   REQUIRE(r.exit_code == 2);
   REQUIRE(Contains(r.err, "not applied"));
+}
+
+// Polls `command` until its reply is `wanted` (a wait with a generous bound,
+// not a timing assertion).
+void WaitForReply(RedisConnection& conn, const Command& command, const std::string& wanted) {
+  for (int i = 0; i < 1000 && Cmd(conn, command).str != wanted; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(Cmd(conn, command).str == wanted);
+}
+
+TEST_CASE("catchup on hashes: a rewritten hash is transformed once, by content, not by DUMP", "[redis][catchup]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  TempDir dir;
+  dir.Write("0001_h.lua", R"LUA(return {
+  description = "append |n to field n",
+  scan = { match = "h:*", type = "hash" },
+  transform = function(key, value) value.n = (value.n or "") .. "|n"; return value end,
+}
+)LUA");
+  for (int i = 1; i <= 3; ++i) Cmd(*conn, {"HSET", "h:" + std::to_string(i), "n", "a", "f", "x"});
+  Keyshift ks(server, dir);
+  REQUIRE(ks.Run({"up"}).exit_code == 0);
+  Cmd(*conn, {"HSET", "h:2", "n", "b"});  // the application rewrites one field
+  Cmd(*conn, {"HSET", "h:9", "n", "c"});  // and creates a key
+  Cmd(*conn, {"HGETALL", "h:1"});         // a mere read changes nothing
+  CliResult r = ks.Run({"catchup", "1"});
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(Contains(r.out, "caught 2"));
+  CliResult again = ks.Run({"catchup", "1"});
+  INFO(Describe(again));
+  REQUIRE(Contains(again.out, "caught 0"));
+  for (auto [key, n] : {std::pair{"h:1", "a|n"}, {"h:2", "b|n"}, {"h:9", "c|n"}})
+    REQUIRE(Cmd(*conn, {"HGET", key, "n"}).str == n);
+}
+
+TEST_CASE("Ctrl-C stops catchup at a batch boundary; the next catchup resumes, each write caught once",
+          "[redis][catchup]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  TempDir dir, scratch("keyshift-signal");
+  dir.Write("0001_n.lua", AppendMigration("s:*", "|n", 50, 2));
+  SeedStrings(*conn, "s:", 400, "v");
+  Keyshift ks(server, dir);
+  REQUIRE(ks.Run({"up"}).exit_code == 0);
+  SeedStrings(*conn, "s:", 400, "w");  // the application rewrites every key in the old shape
+  Spawned run = SpawnKeyshift(ks.Args({"catchup", "1"}), scratch, "run");
+  for (int i = 0; i < 1000 && !Cmd(*conn, {"HEXISTS", "keyshift:{state}:catchup:1", "changed"}).integer; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  REQUIRE(kill(run.pid, SIGINT) == 0);
+  CliResult r = WaitKeyshift(run);
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 130);
+  REQUIRE(Cmd(*conn, {"EXISTS", "keyshift:{state}:catchup:1"}).integer == 1);
+  REQUIRE(Cmd(*conn, {"EXISTS", "keyshift:{state}:lock"}).integer == 0);
+  CliResult status = ks.Run({"status"});
+  REQUIRE(Contains(status.out, "applied"));  // catch-up's checkpoint is not up's
+  REQUIRE_FALSE(Contains(status.out, "interrupted"));
+  CliResult resumed = ks.Run({"catchup", "1"});
+  INFO(Describe(resumed));
+  REQUIRE(resumed.exit_code == 0);
+  REQUIRE(Contains(resumed.out, "resumed"));
+  for (const auto& v : Values(*conn, NumberedKeys("s:", 0, 400))) REQUIRE(v == "w|n");
+  REQUIRE(LedgerCaught(ks) == 400);
+}
+
+TEST_CASE("Ctrl-C ends catchup --follow with exit 0, the setting restored and the lock released",
+          "[redis][catchup]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  Cmd(*conn, {"CONFIG", "SET", "notify-keyspace-events", "Ex"});
+  TempDir dir, scratch("keyshift-signal");
+  dir.Write("0001_n.lua", AppendMigration("doc:*", "|n"));
+  Cmd(*conn, {"SET", "doc:1", "v"});
+  Keyshift ks(server, dir);
+  REQUIRE(ks.Run({"up"}).exit_code == 0);
+  Spawned run = SpawnKeyshift(ks.Args({"catchup", "1", "--follow"}), scratch, "run");
+  for (int i = 0; i < 1000 && Cmd(*conn, {"PUBSUB", "NUMPAT"}).integer == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  Cmd(*conn, {"SET", "doc:2", "app"});
+  WaitForReply(*conn, {"GET", "doc:2"}, "app|n");
+  REQUIRE(kill(run.pid, SIGINT) == 0);
+  CliResult r = WaitKeyshift(run);
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(Contains(r.out, "caught 1 more"));
+  REQUIRE(Strings(Cmd(*conn, {"CONFIG", "GET", "notify-keyspace-events"})).at(1) == "xE");
+  REQUIRE(Cmd(*conn, {"EXISTS", "keyshift:{state}:lock"}).integer == 0);
+  REQUIRE(Values(*conn, {"doc:1"}).at(0) == "v|n");
 }
 
 }  // namespace
