@@ -77,7 +77,9 @@ extern const char* const kJournalEntryLua;
 // the content keyshift wrote (POSTDIGEST: content digest, or for format 1
 // the sha1 of its DUMP). Anything else is an application write since: no
 // entry (a new key), a W key rewritten, or the key of a D or R entry that
-// reappeared (a new old-style key).
+// reappeared (a new old-style key). Also `replaceable_target(tjkey, target,
+// key)`: target has a C entry whose source is key and still holds what
+// keyshift wrote, so a catch-up rename of a reappeared key may replace it.
 extern const char* const kCatchupDoneLua;
 
 }  // namespace keyshift

@@ -10,6 +10,7 @@
 #include "runtime/journal.h"
 #include "runtime/ledger.h"
 #include "runtime/portability.h"
+#include "runtime/script_safety.h"
 
 namespace keyshift {
 
@@ -164,12 +165,26 @@ Status Migrator::ApplyWrites(Batch& b, const std::vector<WriteOp>& ops, std::vec
   return Status::Ok();
 }
 
+// Catch-up's dry-run asks what its write script would: does the target
+// exist, other than as one keyshift made from this key and nobody changed?
+static const LuaScript& TargetBlocksScript() {
+  static const LuaScript script(std::string("#!lua flags=no-writes\n") + kScriptSafetyLua + kCatchupDoneLua + R"LUA(
+if redis.call('EXISTS', KEYS[1]) == 0 or replaceable_target(KEYS[2], KEYS[1], ARGV[1]) then return 0 end
+return 1
+)LUA");
+  return script;
+}
+
 Status Migrator::DropExistingTargets(Batch& b, std::vector<WriteOp>* ops) {
   std::vector<Command> exists;
   for (const auto& op : *ops)
-    if (op.action == WriteOp::kRename) exists.push_back({"EXISTS", op.new_key});
+    if (op.action == WriteOp::kRename)
+      exists.push_back(b.options->catchup ? scripts_.Evalsha(TargetBlocksScript(),
+                                                             {op.new_key, keys_.journal(b.version, op.new_key)},
+                                                             {op.before->key})
+                                          : Command{"EXISTS", op.new_key});
   if (exists.empty()) return Status::Ok();
-  auto replies = conn_->Pipeline(exists);
+  auto replies = scripts_.Run(exists);
   if (!replies.ok()) return replies.error();
   std::vector<WriteOp> kept;
   size_t i = 0;

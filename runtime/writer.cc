@@ -83,24 +83,39 @@ if not dump or redis.call('TYPE', key).ok ~= typ
    or digest_of(key, typ) ~= digest then
   return 'changed'
 end
-if action == 'R' and redis.call('EXISTS', target) == 1 then return 'target_exists' end
+local old_target
+if action == 'R' and redis.call('EXISTS', target) == 1 then
+  if not may_replace(tjkey, target, key) then return 'target_exists' end
+  local refusal = refused({{'DEL', target}, {'RESTORE', target}, {'HSET', tjkey}})
+  if refusal then return refusal end
+  old_target = {redis.call('DUMP', target), redis.call('PEXPIRETIME', target), redis.call('HGET', tjkey, target)}
+  redis.call('DEL', target)
+end
 local function write(dest) return write_value(dest, typ, ARGV, 5, expire_at) end
 local refusal = record_change(key, jkey, action, typ, target, tjkey, expire_at, dump, write)
+if refusal and old_target then  -- put back the target this call removed
+  local at = old_target[2] == -1 and 0 or old_target[2]
+  redis.call('RESTORE', target, at, old_target[1], 'REPLACE', 'ABSTTL')
+  redis.call('HSET', tjkey, target, old_target[3])
+end
 if refusal then return refusal end
 return 'ok'
 )LUA";
 
 namespace {
 
-// `up`: any entry means done. Catch-up: caught_up (journal.h); a key it
-// rewrites gets a new entry in place of the old one.
+// `up`: any entry means done, and a rename never replaces a key. Catch-up:
+// caught_up (journal.h), a key it rewrites gets a new entry in place of the
+// old one, and a reappeared key renamed again may replace the target keyshift
+// made from it (replaceable_target): the application's later write wins.
 const LuaScript& WriteScript(bool catchup) {
   static const auto build = [](const char* done_rule) {
     return std::string(kScriptSafetyLua) + kJournalEntryLua + kCatchupDoneLua + done_rule + kWriteValueLua +
            kWriteScript;
   };
-  static const LuaScript up(build("local function already_done(j, k) return redis.call('HEXISTS', j, k) == 1 end\n"));
-  static const LuaScript catchup_script(build("local already_done = caught_up\n"));
+  static const LuaScript up(build("local function already_done(j, k) return redis.call('HEXISTS', j, k) == 1 end\n"
+                                  "local function may_replace() return false end\n"));
+  static const LuaScript catchup_script(build("local already_done, may_replace = caught_up, replaceable_target\n"));
   return catchup ? catchup_script : up;
 }
 
