@@ -386,5 +386,63 @@ TEST_CASE("catchup: a renamed-away key the application recreates replaces the ta
   }
 }
 
+TEST_CASE("catchup --follow: a dropped subscriber resubscribes and rescans, so a write made meanwhile is caught",
+          "[redis][catchup]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  TempDir dir, scratch;
+  dir.Write("0001_n.lua", AppendMigration("doc:*", "|n"));
+  Cmd(*conn, {"SET", "doc:1", "v"});
+  Keyshift ks(server, dir);
+  REQUIRE(ks.Run({"up"}).exit_code == 0);
+  Spawned follow = SpawnKeyshift(ks.Args({"catchup", "1", "--follow", "--for", "3s"}), scratch, "follow");
+  for (int i = 0; i < 1000 && Cmd(*conn, {"PUBSUB", "NUMPAT"}).integer == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(Cmd(*conn, {"CLIENT", "KILL", "TYPE", "pubsub"}).integer == 1);
+  Cmd(*conn, {"SET", "doc:2", "while-away"});  // no subscriber hears this one
+  WaitForReply(*conn, {"GET", "doc:2"}, "while-away|n");
+  CliResult r = WaitKeyshift(follow, 30);
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(Values(*conn, {"doc:1", "doc:2"}) == std::vector<std::string>{"v|n", "while-away|n"});
+}
+
+TEST_CASE("catchup of a server-mode migration runs through the host CAS path", "[redis][catchup]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  TempDir dir;
+  dir.Write("0001_n.lua", R"LUA(return {
+  description = "append |n in Redis",
+  mode = "server",
+  scan = { match = "doc:*", type = "string" },
+  transform = function(key, value) return value .. "|n" end,
+}
+)LUA");
+  SeedStrings(*conn, "doc:", 5, "v");
+  Keyshift ks(server, dir);
+  REQUIRE(ks.Run({"up"}).exit_code == 0);
+  Cmd(*conn, {"SET", "doc:1", "app"});
+  CliResult r = ks.Run({"catchup", "1"});
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(Values(*conn, NumberedKeys("doc:", 0, 3)) == std::vector<std::string>{"v|n", "app|n", "v|n"});
+}
+
+TEST_CASE("catchup usage errors exit 2", "[redis][catchup]") {
+  RedisServer server;
+  TempDir dir;
+  dir.Write("0001_n.lua", AppendMigration("doc:*", "|n"));
+  Keyshift ks(server, dir);
+  REQUIRE(ks.Run({"up"}).exit_code == 0);
+  for (const auto& args : std::vector<std::vector<std::string>>{{"catchup", "1", "--for", "3s"},
+                                                                {"catchup", "1", "--follow", "--dry-run"},
+                                                                {"catchup", "1", "--follow", "--for", "3 days"},
+                                                                {"catchup", "7"}}) {
+    CliResult r = ks.Run(args);
+    INFO(Describe(r));
+    REQUIRE(r.exit_code == 2);
+  }
+}
+
 }  // namespace
 }  // namespace keyshift::testing
