@@ -89,6 +89,13 @@ void RequireEveryWriteCaughtOnce(RedisConnection& conn, const AppWriter& app) {
   }
 }
 
+// Waits (a bounded wait, not a timing assertion) until `catchup --follow` has subscribed.
+void WaitForSubscriber(RedisConnection& conn) {
+  for (int i = 0; i < 1000 && Cmd(conn, {"PUBSUB", "NUMPAT"}).integer == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(Cmd(conn, {"PUBSUB", "NUMPAT"}).integer == 1);
+}
+
 long long LedgerCaught(const Keyshift& ks) {
   CliResult r = ks.Run({"--output", "json", "status"});
   auto j = nlohmann::json::parse(r.out, nullptr, false);
@@ -149,10 +156,7 @@ TEST_CASE("catchup --follow transforms writes as the application makes them", "[
   Keyshift ks(server, dir);
   REQUIRE(ks.Run({"up"}).exit_code == 0);
   Spawned follow = SpawnKeyshift(ks.Args({"catchup", "1", "--follow", "--for", "3s"}), scratch, "follow");
-  // Wait (not a timing assertion) until it has subscribed.
-  for (int i = 0; i < 500 && Cmd(*conn, {"PUBSUB", "NUMPAT"}).integer == 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  REQUIRE(Cmd(*conn, {"PUBSUB", "NUMPAT"}).integer == 1);
+  WaitForSubscriber(*conn);
   AppWriter app(server, 200);
   app.Start();
   app.WaitForWrites(300);
@@ -330,8 +334,7 @@ TEST_CASE("Ctrl-C ends catchup --follow with exit 0, the setting restored and th
   Keyshift ks(server, dir);
   REQUIRE(ks.Run({"up"}).exit_code == 0);
   Spawned run = SpawnKeyshift(ks.Args({"catchup", "1", "--follow"}), scratch, "run");
-  for (int i = 0; i < 1000 && Cmd(*conn, {"PUBSUB", "NUMPAT"}).integer == 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  WaitForSubscriber(*conn);
   Cmd(*conn, {"SET", "doc:2", "app"});
   WaitForReply(*conn, {"GET", "doc:2"}, "app|n");
   REQUIRE(kill(run.pid, SIGINT) == 0);
@@ -396,8 +399,7 @@ TEST_CASE("catchup --follow: a dropped subscriber resubscribes and rescans, so a
   Keyshift ks(server, dir);
   REQUIRE(ks.Run({"up"}).exit_code == 0);
   Spawned follow = SpawnKeyshift(ks.Args({"catchup", "1", "--follow", "--for", "3s"}), scratch, "follow");
-  for (int i = 0; i < 1000 && Cmd(*conn, {"PUBSUB", "NUMPAT"}).integer == 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  WaitForSubscriber(*conn);
   REQUIRE(Cmd(*conn, {"CLIENT", "KILL", "TYPE", "pubsub"}).integer == 1);
   Cmd(*conn, {"SET", "doc:2", "while-away"});  // no subscriber hears this one
   WaitForReply(*conn, {"GET", "doc:2"}, "while-away|n");
