@@ -42,6 +42,11 @@ Result<Target> SelectTarget(const Context& ctx, const Catalog& cat) {
       return UsageError(fmt::format("{} is {}, not applied: catchup continues an applied migration; `keyshift up` "
                                     "applies or resumes it",
                                     m.name, MigrationStatusName(m.status)));
+    // Without its journal every key would look new: each would be transformed a second time.
+    if (!m.record->pruned_at.empty())
+      return UsageError(fmt::format("{}: its journal was pruned at {}, so catchup cannot tell keyshift's writes from "
+                                    "the application's; nothing was changed",
+                                    m.name, m.record->pruned_at));
     auto script = MigrationScript::Load(m.file->path, m.file->text, SandboxLimits{});
     if (!script.ok()) return script.error();
     return Target{&m, std::move(script.value())};

@@ -430,6 +430,22 @@ TEST_CASE("catchup of a server-mode migration runs through the host CAS path", "
   REQUIRE(Values(*conn, NumberedKeys("doc:", 0, 3)) == std::vector<std::string>{"v|n", "app|n", "v|n"});
 }
 
+TEST_CASE("catchup refuses a migration whose journal was pruned (every key would look new)", "[redis][catchup]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  TempDir dir;
+  dir.Write("0001_n.lua", AppendMigration("doc:*", "|n"));
+  Cmd(*conn, {"SET", "doc:1", "v"});
+  Keyshift ks(server, dir);
+  REQUIRE(ks.Run({"up"}).exit_code == 0);
+  REQUIRE(ks.Run({"prune", "1", "--yes"}).exit_code == 0);
+  CliResult r = ks.Run({"catchup", "1"});
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 2);
+  REQUIRE(Contains(r.err, "pruned"));
+  REQUIRE(Values(*conn, {"doc:1"}).at(0) == "v|n");
+}
+
 TEST_CASE("catchup usage errors exit 2", "[redis][catchup]") {
   RedisServer server;
   TempDir dir;
