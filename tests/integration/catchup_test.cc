@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -96,6 +97,23 @@ void WaitForSubscriber(RedisConnection& conn) {
   REQUIRE(Cmd(conn, {"PUBSUB", "NUMPAT"}).integer == 1);
 }
 
+// A private server with one migration applied (`up`) over what `seed` wrote.
+struct Applied {
+  Applied(const std::string& migration, const std::function<void(RedisConnection&)>& seed,
+          RedisServer::Options options = {})
+      : server(std::move(options)) {
+    dir.Write("0001_m.lua", migration);
+    seed(*conn);
+    CliResult up = ks.Run({"up"});
+    INFO(Describe(up));
+    REQUIRE(up.exit_code == 0);
+  }
+  RedisServer server;
+  std::unique_ptr<RedisConnection> conn = server.Connect();
+  TempDir dir;
+  Keyshift ks{server, dir};
+};
+
 long long LedgerCaught(const Keyshift& ks) {
   CliResult r = ks.Run({"--output", "json", "status"});
   auto j = nlohmann::json::parse(r.out, nullptr, false);
@@ -148,13 +166,9 @@ TEST_CASE("catchup transforms every application write exactly once, during and a
 }
 
 TEST_CASE("catchup --follow transforms writes as the application makes them", "[redis][catchup]") {
-  RedisServer server;
-  auto conn = server.Connect();
-  TempDir dir, scratch;
-  dir.Write("0001_n.lua", AppendMigration("doc:*", "|n", 50));
-  SeedStrings(*conn, "doc:", 200, "s");
-  Keyshift ks(server, dir);
-  REQUIRE(ks.Run({"up"}).exit_code == 0);
+  Applied a(AppendMigration("doc:*", "|n", 50), [](RedisConnection& c) { SeedStrings(c, "doc:", 200, "s"); });
+  auto& [server, conn, dir, ks] = a;
+  TempDir scratch;
   Spawned follow = SpawnKeyshift(ks.Args({"catchup", "1", "--follow", "--for", "3s"}), scratch, "follow");
   WaitForSubscriber(*conn);
   AppWriter app(server, 200);
@@ -171,13 +185,8 @@ TEST_CASE("catchup --follow transforms writes as the application makes them", "[
 }
 
 TEST_CASE("catchup --dry-run shows the diffs and writes nothing", "[redis][catchup]") {
-  RedisServer server;
-  auto conn = server.Connect();
-  TempDir dir;
-  dir.Write("0001_n.lua", AppendMigration("doc:*", "|n"));
-  SeedStrings(*conn, "doc:", 20, "s");
-  Keyshift ks(server, dir);
-  REQUIRE(ks.Run({"up"}).exit_code == 0);
+  Applied a(AppendMigration("doc:*", "|n"), [](RedisConnection& c) { SeedStrings(c, "doc:", 20, "s"); });
+  auto& [server, conn, dir, ks] = a;
   Cmd(*conn, {"SET", "doc:3", "app-old"});
   Cmd(*conn, {"SET", "doc:new", "created"});
   long long changes = RdbChanges(*conn);
@@ -193,14 +202,9 @@ TEST_CASE("catchup --dry-run shows the diffs and writes nothing", "[redis][catch
 
 TEST_CASE("catchup --follow exits 2 naming the setting when CONFIG is refused", "[redis][catchup]") {
   SECTION("CONFIG SET denied by ACL") {
-    RedisServer server;
-    auto conn = server.Connect();
+    Applied a(AppendMigration("doc:*", "|n"), [](RedisConnection& c) { Cmd(c, {"SET", "doc:1", "x"}); });
+    auto& [server, conn, dir, ks] = a;
     Cmd(*conn, {"ACL", "SETUSER", "default", "-config|set"});
-    TempDir dir;
-    dir.Write("0001_n.lua", AppendMigration("doc:*", "|n"));
-    Cmd(*conn, {"SET", "doc:1", "x"});
-    Keyshift ks(server, dir);
-    REQUIRE(ks.Run({"up"}).exit_code == 0);
     Cmd(*conn, {"SET", "doc:2", "y"});
     CliResult r = ks.Run({"catchup", "1", "--follow", "--for", "1s"});
     INFO(Describe(r));
@@ -209,14 +213,9 @@ TEST_CASE("catchup --follow exits 2 naming the setting when CONFIG is refused", 
     REQUIRE(Values(*conn, {"doc:2"}).at(0) == "y");  // refused before anything was written
   }
   SECTION("CONFIG renamed away") {
-    RedisServer server(RedisServer::Options{{"--rename-command", "CONFIG", ""}, ""});
-    auto conn = server.Connect();
-    TempDir dir;
-    dir.Write("0001_n.lua", AppendMigration("doc:*", "|n"));
-    Cmd(*conn, {"SET", "doc:1", "x"});
-    Keyshift ks(server, dir);
-    REQUIRE(ks.Run({"up"}).exit_code == 0);
-    CliResult r = ks.Run({"catchup", "1", "--follow"});
+    Applied a(AppendMigration("doc:*", "|n"), [](RedisConnection& c) { Cmd(c, {"SET", "doc:1", "x"}); },
+              RedisServer::Options{{"--rename-command", "CONFIG", ""}, ""});
+    CliResult r = a.ks.Run({"catchup", "1", "--follow"});
     INFO(Describe(r));
     REQUIRE(r.exit_code == 2);
     REQUIRE(Contains(r.err, "notify-keyspace-events must include 'Kg$lshz'"));
@@ -325,14 +324,12 @@ TEST_CASE("Ctrl-C stops catchup at a batch boundary; the next catchup resumes, e
 
 TEST_CASE("Ctrl-C ends catchup --follow with exit 0, the setting restored and the lock released",
           "[redis][catchup]") {
-  RedisServer server;
-  auto conn = server.Connect();
-  Cmd(*conn, {"CONFIG", "SET", "notify-keyspace-events", "Ex"});
-  TempDir dir, scratch("keyshift-signal");
-  dir.Write("0001_n.lua", AppendMigration("doc:*", "|n"));
-  Cmd(*conn, {"SET", "doc:1", "v"});
-  Keyshift ks(server, dir);
-  REQUIRE(ks.Run({"up"}).exit_code == 0);
+  Applied a(AppendMigration("doc:*", "|n"), [](RedisConnection& c) {
+    Cmd(c, {"CONFIG", "SET", "notify-keyspace-events", "Ex"});
+    Cmd(c, {"SET", "doc:1", "v"});
+  });
+  auto& [server, conn, dir, ks] = a;
+  TempDir scratch("keyshift-signal");
   Spawned run = SpawnKeyshift(ks.Args({"catchup", "1", "--follow"}), scratch, "run");
   WaitForSubscriber(*conn);
   Cmd(*conn, {"SET", "doc:2", "app"});
@@ -391,13 +388,9 @@ TEST_CASE("catchup: a renamed-away key the application recreates replaces the ta
 
 TEST_CASE("catchup --follow: a dropped subscriber resubscribes and rescans, so a write made meanwhile is caught",
           "[redis][catchup]") {
-  RedisServer server;
-  auto conn = server.Connect();
-  TempDir dir, scratch;
-  dir.Write("0001_n.lua", AppendMigration("doc:*", "|n"));
-  Cmd(*conn, {"SET", "doc:1", "v"});
-  Keyshift ks(server, dir);
-  REQUIRE(ks.Run({"up"}).exit_code == 0);
+  Applied a(AppendMigration("doc:*", "|n"), [](RedisConnection& c) { Cmd(c, {"SET", "doc:1", "v"}); });
+  auto& [server, conn, dir, ks] = a;
+  TempDir scratch;
   Spawned follow = SpawnKeyshift(ks.Args({"catchup", "1", "--follow", "--for", "3s"}), scratch, "follow");
   WaitForSubscriber(*conn);
   REQUIRE(Cmd(*conn, {"CLIENT", "KILL", "TYPE", "pubsub"}).integer == 1);
@@ -431,13 +424,8 @@ TEST_CASE("catchup of a server-mode migration runs through the host CAS path", "
 }
 
 TEST_CASE("catchup refuses a migration whose journal was pruned (every key would look new)", "[redis][catchup]") {
-  RedisServer server;
-  auto conn = server.Connect();
-  TempDir dir;
-  dir.Write("0001_n.lua", AppendMigration("doc:*", "|n"));
-  Cmd(*conn, {"SET", "doc:1", "v"});
-  Keyshift ks(server, dir);
-  REQUIRE(ks.Run({"up"}).exit_code == 0);
+  Applied a(AppendMigration("doc:*", "|n"), [](RedisConnection& c) { Cmd(c, {"SET", "doc:1", "v"}); });
+  auto& [server, conn, dir, ks] = a;
   REQUIRE(ks.Run({"prune", "1", "--yes"}).exit_code == 0);
   CliResult r = ks.Run({"catchup", "1"});
   INFO(Describe(r));
