@@ -65,13 +65,13 @@ Result<std::optional<Checkpoint>> ParseCheckpoint(const Reply& reply, const std:
 }
 
 Result<std::optional<Checkpoint>> CheckpointStore::Load(long long version) {
-  auto reply = CallState(conn_, {"HGETALL", keys_.checkpoint(version)}, keys_.checkpoint(version));
+  auto reply = CallState(conn_, {"HGETALL", Key(version)}, Key(version));
   if (!reply.ok()) return reply.error();
-  return ParseCheckpoint(*reply, keys_.checkpoint(version));
+  return ParseCheckpoint(*reply, Key(version));
 }
 
 Command CheckpointStore::SaveCommand(long long version, const Checkpoint& cp) const {
-  Command cmd{"HSET", keys_.checkpoint(version), "cursor", cp.cursor, "started_at", cp.started_at, "by", cp.by,
+  Command cmd{"HSET", Key(version), "cursor", cp.cursor, "started_at", cp.started_at, "by", cp.by,
               "status", cp.status, "error", cp.error, "failed_key", cp.failed_key,
               "elapsed_ms", std::to_string(cp.elapsed_ms), "run_id", cp.run_id};
   for (const auto& c : kCounterFields) cmd.insert(cmd.end(), {c.name, std::to_string(cp.counters.*c.member)});
@@ -79,13 +79,13 @@ Command CheckpointStore::SaveCommand(long long version, const Checkpoint& cp) co
 }
 
 Status CheckpointStore::Save(long long version, const Checkpoint& cp) {
-  auto r = CallState(conn_, SaveCommand(version, cp), keys_.checkpoint(version));
+  auto r = CallState(conn_, SaveCommand(version, cp), Key(version));
   if (!r.ok()) return r.error();
   return Status::Ok();
 }
 
 Status CheckpointStore::Delete(long long version) {
-  auto r = conn_->Call({"DEL", keys_.checkpoint(version)});
+  auto r = conn_->Call({"DEL", Key(version)});
   if (!r.ok()) return r.error();
   return Status::Ok();
 }

@@ -47,7 +47,9 @@ Result<std::optional<Checkpoint>> ParseCheckpoint(const Reply& reply, const std:
 
 class CheckpointStore {
  public:
-  CheckpointStore(RedisConnection* conn, const StateKeys& keys) : conn_(conn), keys_(keys) {}
+  // `catchup`: the checkpoint of `catchup V` instead of `up`'s.
+  CheckpointStore(RedisConnection* conn, const StateKeys& keys, bool catchup = false)
+      : conn_(conn), keys_(keys), catchup_(catchup) {}
   Result<std::optional<Checkpoint>> Load(long long version);
   // The command that saves `cp` (to pipeline with other per-batch commands).
   Command SaveCommand(long long version, const Checkpoint& cp) const;
@@ -55,8 +57,12 @@ class CheckpointStore {
   Status Delete(long long version);
 
  private:
+  std::string Key(long long version) const {
+    return catchup_ ? keys_.catchup_checkpoint(version) : keys_.checkpoint(version);
+  }
   RedisConnection* conn_;
   const StateKeys& keys_;
+  bool catchup_;
 };
 
 }  // namespace keyshift

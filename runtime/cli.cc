@@ -170,6 +170,30 @@ void AddPlan(CLI::App& app, CliOptions& o) {
       ->check(IntIn(1, 1'000'000'000));
 }
 
+void AddCatchup(CLI::App& app, CliOptions& o) {
+  app.add_option("version", o.version, "The applied migration to catch up")->required()->check(IntIn(0, kMaxVersion));
+  app.add_flag("--dry-run", o.dry_run, "Print a diff for every key catch-up would change; write nothing at all");
+  app.add_flag("--follow", o.follow,
+               "After the rescan, keep transforming keys as the application writes them (keyspace notifications), "
+               "until Ctrl-C or --for ends");
+  app.add_option("--for", o.follow_for, "With --follow: stop after this long (e.g. 30s, 5m, 2h)");
+  app.add_option("--batch", o.batch, "Keys per SCAN batch and write pipeline (default: the file's scan.batch)")
+      ->check(IntIn(1, 100000));
+  AddAllowEviction(app, o);
+  app.footer(
+      "Transforms the keys of applied migration V whose value is not the one keyshift wrote: keys created\n"
+      "since, and keys the application rewrote since (old instances of a rolling deploy). Each application\n"
+      "write is transformed once; the journal then holds the application's last write before keyshift\n"
+      "changed it, which is what `down` restores.\n"
+      "SAFE ONLY IF THE TRANSFORM RECOGNISES A VALUE ALREADY IN THE NEW SHAPE AND RETURNS nil for it: a key\n"
+      "the new application version wrote is transformed too. Preview with --dry-run first.\n"
+      "--follow needs notify-keyspace-events to include Kg$lshz: keyshift sets it with CONFIG SET and\n"
+      "restores it at the end; where CONFIG is refused it exits 2 naming the setting to ask for.\n"
+      "Exit codes: 0 done (also --follow ended by --for or Ctrl-C after the rescan), 1 a key failed,\n"
+      "2 usage, configuration or server refusal, 3 lock held, 130/143 interrupted during the rescan\n"
+      "(run again to resume). Docs: docs/live.md");
+}
+
 void AddNothing(CLI::App&, CliOptions&) {}
 
 struct CommandSpec {
@@ -188,6 +212,8 @@ const CommandSpec kCommands[] = {
     {"check", "Lint the migration directory: syntax, fields, sandbox, numbering, drift", AddNothing, CmdCheck},
     {"plan", "Estimate what `up` would do: keys matched, journal size, time", AddPlan, CmdPlan},
     {"prune", "Drop an applied migration's undo journal, making it final", AddPrune, CmdPrune},
+    {"catchup", "Transform an applied migration's keys the application wrote in the old shape since (--follow: as "
+                "it writes them)", AddCatchup, CmdCatchup},
 };
 
 constexpr const char* kFooter = R"(Environment:
@@ -324,7 +350,7 @@ std::optional<int> Parse(int argc, char** argv, CliOptions& o, const CommandSpec
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     if (std::string unknown = UnknownCommand(argc, argv); !unknown.empty()) {
-      fmt::print(stderr, "keyshift: unknown command '{}' (commands: new status up down verify check plan prune; "
+      fmt::print(stderr, "keyshift: unknown command '{}' (commands: new status up down verify check plan prune catchup; "
                          "see keyshift --help)\n", unknown);
       return kExitUsage;
     }

@@ -44,7 +44,10 @@ struct CliOptions {
   std::optional<int> steps;
   std::optional<long long> only;  // down --only V
   bool force = false;
-  // verify, prune
+  // catchup
+  bool follow = false;
+  std::string follow_for;  // --for: how long to follow ("" = until Ctrl-C)
+  // verify, prune, catchup
   std::optional<long long> version;
   int limit = 20;
   bool yes = false;

@@ -26,6 +26,8 @@ std::string Detail(const MigrationState& m) {
         s += fmt::format("; `down` at {} left {} conflicting keys (`keyshift down --force` restores them)",
                          m.record->rolled_back_at, m.record->conflicts);
       if (!m.record->pruned_at.empty()) s += "; journal pruned (final)";
+      if (!m.record->caught_at.empty())
+        s += fmt::format("; catch-up caught {} keys (last {})", m.record->caught, m.record->caught_at);
       return s;
     }
     case MigrationStatus::kRunning:

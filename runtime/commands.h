@@ -14,5 +14,6 @@ int CmdVerify(Context& ctx);
 int CmdDown(Context& ctx);
 int CmdPrune(Context& ctx);
 int CmdPlan(Context& ctx);
+int CmdCatchup(Context& ctx);
 
 }  // namespace keyshift

@@ -15,6 +15,31 @@ local function journal_entry(action, expire_at, post_digest, other, dump)
 end
 )LUA";
 
+const char* const kCatchupDoneLua = R"LUA(
+-- Does key still hold what keyshift wrote (an entry's POSTDIGEST)?
+local function holds_post(key, format, post)
+  local t = redis.call('TYPE', key).ok
+  if not READ_COMMAND[t] then return false end
+  if format == '1' then return redis.sha1hex(redis.call('DUMP', key)) == post end
+  return digest_of(key, t) == post
+end
+local function caught_up(jkey, key)
+  local entry = redis.call('HGET', jkey, key)
+  if not entry then return false end
+  local format, action, post = string.match(entry, '^(%d+)|(%a)|[^|]*|([^|]*)|')
+  if action == 'C' then return true end
+  return action == 'W' and holds_post(key, format, post)
+end
+-- A rename target keyshift created from this very key, unchanged since.
+local function replaceable_target(tjkey, target, key)
+  local entry = redis.call('HGET', tjkey, target)
+  if not entry then return false end
+  local format, action, post, len, at = string.match(entry, '^(%d+)|(%a)|[^|]*|([^|]*)|(%d+)|()')
+  if action ~= 'C' or string.sub(entry, at, at + tonumber(len) - 1) ~= key then return false end
+  return holds_post(target, format, post)
+end
+)LUA";
+
 std::string EncodeJournalEntry(const JournalEntry& e) {
   return fmt::format("{}|{}|{}|{}|{}|", e.format, e.action, e.expire_at, e.post_digest, e.other_key.size()) + e.other_key +
          e.dump;

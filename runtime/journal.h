@@ -70,4 +70,16 @@ Result<std::vector<std::string>> ListJournalHashes(RedisConnection* conn, const 
 // for server-side scripts: builds the same bytes as EncodeJournalEntry.
 extern const char* const kJournalEntryLua;
 
+// Lua 5.1 source of `caught_up(jkey, key)` (needs kScriptSafetyLua first):
+// catch-up's "done" (catchup.h). True when V's entry for key is C (keyshift
+// created the key by a rename: it is in the new shape's keyspace, and an
+// application write there is a new-shape write), or W and the key still has
+// the content keyshift wrote (POSTDIGEST: content digest, or for format 1
+// the sha1 of its DUMP). Anything else is an application write since: no
+// entry (a new key), a W key rewritten, or the key of a D or R entry that
+// reappeared (a new old-style key). Also `replaceable_target(tjkey, target,
+// key)`: target has a C entry whose source is key and still holds what
+// keyshift wrote, so a catch-up rename of a reappeared key may replace it.
+extern const char* const kCatchupDoneLua;
+
 }  // namespace keyshift

@@ -30,6 +30,8 @@ std::string LedgerRecord::ToJson() const {
   if (!rolled_back_at.empty()) j["rolled_back_at"] = rolled_back_at;
   if (!rolled_back_at.empty()) j["conflicts"] = conflicts;
   if (!pruned_at.empty()) j["pruned_at"] = pruned_at;
+  if (!caught_at.empty()) j["caught"] = caught;
+  if (!caught_at.empty()) j["caught_at"] = caught_at;
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -85,12 +87,12 @@ Result<LedgerRecord> LedgerRecord::FromJson(const std::string& text) {
   for (auto [name, out] : {std::pair{"name", &r.name}, {"sha256", &r.sha256}, {"status", &r.status},
                            {"applied_at", &r.applied_at}, {"mode", &r.mode}, {"by", &r.by}, {"error", &r.error},
                            {"failed_key", &r.failed_key}, {"rolled_back_at", &r.rolled_back_at},
-                           {"pruned_at", &r.pruned_at}})
+                           {"pruned_at", &r.pruned_at}, {"caught_at", &r.caught_at}})
     f.Str(name, out);
   for (auto [name, out] : {std::pair{"duration_ms", &r.duration_ms}, {"scanned", &r.counters.scanned},
                            {"changed", &r.counters.changed}, {"deleted", &r.counters.deleted},
                            {"renamed", &r.counters.renamed}, {"failed", &r.counters.failed},
-                           {"conflicts", &r.conflicts}})
+                           {"conflicts", &r.conflicts}, {"caught", &r.caught}})
     f.Int(name, out);
   if (f.problem()) return Fail(*f.problem());
   if (!KnownStatus(r.status)) return Fail(fmt::format("status \"{}\" is none of applied, failed, rolled_back", r.status));

@@ -11,7 +11,8 @@
 //    "mode":"host" | "server", "by":"user@host",
 //    "error":"...", "failed_key":"...",             (only when failed)
 //    "rolled_back_at":"...", "conflicts":N,          (only after `down`)
-//    "pruned_at":"..."}                              (only after `prune`: no journal left)
+//    "pruned_at":"...",                              (only after `prune`: no journal left)
+//    "caught":N, "caught_at":"..."}                  (only after `catchup`)
 // Unknown fields are kept as they are, so older binaries can read newer records.
 #pragma once
 
@@ -40,6 +41,9 @@ struct LedgerRecord {
   std::string rolled_back_at;
   long long conflicts = 0;  // keys `down` left alone because the application changed them
   std::string pruned_at;
+  // `catchup` (catchup.h): keys it transformed over all its runs, and when it last ran.
+  long long caught = 0;
+  std::string caught_at;
 
   std::string ToJson() const;
   static Result<LedgerRecord> FromJson(const std::string& text);

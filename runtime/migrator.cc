@@ -10,6 +10,7 @@
 #include "runtime/journal.h"
 #include "runtime/ledger.h"
 #include "runtime/portability.h"
+#include "runtime/script_safety.h"
 
 namespace keyshift {
 
@@ -83,7 +84,7 @@ Status Migrator::SaveProgress(Batch& b, long long version, const Checkpoint& cp,
     sadd.insert(sadd.end(), b.skipped.begin(), b.skipped.end());
     commands.push_back(std::move(sadd));
   }
-  commands.push_back(CheckpointStore(conn_, keys_).SaveCommand(version, cp));
+  commands.push_back(CheckpointStore(conn_, keys_, b.options->catchup).SaveCommand(version, cp));
   b.skipped.clear();
   auto replies = conn_->Pipeline(commands);
   if (!replies.ok()) return replies.error();
@@ -141,7 +142,7 @@ Status Migrator::ApplyWrites(Batch& b, const std::vector<WriteOp>& ops, std::vec
   if (ops.empty()) return Status::Ok();
   Status st = b.lock->Renew();
   if (!st) return st;
-  auto statuses = WriteBatch(scripts_, keys_, b.version, ops);
+  auto statuses = WriteBatch(scripts_, keys_, b.version, ops, b.options->catchup);
   if (!statuses.ok()) return statuses.error();
   for (size_t i = 0; i < ops.size(); ++i) {
     const WriteOp& op = ops[i];
@@ -164,12 +165,26 @@ Status Migrator::ApplyWrites(Batch& b, const std::vector<WriteOp>& ops, std::vec
   return Status::Ok();
 }
 
+// Catch-up's dry-run asks what its write script would: does the target
+// exist, other than as one keyshift made from this key and nobody changed?
+static const LuaScript& TargetBlocksScript() {
+  static const LuaScript script(std::string("#!lua flags=no-writes\n") + kScriptSafetyLua + kCatchupDoneLua + R"LUA(
+if redis.call('EXISTS', KEYS[1]) == 0 or replaceable_target(KEYS[2], KEYS[1], ARGV[1]) then return 0 end
+return 1
+)LUA");
+  return script;
+}
+
 Status Migrator::DropExistingTargets(Batch& b, std::vector<WriteOp>* ops) {
   std::vector<Command> exists;
   for (const auto& op : *ops)
-    if (op.action == WriteOp::kRename) exists.push_back({"EXISTS", op.new_key});
+    if (op.action == WriteOp::kRename)
+      exists.push_back(b.options->catchup ? scripts_.Evalsha(TargetBlocksScript(),
+                                                             {op.new_key, keys_.journal(b.version, op.new_key)},
+                                                             {op.before->key})
+                                          : Command{"EXISTS", op.new_key});
   if (exists.empty()) return Status::Ok();
-  auto replies = conn_->Pipeline(exists);
+  auto replies = scripts_.Run(exists);
   if (!replies.ok()) return replies.error();
   std::vector<WriteOp> kept;
   size_t i = 0;
@@ -188,7 +203,7 @@ Status Migrator::DropExistingTargets(Batch& b, std::vector<WriteOp>* ops) {
 // One read -> transform -> CAS write pass over `pending`; leaves in it the
 // keys whose CAS failed because the application wrote them meanwhile.
 Status Migrator::Pass(Batch& b, std::vector<std::string>* pending) {
-  auto snaps = ReadKeys(scripts_, keys_, b.version, *pending);
+  auto snaps = ReadKeys(scripts_, keys_, b.version, *pending, true, b.options->catchup);
   if (!snaps.ok()) return snaps.error();
   std::vector<WriteOp> ops;
   TransformAll(b, *snaps, &ops);
@@ -234,7 +249,7 @@ Status Migrator::ProcessBatch(Batch& b) {
 Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& script, const RunOptions& options,
                                Lock* lock, const RunSinks& sinks) {
   auto started = std::chrono::steady_clock::now();
-  CheckpointStore checkpoints(conn_, keys_);
+  CheckpointStore checkpoints(conn_, keys_, options.catchup);
   RunReport report;
   Checkpoint cp;
   if (!options.dry_run) {
@@ -260,16 +275,19 @@ Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& scrip
   Batch b{file.version, &script, &options, &sinks, lock, &cp.counters, {}, std::nullopt, "", true, {}, std::nullopt, ""};
   server_.reset();
   hot_keys_.reset();
-  if (options.mode == "server")
+  // The server-side paths know only up's "done": catch-up stays on the CAS writer.
+  if (options.catchup) {
+  } else if (options.mode == "server")
     server_ = std::make_unique<ServerRunner>(scripts_, keys_, file, script.info(), options.connect);
   else if (!options.dry_run && CheckPortability(file.text).empty())
     hot_keys_ = std::make_unique<ServerRunner>(scripts_, keys_, file, script.info(), options.connect);
   auto elapsed = [&] {
     return cp.elapsed_ms + std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
   };
-  // A resumed run first retries the keys earlier runs skipped (--on-error skip).
+  // A resumed run first retries the keys earlier runs skipped (--on-error
+  // skip); that set is up's: catch-up's rescan reaches those keys anyway.
   std::vector<std::vector<std::string>> retry;
-  if (report.resumed) {
+  if (report.resumed && !options.catchup) {
     auto skipped = SkippedKeys(file.version, static_cast<size_t>(batch_size));
     if (!skipped.ok()) return skipped.error();
     retry = std::move(skipped.value());
@@ -327,6 +345,7 @@ Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& scrip
     report.failed_key = b.stop_key;
   }
   if (options.dry_run || report.interrupted) return report;
+  if (options.catchup) return FinishCatchup(file.version, cp, report, checkpoints);
   return Finish(file, options, cp, report, checkpoints);
 }
 
@@ -359,6 +378,22 @@ Result<RunReport> Migrator::Finish(const MigrationFile& file, const RunOptions& 
   if (report.ok) {
     if (Status st = checkpoints.Delete(file.version); !st) return st.error();
   }
+  return report;
+}
+
+// Catch-up's checkpoint: dropped when its scan is complete, else kept (a
+// failed key is retried by the next `catchup`) with the error, for `status`.
+Result<RunReport> Migrator::FinishCatchup(long long version, Checkpoint& cp, RunReport report,
+                                          CheckpointStore& checkpoints) {
+  if (report.ok) {
+    if (Status st = checkpoints.Delete(version); !st) return st.error();
+    return report;
+  }
+  cp.status = "failed";
+  cp.error = report.error.message;
+  cp.failed_key = report.failed_key;
+  cp.elapsed_ms = report.duration_ms;
+  if (Status st = checkpoints.Save(version, cp); !st) return st.error();
   return report;
 }
 

@@ -40,6 +40,10 @@ struct RunOptions {
   // Before every batch of a run that writes: an error stops the run there,
   // as a failed run (checkpoint saved, resumable). memory_guard.h.
   std::function<Status()> guard;
+  // `catchup V` (catchup.h): "done" means caught up (journal.h), its own
+  // checkpoint, always the host path (the CAS writer), and no ledger record
+  // of its own: the caller adds its counts to V's.
+  bool catchup = false;
 };
 
 // Where a run's output goes; every member may be empty.
@@ -66,6 +70,11 @@ class Migrator {
   // A transport error is returned as an Error; a failed migration is a report with ok == false.
   Result<RunReport> Up(const MigrationFile& file, MigrationScript& script, const RunOptions& options, Lock* lock,
                        const RunSinks& sinks);
+  // `catchup --follow` (catchup.h): runs `keys` the application just wrote
+  // through the catch-up path (options.catchup), adding to `counters`. A key
+  // that fails stops the caller: the report says which (ok == false).
+  Result<RunReport> CatchKeys(const MigrationFile& file, MigrationScript& script, const RunOptions& options,
+                              Lock* lock, const RunSinks& sinks, std::vector<std::string> keys, Counters* counters);
 
  private:
 // The state one batch needs; lives for one migration run.
@@ -114,6 +123,8 @@ struct Batch {
   // Records the outcome: ledger entry, and checkpoint dropped (applied) or marked failed.
   Result<RunReport> Finish(const MigrationFile& file, const RunOptions& options, Checkpoint& cp, RunReport report,
                            CheckpointStore& checkpoints);
+
+  Result<RunReport> FinishCatchup(long long version, Checkpoint& cp, RunReport report, CheckpointStore& checkpoints);
 
   RedisConnection* conn_;
   const StateKeys& keys_;

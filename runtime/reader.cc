@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "runtime/journal.h"
 #include "runtime/script_safety.h"
 
 namespace keyshift {
@@ -13,9 +14,10 @@ namespace keyshift {
 // Line 1 is the shebang; kScriptSafetyLua goes after it (ReadScript()).
 const char* const kReadScript = R"LUA(
 -- keyshift read: KEYS[1] data key, KEYS[2] its journal hash; ARGV[1] '1' to
--- report keys already journaled as done.
+-- report keys already journaled as done, 'c' for catch-up's done (caught_up).
 local key = KEYS[1]
 if ARGV[1] == '1' and redis.call('HEXISTS', KEYS[2], key) == 1 then return {'done'} end
+if ARGV[1] == 'c' and caught_up(KEYS[2], key) then return {'done'} end
 local t = redis.call('TYPE', key).ok
 if t == 'none' then return {'none'} end
 if not READ_COMMAND[t] then return {'unsupported', t} end
@@ -66,12 +68,14 @@ Result<KeySnapshot> SnapshotFromReply(const std::string& key, const Reply& reply
 }
 
 Result<std::vector<KeySnapshot>> ReadKeys(ScriptCache& scripts, const StateKeys& state, long long version,
-                                          const std::vector<std::string>& keys, bool skip_done) {
+                                          const std::vector<std::string>& keys, bool skip_done, bool catchup) {
   std::vector<Command> commands;
   commands.reserve(keys.size());
-  static const LuaScript read_script(std::string("#!lua flags=no-writes\n") + kScriptSafetyLua + kReadScript);
+  static const LuaScript read_script(std::string("#!lua flags=no-writes\n") + kScriptSafetyLua + kCatchupDoneLua +
+                                     kReadScript);
+  const char* done_rule = catchup ? "c" : skip_done ? "1" : "0";
   for (const auto& key : keys)
-    commands.push_back(scripts.Evalsha(read_script, {key, state.journal(version, key)}, {skip_done ? "1" : "0"}));
+    commands.push_back(scripts.Evalsha(read_script, {key, state.journal(version, key)}, {done_rule}));
   auto replies = scripts.Run(commands);
   if (!replies.ok()) return replies.error();
   std::vector<KeySnapshot> out;

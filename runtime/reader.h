@@ -2,6 +2,7 @@
 // value, absolute expiry and a digest of its content (script_safety.h: the
 // fingerprint the CAS writer compares), or that the key is gone, or that migration V already
 // journaled it (journal.h: then it must not be transformed again).
+// With `catchup`, "done" is catch-up's (journal.h, kCatchupDoneLua).
 // The read script is flagged no-writes, so dry-runs and replicas can use it.
 #pragma once
 
@@ -28,7 +29,8 @@ struct KeySnapshot {
 };
 
 Result<std::vector<KeySnapshot>> ReadKeys(ScriptCache& scripts, const StateKeys& state, long long version,
-                                          const std::vector<std::string>& keys, bool skip_done = true);
+                                          const std::vector<std::string>& keys, bool skip_done = true,
+                                          bool catchup = false);
 
 // Converts one reply of the read script (exposed for tests).
 Result<KeySnapshot> SnapshotFromReply(const std::string& key, const Reply& reply);

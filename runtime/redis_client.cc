@@ -94,8 +94,11 @@ class StreamConnection final : public RedisConnection {
   Status Open(bool reconnect);
   Result<std::vector<Reply>> Pipeline(const std::vector<Command>& commands) override;
   std::string Describe() const override { return url_.Redacted(); }
+  Status Send(const Command& command) override;
+  Result<std::optional<Reply>> Receive(int timeout_ms) override;
 
  private:
+  Status Lost(const std::string& reason);
   Status Handshake(const std::string& where);
   Problem Exchange(const std::vector<Command>& commands, std::vector<Reply>* replies);
   Problem Drive(const std::string& out, size_t expected, std::vector<Reply>* replies);
@@ -259,7 +262,52 @@ Result<std::vector<Reply>> StreamConnection::Pipeline(const std::vector<Command>
   return replies;
 }
 
+Status StreamConnection::Lost(const std::string& reason) {
+  Close();
+  return UsageError(Scrub(fmt::format("lost connection to Redis at {}: {}", url_.Address(), reason)));
+}
+
+Status StreamConnection::Send(const Command& command) {
+  if (!transport_) return Lost("not connected");
+  std::string out = FormatCommands({command});
+  Deadline deadline = command_timeout_ms_ > 0 ? std::chrono::steady_clock::now() +
+                                                    std::chrono::milliseconds(command_timeout_ms_)
+                                              : Deadline::max();
+  for (size_t sent = 0; sent < out.size();) {
+    auto n = transport_->Send(out.data() + sent, out.size() - sent);
+    if (!n.ok()) return Lost(n.error().message);
+    sent += *n;
+    if (*n > 0) continue;
+    auto ready = transport_->Wait(true, deadline);
+    if (!ready.ok()) return Lost(ready.error().message);
+    if (!*ready) return Lost(fmt::format("could not send within {} ms", command_timeout_ms_));
+  }
+  return Status::Ok();
+}
+
+// A push (or reply) already parsed is returned first; otherwise waits up to
+// timeout_ms for one, so a subscriber can check for Ctrl-C or a deadline.
+Result<std::optional<Reply>> StreamConnection::Receive(int timeout_ms) {
+  static thread_local char buffer[64 * 1024];
+  if (!transport_) return Lost("not connected").error();
+  Deadline deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  std::vector<Reply> got;
+  while (true) {
+    if (Problem p = TakeReplies(1, &got)) return Lost(*p).error();
+    if (!got.empty()) return std::optional<Reply>(std::move(got.front()));
+    auto ready = transport_->Wait(false, deadline);
+    if (!ready.ok()) return Lost(ready.error().message).error();
+    if (!*ready) return std::optional<Reply>();
+    auto n = transport_->Receive(buffer, sizeof buffer);
+    if (!n.ok()) return Lost(n.error().message).error();
+    if (*n > 0 && redisReaderFeed(reader_.get(), buffer, *n) != REDIS_OK) return Lost("out of memory").error();
+  }
+}
+
 }  // namespace
+
+Status RedisConnection::Send(const Command&) { return Fail("this connection cannot subscribe"); }
+Result<std::optional<Reply>> RedisConnection::Receive(int) { return Fail("this connection cannot subscribe"); }
 
 Result<Reply> RedisConnection::Call(const Command& command) {
   auto replies = Pipeline({command});

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,14 @@ class RedisConnection {
 
   // One command; a Redis error reply becomes an Error too.
   Result<Reply> Call(const Command& command);
+
+  // Pub/sub, for a connection used only to subscribe (`catchup --follow`):
+  // Send writes a command without waiting for its reply; Receive returns the
+  // next push (subscribe confirmations included), or nullopt when none came
+  // within timeout_ms, so a caller can check for Ctrl-C or a deadline. The
+  // connection is unusable after a transport Error: open a new one.
+  virtual Status Send(const Command& command);
+  virtual Result<std::optional<Reply>> Receive(int timeout_ms);
 };
 
 // Connects (TLS when url.tls.enabled), authenticates and selects the

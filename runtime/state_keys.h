@@ -3,6 +3,7 @@
 //   <prefix>{state}:ledger        hash  version -> ledger record (ledger.h)
 //   <prefix>{state}:lock          string lease holder (lock.h)
 //   <prefix>{state}:ckpt:<V>      hash  checkpoint of migration V (checkpoint.h)
+//   <prefix>{state}:catchup:<V>   hash  checkpoint of `catchup V` (same format)
 //   <prefix>{state}:failed:<V>    set   keys --on-error skip left as they were;
 //                                       a resumed `up` retries them first
 //   <prefix>j:<V>:{<tag>}         hash  journal of migration V for one slot (journal.h)
@@ -31,6 +32,11 @@ class StateKeys {
   std::string ledger() const { return prefix_ + "{state}:ledger"; }
   std::string lock() const { return prefix_ + "{state}:lock"; }
   std::string checkpoint(long long version) const { return prefix_ + "{state}:ckpt:" + std::to_string(version); }
+  // `catchup V`'s own scan checkpoint (catchup.h): separate from up's, which
+  // would make V look interrupted.
+  std::string catchup_checkpoint(long long version) const {
+    return prefix_ + "{state}:catchup:" + std::to_string(version);
+  }
   std::string failed_keys(long long version) const { return prefix_ + "{state}:failed:" + std::to_string(version); }
   // The journal hash holding the entry for `key`.
   std::string journal(long long version, const std::string& key) const;

@@ -7,7 +7,8 @@
 //      re-transforms, so no application write is lost),
 //   3. journals the key's previous DUMP and expiry (journal.h),
 //   4. writes the new value (or deletes, or moves it), keeping the expiry,
-// all atomically.
+// all atomically. With `catchup`, step 1's "done" is catch-up's
+// (journal.h, kCatchupDoneLua) and step 3 replaces V's earlier entry.
 #pragma once
 
 #include <string>
@@ -34,7 +35,7 @@ enum class WriteStatus { kWritten, kChanged, kDone, kTargetExists };
 // Sends every op in one pipeline; one status per op. A Redis error reply
 // (e.g. OOM) is an Error naming the key.
 Result<std::vector<WriteStatus>> WriteBatch(ScriptCache& scripts, const StateKeys& state, long long version,
-                                            const std::vector<WriteOp>& ops);
+                                            const std::vector<WriteOp>& ops, bool catchup = false);
 
 // The EVALSHA arguments for `op` (exposed for tests and server mode).
 std::vector<std::string> WriteArgs(const WriteOp& op);
