@@ -7,6 +7,8 @@
 #include "runtime/catalog.h"
 #include "runtime/commands.h"
 #include "runtime/interrupt.h"
+#include "runtime/journal.h"
+#include "runtime/progress.h"
 #include "runtime/rollback.h"
 #include "runtime/server_check.h"
 #include "runtime/terminal.h"
@@ -79,6 +81,20 @@ void PrintResult(const MigrationState& m, const RollbackReport& r, bool dry_run,
     fmt::print("  these keys keep the application's changes; `keyshift down --force` restores them anyway\n");
 }
 
+// Journal entries of migration `version`: the denominator of `down`'s
+// progress, read only when the progress line is shown.
+long long JournalEntries(RedisConnection* conn, const StateKeys& keys, long long version, bool shown) {
+  if (!shown) return 0;
+  auto hashes = ListJournalHashes(conn, keys, version);
+  if (!hashes.ok()) return 0;
+  long long total = 0;
+  for (const auto& hash : *hashes) {
+    auto n = conn->Call({"HLEN", hash});
+    if (n.ok() && !n->is_error()) total += n->integer;
+  }
+  return total;
+}
+
 int NothingToUndo(const Context& ctx) {
   const CliOptions& o = ctx.options();
   if (ctx.json()) fmt::print("{}\n", nlohmann::json({{"ok", true}, {"migrations", nlohmann::json::array()}}).dump());
@@ -123,7 +139,11 @@ int CmdDown(Context& ctx) {
       else fmt::print("{}", text);
     };
     sinks.note = [&](const std::string& text) { if (!ctx.json()) fmt::print("{}\n", TerminalSafe(text)); };
+    bool shown = ctx.stderr_tty() && !ctx.json();
+    Progress progress(shown, m->name, JournalEntries(conn, ctx.state(), m->version, shown), "journal entries undone");
+    sinks.progress = [&progress](long long handled, long long restored) { progress.Update(handled, restored); };
     auto r = rollback.Run(m->version, options, lock.get(), sinks);
+    progress.Clear();
     if (!r.ok()) return ReportError(ctx, r.error());
     if (!o.dry_run)
       if (Status st = RecordRollback(conn, ctx.state(), *m, *r); !st) return ReportError(ctx, st.error());

@@ -61,7 +61,7 @@ Status Migrator::KeyFailed(Batch& b, const std::string& key, const Error& error)
     return Status::Ok();
   }
   b.skipped.push_back(key);
-  if (b.sinks->key_error) b.sinks->key_error(error.message);
+  if (b.sinks->key_error) b.sinks->key_error(key, error.message);
   if (!b.over_budget && b.options->max_errors > 0 && b.counters->failed >= b.options->max_errors) {
     b.over_budget = Fail(fmt::format("{} failed keys reached --max-errors {}; stopped after the batch; last: {}",
                                      b.counters->failed, b.options->max_errors, error.message));
@@ -215,6 +215,7 @@ Status Migrator::ProcessBatch(Batch& b) {
     std::vector<std::string> one{key};
     for (int attempt = 1; !one.empty(); ++attempt) {
       if (attempt > kHotKeyAttempts && hot_keys_) {
+        ++b.moved_server_side;
         if (Status st = MigrateHotKey(b, key); !st || b.stop) return st;
         break;
       }
@@ -225,6 +226,7 @@ Status Migrator::ProcessBatch(Batch& b) {
                                      "migration that `check` accepts as portable is migrated inside Redis for such "
                                      "keys (see docs/server-mode.md)",
                                      QuoteKey(key), attempt - 1)));
+      ++b.cas_retries;
       if (Status st = Pass(b, &one); !st || b.stop) return st;
     }
   }
@@ -245,6 +247,7 @@ Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& scrip
       report.resumed = true;
     } else {
       cp.started_at = NowIso8601();
+      if (options.retry_failed) cp.counters = *options.retry_failed;
     }
     cp.by = CurrentUserAtHost();
     cp.status = "running";
@@ -269,12 +272,14 @@ Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& scrip
   };
   // A resumed run first retries the keys earlier runs skipped (--on-error skip).
   std::vector<std::vector<std::string>> retry;
-  if (report.resumed) {
+  if (report.resumed || options.retry_failed) {
     auto skipped = SkippedKeys(file.version, static_cast<size_t>(batch_size));
     if (!skipped.ok()) return skipped.error();
     retry = std::move(skipped.value());
   }
-  while (!retry.empty() || !scanner.done()) {
+  // Retrying an applied migration's failed keys: its scan is complete.
+  bool scan_more = !options.retry_failed;
+  while (!retry.empty() || (scan_more && !scanner.done())) {
     if (Interrupted()) {
       report.interrupted = true;  // the last batch's checkpoint is saved: the next run resumes from it
       break;
@@ -320,6 +325,8 @@ Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& scrip
     }
   }
   if (!b.stop) report.counters = cp.counters;
+  report.cas_retries = b.cas_retries;
+  report.moved_server_side = b.moved_server_side;
   report.duration_ms = elapsed();
   if (b.stop) {
     report.ok = false;

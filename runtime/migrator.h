@@ -40,12 +40,15 @@ struct RunOptions {
   // Before every batch of a run that writes: an error stops the run there,
   // as a failed run (checkpoint saved, resumable). memory_guard.h.
   std::function<Status()> guard;
+  // An applied migration that left failed keys (--on-error skip): only those
+  // keys are retried, no rescan; the counters continue from its ledger's.
+  std::optional<Counters> retry_failed;
 };
 
 // Where a run's output goes; every member may be empty.
 struct RunSinks {
   std::function<void(const KeyChange&)> diff;            // dry-run: one per key that would change
-  std::function<void(const std::string&)> key_error;     // a failed key under --on-error skip
+  std::function<void(const std::string& key, const std::string& message)> key_error;  // a key --on-error skip left
   std::function<void(const Counters&)> progress;         // after every batch
 };
 
@@ -57,6 +60,10 @@ struct RunReport {
   long long duration_ms = 0;
   Error error;             // when !ok
   std::string failed_key;  // when !ok because of one key
+  // This run only (not persisted): re-reads after a CAS lost to the
+  // application, and keys handed to the server-side path for it.
+  long long cas_retries = 0;
+  long long moved_server_side = 0;
 };
 
 class Migrator {
@@ -66,6 +73,7 @@ class Migrator {
   // A transport error is returned as an Error; a failed migration is a report with ok == false.
   Result<RunReport> Up(const MigrationFile& file, MigrationScript& script, const RunOptions& options, Lock* lock,
                        const RunSinks& sinks);
+  RedisConnection* connection() const { return conn_; }
 
  private:
 // The state one batch needs; lives for one migration run.
@@ -87,6 +95,8 @@ struct Batch {
   // keys), then the run stops.
   std::optional<Error> over_budget;
   std::string over_budget_key;
+  long long cas_retries = 0;        // RunReport::cas_retries
+  long long moved_server_side = 0;  // RunReport::moved_server_side
 };
 
   Status ProcessBatch(Batch& batch);

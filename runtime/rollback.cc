@@ -184,6 +184,7 @@ Status Rollback::RunPass(Pass& p) {
                                                       p.report.restored, p.version)};
       Status st = p.options->dry_run ? PreviewBatch(p, hash, batch) : UndoBatch(p, hash, batch);
       batch.clear();
+      if (st && p.sinks->progress) p.sinks->progress(p.report.restored + p.report.conflicts, p.report.restored);
       return st;
     };
     for (auto& f : fields->elements) {

@@ -33,6 +33,7 @@ struct RollbackReport {
 struct RollbackSinks {
   std::function<void(const KeyChange&)> diff;  // dry-run
   std::function<void(const std::string&)> note;  // dry-run: what cannot be shown as a diff
+  std::function<void(long long handled, long long restored)> progress;  // after every batch (journal entries)
 };
 
 class Rollback {
