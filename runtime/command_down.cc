@@ -8,6 +8,7 @@
 #include "runtime/commands.h"
 #include "runtime/interrupt.h"
 #include "runtime/journal.h"
+#include "runtime/json_output.h"
 #include "runtime/progress.h"
 #include "runtime/rollback.h"
 #include "runtime/server_check.h"
@@ -74,7 +75,7 @@ void PrintResult(const MigrationState& m, const RollbackReport& r, bool dry_run,
   else
     fmt::print("{}: {}; restored {} keys{}\n", m.name, r.conflicts ? "PARTLY rolled back" : "rolled back", r.restored,
                r.conflicts ? fmt::format(", {} conflicts left as they are", r.conflicts) : "");
-  for (const auto& c : r.conflict_samples) fmt::print("  conflict: {}\n", TerminalSafe(c));
+  for (const auto& c : r.conflict_samples) fmt::print("  conflict: {}\n", TerminalSafe(c.Text()));
   if (r.conflicts > static_cast<long long>(r.conflict_samples.size()))
     fmt::print("  ... and {} more\n", r.conflicts - static_cast<long long>(r.conflict_samples.size()));
   if (r.conflicts && !force)
@@ -93,6 +94,15 @@ long long JournalEntries(RedisConnection* conn, const StateKeys& keys, long long
     if (n.ok() && !n->is_error()) total += n->integer;
   }
   return total;
+}
+
+// Conflicts as key error objects (json_output.h): the file is the
+// migration's; no line, a conflict is the application's doing.
+nlohmann::json ConflictsJson(const MigrationState& m, const RollbackReport& r) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& c : r.conflict_samples)
+    list.push_back(KeyErrorJson(c.key, m.file ? m.file->path : "", c.Text()));
+  return list;
 }
 
 int NothingToUndo(const Context& ctx) {
@@ -149,7 +159,7 @@ int CmdDown(Context& ctx) {
       if (Status st = RecordRollback(conn, ctx.state(), *m, *r); !st) return ReportError(ctx, st.error());
     if (!ctx.json()) PrintResult(*m, *r, o.dry_run, o.force);
     results.push_back({{"version", m->version}, {"name", m->name}, {"restored", r->restored},
-                       {"conflicts", r->conflicts}, {"conflict_samples", r->conflict_samples}, {"diffs", diffs}});
+                       {"conflicts", r->conflicts}, {"conflict_samples", ConflictsJson(*m, *r)}, {"diffs", diffs}});
     if (r->conflicts && !o.dry_run) {
       exit_code = kExitFailed;
       break;  // earlier migrations stay applied under a partly undone one otherwise

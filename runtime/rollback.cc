@@ -85,13 +85,14 @@ Result<std::vector<Loaded>> LoadEntries(RedisConnection* conn, const std::string
   return out;
 }
 
-std::string ConflictText(const std::string& key, const std::string& status) {
-  return fmt::format("{}: {}", QuoteKey(key),
-                     status == "changed" ? "changed by the application since the migration wrote it"
-                                         : "exists again (the application recreated it)");
+Conflict MakeConflict(const std::string& key, const std::string& status) {
+  return Conflict{key, status == "changed" ? "changed by the application since the migration wrote it"
+                                           : "exists again (the application recreated it)"};
 }
 
 }  // namespace
+
+std::string Conflict::Text() const { return fmt::format("{}: {}", QuoteKey(key), reason); }
 
 struct Rollback::Pass {
   long long version;
@@ -122,7 +123,7 @@ Status Rollback::UndoBatch(Pass& p, const std::string& journal_hash, const std::
     if (r.str != "changed" && r.str != "exists") continue;
     ++p.report.conflicts;
     if (p.report.conflict_samples.size() < kMaxConflictSamples)
-      p.report.conflict_samples.push_back(ConflictText((*entries)[i].key, r.str));
+      p.report.conflict_samples.push_back(MakeConflict((*entries)[i].key, r.str));
   }
   return Status::Ok();
 }
@@ -143,7 +144,7 @@ Status Rollback::PreviewBatch(Pass& p, const std::string& journal_hash, const st
     if (conflict && !p.options->force) {
       ++p.report.conflicts;
       if (p.report.conflict_samples.size() < kMaxConflictSamples)
-        p.report.conflict_samples.push_back(ConflictText(l.key, l.entry.action == 'D' ? "exists" : "changed"));
+        p.report.conflict_samples.push_back(MakeConflict(l.key, l.entry.action == 'D' ? "exists" : "changed"));
       continue;
     }
     ++p.report.restored;

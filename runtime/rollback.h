@@ -24,10 +24,17 @@ struct RollbackOptions {
   int batch = 500;
 };
 
+// A key `down` left alone because the application changed it since.
+struct Conflict {
+  std::string key;
+  std::string reason;
+  std::string Text() const;  // "'key': reason"
+};
+
 struct RollbackReport {
   long long restored = 0;   // keys put back (incl. deleted keys recreated, renames moved back)
   long long conflicts = 0;  // keys left alone
-  std::vector<std::string> conflict_samples;  // "key: reason", the first few
+  std::vector<Conflict> conflict_samples;  // the first few
 };
 
 struct RollbackSinks {

@@ -151,6 +151,24 @@ TEST_CASE("JSON output: skipped keys are objects with key, file, line and messag
   }
 }
 
+TEST_CASE("JSON output: down's conflicts are objects with key, file, line and message", "[redis][contract]") {
+  Setup t(5);
+  auto& [server, conn, dir, ks] = t;
+  std::string path = dir.Write("0001_a.lua", AppendMigration("e:*", "?"));
+  REQUIRE(ks.Run({"up"}).exit_code == 0);
+  Cmd(*conn, {"SET", "e:1", "the application's"});
+  CliResult r = ks.Run({"--output", "json", "down"});
+  INFO(Describe(r));
+  CHECK(r.exit_code == 1);
+  json j = ParseOut(r);
+  const json& conflicts = j["migrations"][0]["conflict_samples"];
+  REQUIRE(conflicts.size() == 1);
+  CHECK(conflicts[0]["key"] == "e:1");
+  CHECK(conflicts[0]["file"] == path);
+  CHECK(conflicts[0]["line"].is_null());
+  CHECK_THAT(conflicts[0]["message"].get<std::string>(), Catch::Contains("changed by the application"));
+}
+
 TEST_CASE("dry-run --limit shows at most N diffs then how many more; --summary only counts", "[redis][contract]") {
   Setup t(30);
   auto& [server, conn, dir, ks] = t;
