@@ -34,28 +34,29 @@ struct Pending {
 Result<std::vector<Pending>> SelectPending(const Context& ctx, const Catalog& cat, bool warn) {
   const CliOptions& o = ctx.options();
   std::vector<Pending> out;
-  long long highest_applied = 0;
+  const MigrationState* newest_applied = nullptr;  // versions start at 0: no "highest = 0" default
   for (const auto& m : cat.migrations) {
     if (m.status == MigrationStatus::kDrifted && !o.allow_drift)
       return Fail(fmt::format("{} was applied from a file that has {} since (ledger sha256 {:.12}); restore the file, "
                               "or pass --allow-drift to run anyway",
                               m.name, m.file ? "changed" : "been removed", m.record->sha256));
-    if (m.applied()) highest_applied = std::max(highest_applied, m.version);
+    if (m.applied() && (!newest_applied || m.version > newest_applied->version)) newest_applied = &m;
     bool wanted = m.status == MigrationStatus::kPending || m.status == MigrationStatus::kInterrupted ||
                   m.status == MigrationStatus::kFailed || m.status == MigrationStatus::kRunning || m.retryable();
     if (wanted && m.file && (!o.to || m.version <= *o.to)) out.push_back(Pending{&m, nullptr});
   }
   for (const auto& p : out) {
     // Only a migration never started counts: a resumed or retried one was let in before.
-    if (p.state->version > highest_applied || p.state->status != MigrationStatus::kPending) continue;
+    if (!newest_applied || p.state->version > newest_applied->version) continue;
+    if (p.state->status != MigrationStatus::kPending) continue;
     if (!o.out_of_order)
-      return Fail(fmt::format("{} is pending but a later migration ({}) is already applied: it was written against "
-                              "data that may no longer exist in that shape. Renumber it above {}, or pass "
+      return Fail(fmt::format("{} is pending but a later migration, {}, is already applied: it was written against "
+                              "data that may no longer have that shape. Renumber it above {}, or pass "
                               "--out-of-order to apply it anyway; nothing was written",
-                              p.state->name, highest_applied, highest_applied));
+                              p.state->name, newest_applied->name, newest_applied->version));
     if (warn)
       fmt::print(stderr, "warning: {} is pending although a later migration ({}) is applied; applying it now "
-                 "(--out-of-order)\n", p.state->name, highest_applied);
+                 "(--out-of-order)\n", p.state->name, newest_applied->name);
   }
   return out;
 }
