@@ -245,19 +245,26 @@ long long ProgressTotal(const Context& ctx, RedisConnection* conn, const Pending
   return total.ok() ? *total : 0;
 }
 
-// Runs one migration; its JSON result goes to `results`. Returns the exit
-// code so far (kExitOk to go on), or an Error for a run that could not run.
-Result<int> RunOne(Context& ctx, Migrator& migrator, RunOptions& run, Pending& p, Lock* lock,
-                   nlohmann::json& results) {
+struct Outcome {
+  int exit_code = kExitOk;  // kExitFailed also when it only left failed keys
+  bool stop = false;        // the migration failed: later ones must not run
+};
+
+// Runs one migration; its JSON result goes to `results`. An Error for a run
+// that could not run at all.
+Result<Outcome> RunOne(Context& ctx, Migrator& migrator, RunOptions& run, Pending& p, Lock* lock,
+                       nlohmann::json& results) {
   const CliOptions& o = ctx.options();
   bool shown = ctx.stderr_tty() && !ctx.json();
   Progress progress(shown, p.state->name, ProgressTotal(ctx, migrator.connection(), p, shown));
-  if (p.state->checkpoint) progress.Start(p.state->checkpoint->counters.scanned);
   MigrationOutput out;
   RunSinks sinks = MakeSinks(ctx, progress, *p.state->file, out);
   run.mode = p.mode;
   run.retry_failed.reset();
   if (p.state->retryable()) run.retry_failed = p.state->record->counters;
+  // The rate counts this run's keys, not those of the runs it continues.
+  if (p.state->checkpoint) progress.Start(p.state->checkpoint->counters.scanned);
+  else if (run.retry_failed) progress.Start(run.retry_failed->scanned);
   auto report = migrator.Up(*p.state->file, *p.script, run, lock, sinks);
   progress.Clear();
   if (!report.ok()) {
@@ -269,7 +276,7 @@ Result<int> RunOne(Context& ctx, Migrator& migrator, RunOptions& run, Pending& p
   results.push_back(ReportJson(*p.state, *report, out.diffs, out.diffs_omitted, out.errors));
   if (!ctx.json()) Emit(stdout, OmittedDiffs(out.diffs_omitted) + Summary(p.state->name, *report, o.dry_run) + "\n");
   if (!report->ok && !ctx.json()) Emit(stderr, fmt::format("keyshift: {}\n", TerminalSafe(report->error.message)));
-  return report->ok && report->counters.failed == 0 ? kExitOk : kExitFailed;
+  return Outcome{report->ok && report->counters.failed == 0 ? kExitOk : kExitFailed, !report->ok};
 }
 
 // Runs the pending migrations in order. A failed migration stops the run; one
@@ -285,11 +292,10 @@ int RunAll(Context& ctx, RedisConnection* conn, std::vector<Pending>& pending, L
   int exit_code = kExitOk;
   for (auto& p : pending) {
     if (Interrupted()) break;
-    size_t before = results.size();
-    auto code = RunOne(ctx, migrator, run, p, lock, results);
-    if (!code.ok()) return ReportError(ctx, code.error());
-    if (*code != kExitOk) exit_code = *code;
-    if (results.size() > before && !results.back()["ok"].get<bool>()) break;
+    auto outcome = RunOne(ctx, migrator, run, p, lock, results);
+    if (!outcome.ok()) return ReportError(ctx, outcome.error());
+    if (outcome->exit_code != kExitOk) exit_code = outcome->exit_code;
+    if (outcome->stop) break;
   }
   if (Interrupted()) {
     exit_code = InterruptExitCode();
