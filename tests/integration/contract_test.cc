@@ -46,6 +46,18 @@ void CheckErrorShape(const CliResult& r, int code, const std::string& part) {
   CHECK_THAT(j["error"]["message"].get<std::string>(), Catch::Contains(part));
 }
 
+// A run that exits 1 and lists one key error object in its first
+// migration's `list`: the fields of `expected`, and a message with `part`.
+void CheckOnlyKeyError(const CliResult& r, const std::string& list, const json& expected, const std::string& part) {
+  INFO(Describe(r));
+  CHECK(r.exit_code == 1);
+  json j = ParseOut(r);
+  const json& errors = j["migrations"][0][list];
+  REQUIRE(errors.size() == 1);
+  for (const auto& [field, value] : expected.items()) CHECK(errors[0][field] == value);
+  CHECK_THAT(errors[0]["message"].get<std::string>(), Catch::Contains(part));
+}
+
 TEST_CASE("--version names keyshift's version and commit, Lua and hiredis", "[cli][contract]") {
   CliResult r = RunKeyshift({"--version"});
   INFO(Describe(r));
@@ -157,16 +169,22 @@ TEST_CASE("JSON output: down's conflicts are objects with key, file, line and me
   std::string path = dir.Write("0001_a.lua", AppendMigration("e:*", "?"));
   REQUIRE(ks.Run({"up"}).exit_code == 0);
   Cmd(*conn, {"SET", "e:1", "the application's"});
-  CliResult r = ks.Run({"--output", "json", "down"});
-  INFO(Describe(r));
-  CHECK(r.exit_code == 1);
-  json j = ParseOut(r);
-  const json& conflicts = j["migrations"][0]["conflict_samples"];
-  REQUIRE(conflicts.size() == 1);
-  CHECK(conflicts[0]["key"] == "e:1");
-  CHECK(conflicts[0]["file"] == path);
-  CHECK(conflicts[0]["line"].is_null());
-  CHECK_THAT(conflicts[0]["message"].get<std::string>(), Catch::Contains("changed by the application"));
+  CheckOnlyKeyError(ks.Run({"--output", "json", "down"}), "conflict_samples",
+                    {{"key", "e:1"}, {"file", path}, {"line", nullptr}}, "changed by the application");
+}
+
+TEST_CASE("JSON output: verify's failing keys are objects with key, file, line and message", "[redis][contract]") {
+  Setup t(5);
+  auto& [server, conn, dir, ks] = t;
+  std::string path = dir.Write("0001_v.lua", R"(return {
+  description = "checks values",
+  scan = { match = "e:*", type = "string" },
+  transform = function(key, value) end,
+  verify = function(key, value) return key ~= "e:3", "e:3 is wrong" end,
+})");
+  REQUIRE(ks.Run({"up"}).exit_code == 0);
+  CheckOnlyKeyError(ks.Run({"--output", "json", "verify"}), "failures",
+                    {{"key", "e:3"}, {"file", path}, {"line", nullptr}}, "e:3 is wrong");
 }
 
 TEST_CASE("dry-run --limit shows at most N diffs then how many more; --summary only counts", "[redis][contract]") {
