@@ -67,6 +67,12 @@ void AddAllowEviction(CLI::App& app, CliOptions& o) {
                "Write even though maxmemory-policy is allkeys-*, which may evict keyshift's journal and state");
 }
 
+void AddDryRunBounds(CLI::App& app, CliOptions& o) {
+  app.add_option("--limit", o.diff_limit, "With --dry-run: print at most this many diffs, then how many more")
+      ->check(IntIn(0, kMaxCount));
+  app.add_flag("--summary", o.summary, "With --dry-run: print the counts only, no diffs");
+}
+
 void AddUp(CLI::App& app, CliOptions& o) {
   app.add_option("--to", o.to, "Apply pending migrations up to and including this version")
       ->check(IntIn(0, kMaxVersion));
@@ -85,9 +91,7 @@ void AddUp(CLI::App& app, CliOptions& o) {
   app.add_option("--journal-budget", o.journal_budget,
                  "Run even if the undo journal would not fit under maxmemory, as long as it stays under this size "
                  "(e.g. 2GB)");
-  app.add_option("--limit", o.diff_limit, "With --dry-run: print at most this many diffs, then how many more")
-      ->check(IntIn(0, kMaxCount));
-  app.add_flag("--summary", o.summary, "With --dry-run: print the counts only, no diffs");
+  AddDryRunBounds(app, o);
   app.add_option("--memory-headroom", o.memory_headroom,
                  "Memory to keep free under maxmemory: the run stops cleanly (resumable) before using it; a share "
                  "of maxmemory or a size (default 5%)");
@@ -108,6 +112,7 @@ void AddDown(CLI::App& app, CliOptions& o) {
       ->check(IntIn(1, 1'000'000'000));
   app.add_flag("--dry-run", o.dry_run, "Print the diff each key would get; write nothing at all");
   app.add_flag("--force", o.force, "Also restore keys the application changed since the migration (overwrites them)");
+  AddDryRunBounds(app, o);
   app.add_option("--batch", o.batch, "Journal entries per pipeline (default 500)")->check(IntIn(1, 100000));
   AddAllowEviction(app, o);
 }

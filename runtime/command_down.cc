@@ -6,6 +6,7 @@
 
 #include "runtime/catalog.h"
 #include "runtime/commands.h"
+#include "runtime/diff_budget.h"
 #include "runtime/interrupt.h"
 #include "runtime/journal.h"
 #include "runtime/json_output.h"
@@ -116,6 +117,7 @@ int NothingToUndo(const Context& ctx) {
 
 int CmdDown(Context& ctx) {
   const CliOptions& o = ctx.options();
+  if (Status st = DiffBudget::Check(o.diff_limit, o.summary, o.dry_run); !st) return ReportError(ctx, st.error());
   if (Status st = CheckServerBeforeOpen(ctx, !o.dry_run); !st) return ReportError(ctx, st.error());
   auto ws = ctx.Open();
   if (!ws.ok()) return ReportError(ctx, ws.error());
@@ -142,8 +144,10 @@ int CmdDown(Context& ctx) {
   int exit_code = kExitOk;
   for (const MigrationState* m : *selected) {
     nlohmann::json diffs = nlohmann::json::array();
+    DiffBudget budget(o.diff_limit, o.summary);
     RollbackSinks sinks;
     sinks.diff = [&](const KeyChange& c) {
+      if (!budget.Take()) return;
       std::string text = RenderDiff(c, style);
       if (ctx.json()) diffs.push_back({{"key", c.new_key.empty() ? c.key : c.new_key}, {"diff", text}});
       else fmt::print("{}", text);
@@ -157,9 +161,11 @@ int CmdDown(Context& ctx) {
     if (!r.ok()) return ReportError(ctx, r.error());
     if (!o.dry_run)
       if (Status st = RecordRollback(conn, ctx.state(), *m, *r); !st) return ReportError(ctx, st.error());
+    if (!ctx.json()) fmt::print("{}", budget.OmittedLine());
     if (!ctx.json()) PrintResult(*m, *r, o.dry_run, o.force);
     results.push_back({{"version", m->version}, {"name", m->name}, {"restored", r->restored},
-                       {"conflicts", r->conflicts}, {"conflict_samples", ConflictsJson(*m, *r)}, {"diffs", diffs}});
+                       {"conflicts", r->conflicts}, {"conflict_samples", ConflictsJson(*m, *r)}, {"diffs", diffs},
+                       {"diffs_omitted", budget.omitted()}});
     if (r->conflicts && !o.dry_run) {
       exit_code = kExitFailed;
       break;  // earlier migrations stay applied under a partly undone one otherwise

@@ -10,6 +10,7 @@
 
 #include "runtime/catalog.h"
 #include "runtime/commands.h"
+#include "runtime/diff_budget.h"
 #include "runtime/interrupt.h"
 #include "runtime/memory_guard.h"
 #include "runtime/terminal.h"
@@ -108,10 +109,6 @@ std::string Summary(const std::string& name, const RunReport& r, bool dry_run) {
   return text;
 }
 
-// A dry-run's diffs beyond --limit (or all of them with --summary): counted, not shown.
-std::string OmittedDiffs(long long omitted) {
-  return omitted > 0 ? fmt::format("... and {} more\n", omitted) : "";
-}
 
 // Refuses a server unfit for the run (server_check.h): before the lock and
 // before anything is written.
@@ -196,23 +193,17 @@ int NothingToDo(const Context& ctx) {
 // Where one migration's diffs, skipped keys and progress go: collected for
 // JSON, else printed (a closed pipe is noted as an interrupt, see Emit).
 struct MigrationOutput {
+  explicit MigrationOutput(const CliOptions& o) : budget(o.diff_limit, o.summary) {}
   nlohmann::json diffs = nlohmann::json::array();
   nlohmann::json errors = nlohmann::json::array();
-  long long diffs_shown = 0;
-  long long diffs_omitted = 0;  // past --limit, or every one with --summary
+  DiffBudget budget;
 };
 
 RunSinks MakeSinks(const Context& ctx, Progress& progress, const MigrationFile& file, MigrationOutput& out) {
   RunSinks sinks;
   DiffStyle style{ctx.stdout_tty() && !ctx.json(), 3};
-  const CliOptions& o = ctx.options();
-  long long shown_max = o.summary ? 0 : o.diff_limit.value_or(-1);
-  sinks.diff = [&ctx, &out, style, shown_max](const KeyChange& change) {
-    if (shown_max >= 0 && out.diffs_shown >= shown_max) {
-      ++out.diffs_omitted;
-      return;
-    }
-    ++out.diffs_shown;
+  sinks.diff = [&ctx, &out, style](const KeyChange& change) {
+    if (!out.budget.Take()) return;
     std::string text = RenderDiff(change, style);
     if (ctx.json()) out.diffs.push_back({{"key", change.key}, {"diff", text}});
     else Emit(stdout, text);
@@ -257,7 +248,7 @@ Result<Outcome> RunOne(Context& ctx, Migrator& migrator, RunOptions& run, Pendin
   const CliOptions& o = ctx.options();
   bool shown = ctx.stderr_tty() && !ctx.json();
   Progress progress(shown, p.state->name, ProgressTotal(ctx, migrator.connection(), p, shown));
-  MigrationOutput out;
+  MigrationOutput out(o);
   RunSinks sinks = MakeSinks(ctx, progress, *p.state->file, out);
   run.mode = p.mode;
   run.retry_failed.reset();
@@ -273,8 +264,8 @@ Result<Outcome> RunOne(Context& ctx, Migrator& migrator, RunOptions& run, Pendin
     bool named = msg.find(p.state->file->path) != std::string::npos;
     return Error{report.error().exit_code, named ? msg : p.state->name + ": " + msg};
   }
-  results.push_back(ReportJson(*p.state, *report, out.diffs, out.diffs_omitted, out.errors));
-  if (!ctx.json()) Emit(stdout, OmittedDiffs(out.diffs_omitted) + Summary(p.state->name, *report, o.dry_run) + "\n");
+  results.push_back(ReportJson(*p.state, *report, out.diffs, out.budget.omitted(), out.errors));
+  if (!ctx.json()) Emit(stdout, out.budget.OmittedLine() + Summary(p.state->name, *report, o.dry_run) + "\n");
   if (!report->ok && !ctx.json()) Emit(stderr, fmt::format("keyshift: {}\n", TerminalSafe(report->error.message)));
   return Outcome{report->ok && report->counters.failed == 0 ? kExitOk : kExitFailed, !report->ok};
 }
@@ -312,8 +303,8 @@ int RunAll(Context& ctx, RedisConnection* conn, std::vector<Pending>& pending, L
 }  // namespace
 
 int CmdUp(Context& ctx) {
-  if ((ctx.options().diff_limit || ctx.options().summary) && !ctx.options().dry_run)
-    return ReportError(ctx, UsageError("--limit and --summary bound a dry-run's output: add --dry-run"));
+  const CliOptions& o = ctx.options();
+  if (Status st = DiffBudget::Check(o.diff_limit, o.summary, o.dry_run); !st) return ReportError(ctx, st.error());
   if (Status st = CheckServerBeforeOpen(ctx, !ctx.options().dry_run); !st) return ReportError(ctx, st.error());
   auto ws = ctx.Open();
   if (!ws.ok()) return ReportError(ctx, ws.error());

@@ -27,6 +27,12 @@ struct Setup {
   Keyshift ks{server, dir};
 };
 
+size_t CountOccurrences(const std::string& text, const std::string& part) {
+  size_t n = 0;
+  for (size_t pos = text.find(part); pos != std::string::npos; pos = text.find(part, pos + 1)) ++n;
+  return n;
+}
+
 json ParseOut(const CliResult& r) {
   INFO(Describe(r));
   json j = json::parse(r.out, nullptr, false);
@@ -187,28 +193,36 @@ TEST_CASE("JSON output: verify's failing keys are objects with key, file, line a
                     {{"key", "e:3"}, {"file", path}, {"line", nullptr}}, "e:3 is wrong");
 }
 
-TEST_CASE("dry-run --limit shows at most N diffs then how many more; --summary only counts", "[redis][contract]") {
+// `cmd --dry-run` over 30 changed keys, with --limit and --summary: diffs
+// counted by the "--- e:" header each has; the summary has `counts`.
+void CheckDryRunBounds(const Keyshift& ks, RedisConnection& conn, const std::string& cmd, const std::string& counts) {
+  INFO(cmd);
+  long long changes = RdbChanges(conn);
+  CliResult limited = ks.Run({cmd, "--dry-run", "--limit", "4"});
+  INFO(Describe(limited));
+  CHECK(limited.exit_code == 0);
+  CHECK(CountOccurrences(limited.out, "--- e:") == 4);
+  CHECK_THAT(limited.out, Catch::Contains("... and 26 more") && Catch::Contains(counts));
+  CliResult summary = ks.Run({cmd, "--dry-run", "--summary"});
+  INFO(Describe(summary));
+  CHECK(summary.exit_code == 0);
+  CHECK(CountOccurrences(summary.out, "--- e:") == 0);
+  CHECK_THAT(summary.out, Catch::Contains(counts));
+  json j = ParseOut(ks.Run({"--output", "json", cmd, "--dry-run", "--limit", "3"}));
+  CHECK(j["migrations"][0]["diffs"].size() == 3);
+  CHECK(j["migrations"][0]["diffs_omitted"] == 27);
+  CHECK(ks.Run({cmd, "--limit", "5"}).exit_code == 2);  // without --dry-run: a usage error, nothing runs
+  CHECK(RdbChanges(conn) == changes);
+}
+
+TEST_CASE("up and down --dry-run: --limit shows at most N diffs then how many more; --summary only counts",
+          "[redis][contract]") {
   Setup t(30);
   auto& [server, conn, dir, ks] = t;
   dir.Write("0001_a.lua", AppendMigration("e:*", "?"));
-  long long changes = RdbChanges(*conn);
-  CliResult limited = ks.Run({"up", "--dry-run", "--limit", "4"});
-  INFO(Describe(limited));
-  CHECK(limited.exit_code == 0);
-  std::string out = limited.out;
-  size_t diffs = 0;
-  for (size_t pos = out.find("+v?"); pos != std::string::npos; pos = out.find("+v?", pos + 1)) ++diffs;
-  CHECK(diffs == 4);
-  CHECK_THAT(out, Catch::Contains("... and 26 more") && Catch::Contains("would change 30"));
-  CliResult summary = ks.Run({"up", "--dry-run", "--summary"});
-  INFO(Describe(summary));
-  CHECK(summary.exit_code == 0);
-  CHECK(summary.out.find("+v?") == std::string::npos);
-  CHECK_THAT(summary.out, Catch::Contains("would change 30"));
-  json j = ParseOut(ks.Run({"--output", "json", "up", "--dry-run", "--limit", "3"}));
-  CHECK(j["migrations"][0]["diffs"].size() == 3);
-  CHECK(j["migrations"][0]["diffs_omitted"] == 27);
-  CHECK(RdbChanges(*conn) == changes);
+  CheckDryRunBounds(ks, *conn, "up", "would change 30");
+  REQUIRE(ks.Run({"up"}).exit_code == 0);
+  CheckDryRunBounds(ks, *conn, "down", "would restore 30 keys");
 }
 
 TEST_CASE("plan names the sampled keys that fail the transform", "[redis][contract]") {
