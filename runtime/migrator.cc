@@ -347,13 +347,17 @@ Result<RunReport> Migrator::Finish(const MigrationFile& file, const RunOptions& 
   rec.version = file.version;
   rec.name = file.name();
   rec.sha256 = file.sha256;
-  rec.status = report.ok ? "applied" : "failed";
+  // A retry of an applied migration's failed keys that fails again leaves it
+  // applied with its failed keys, for the next `up` to retry; the checkpoint
+  // counts them right (a stopped batch is not counted, its keys stay in the set).
+  bool retry = options.retry_failed.has_value();
+  rec.status = report.ok || retry ? "applied" : "failed";
   rec.applied_at = NowIso8601();
   rec.duration_ms = report.duration_ms;
-  rec.counters = report.counters;
+  rec.counters = report.ok || !retry ? report.counters : cp.counters;
   rec.mode = options.mode;
   rec.by = CurrentUserAtHost();
-  if (!report.ok) {
+  if (!report.ok && !retry) {
     rec.error = report.error.message;
     rec.failed_key = report.failed_key;
     cp.status = "failed";
@@ -363,7 +367,7 @@ Result<RunReport> Migrator::Finish(const MigrationFile& file, const RunOptions& 
     if (Status st = checkpoints.Save(file.version, cp); !st) return st.error();
   }
   if (Status st = Ledger(conn_, keys_).Put(rec); !st) return st.error();
-  if (report.ok) {
+  if (rec.status == "applied") {
     if (Status st = checkpoints.Delete(file.version); !st) return st.error();
   }
   return report;

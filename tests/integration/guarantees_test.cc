@@ -283,6 +283,13 @@ TEST_CASE("--on-error skip, --max-errors, failed status and resume", "[redis][gu
     INFO(Describe(again));
     CHECK(again.exit_code == 1);
     CHECK(Cmd(*conn, {"GET", "e:18"}).str == "v!");
+    // Retried under --on-error abort, the first failing key stops the retry:
+    // the migration stays applied with its 20 failed keys.
+    CliResult aborted = ks.Run({"up"});
+    INFO(Describe(aborted));
+    CHECK(aborted.exit_code == 1);
+    CHECK_THAT(ks.Run({"status"}).out, Catch::Contains("applied, 20 keys failed"));
+    CHECK(Cmd(*conn, {"SCARD", "keyshift:{state}:failed:1"}).integer == 20);
     dir.Write("0001_bang.lua", AppendMigration("e:*", "!", 50));  // fixed
     CliResult retried = ks.Run({"up"});
     INFO(Describe(retried));
