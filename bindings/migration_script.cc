@@ -159,6 +159,11 @@ Status MigrationScript::ReadInfo(const std::string& text) {
     return Status::Ok();
   };
   Status st = text_field("description", &info_.description, true);
+  // `keyshift new` writes "TODO: ..." (directory.h): a run must not be
+  // recorded in the ledger under a description nobody wrote.
+  if (st && info_.description.rfind("TODO:", 0) == 0)
+    st = Fail(fmt::format("{}: 'description' is still the template's placeholder (\"{}\"): say what this migration "
+                          "changes", where, info_.description));
   if (st) st = text_field("owner", &info_.owner, false);
   if (st) st = text_field("expected", &info_.expected, false);
   if (st) st = text_field("rollback", &info_.rollback, false);

@@ -16,8 +16,10 @@
 
 #include "runtime/commands.h"
 #include "runtime/interrupt.h"
+#include "runtime/json_output.h"
 #include "runtime/secrets.h"
 #include "runtime/terminal.h"
+#include "runtime/version.h"
 
 namespace keyshift {
 
@@ -112,6 +114,12 @@ void AddAllowEviction(CLI::App& app, CliOptions& o) {
                "Write even though maxmemory-policy is allkeys-*, which may evict keyshift's journal and state");
 }
 
+void AddDryRunBounds(CLI::App& app, CliOptions& o) {
+  app.add_option("--limit", o.diff_limit, "With --dry-run: print at most this many diffs, then how many more")
+      ->check(IntIn(0, kMaxCount));
+  app.add_flag("--summary", o.summary, "With --dry-run: print the counts only, no diffs");
+}
+
 void AddUp(CLI::App& app, CliOptions& o) {
   app.add_option("--to", o.to, "Apply pending migrations up to and including this version")
       ->check(IntIn(0, kMaxVersion));
@@ -125,9 +133,12 @@ void AddUp(CLI::App& app, CliOptions& o) {
   app.add_option("--max-errors", o.max_errors, "With --on-error skip: stop once this many keys have failed")
       ->check(IntIn(0, kMaxCount));
   app.add_flag("--allow-drift", o.allow_drift, "Run even though an applied migration's file has changed since");
+  app.add_flag("--out-of-order", o.out_of_order,
+               "Apply a pending migration even though a later one is already applied (refused otherwise)");
   app.add_option("--journal-budget", o.journal_budget,
                  "Run even if the undo journal would not fit under maxmemory, as long as it stays under this size "
                  "(e.g. 2GB)");
+  AddDryRunBounds(app, o);
   app.add_option("--memory-headroom", o.memory_headroom,
                  "Memory to keep free under maxmemory: the run stops cleanly (resumable) before using it; a share "
                  "of maxmemory or a size (default 5%)");
@@ -151,6 +162,7 @@ void AddDown(CLI::App& app, CliOptions& o) {
       ->check(IntIn(0, kMaxVersion));
   app.add_flag("--dry-run", o.dry_run, "Print the diff each key would get; write nothing at all");
   app.add_flag("--force", o.force, "Also restore keys the application changed since the migration (overwrites them; revert is not used)");
+  AddDryRunBounds(app, o);
   app.add_option("--batch", o.batch, "Journal entries per pipeline (default 500)")->check(IntIn(1, 100000));
   AddAllowEviction(app, o);
 }
@@ -180,7 +192,8 @@ void AddCatchup(CLI::App& app, CliOptions& o) {
   app.add_option("--batch", o.batch, "Keys per SCAN batch and write pipeline (default: the file's scan.batch)")
       ->check(IntIn(1, 100000));
   AddAllowEviction(app, o);
-  app.footer(
+  app.description(
+      app.get_description() + "\n\n"
       "Transforms the keys of applied migration V whose value is not the one keyshift wrote: keys created\n"
       "since, and keys the application rewrote since (old instances of a rolling deploy). Each application\n"
       "write is transformed once; the journal then holds the application's last write before keyshift\n"
@@ -189,9 +202,13 @@ void AddCatchup(CLI::App& app, CliOptions& o) {
       "the new application version wrote is transformed too. Preview with --dry-run first.\n"
       "--follow needs notify-keyspace-events to include Kg$lshz: keyshift sets it with CONFIG SET and\n"
       "restores it at the end; where CONFIG is refused it exits 2 naming the setting to ask for.\n"
-      "Exit codes: 0 done (also --follow ended by --for or Ctrl-C after the rescan), 1 a key failed,\n"
-      "2 usage, configuration or server refusal, 3 lock held, 130/143 interrupted during the rescan\n"
-      "(run again to resume). Docs: docs/live.md");
+      "Docs: docs/live.md");
+}
+
+void AddStatus(CLI::App& app, CliOptions& o) {
+  app.add_flag("--check", o.check,
+               "For CI: exit 0 when every migration is applied and clean, 1 when one failed, drifted or was "
+               "interrupted, 4 when only pending migrations remain");
 }
 
 void AddNothing(CLI::App&, CliOptions&) {}
@@ -201,19 +218,33 @@ struct CommandSpec {
   const char* help;
   void (*add_options)(CLI::App&, CliOptions&);
   CommandHandler run;
+  const char* exits = nullptr;  // the exit codes it uses, for its --help (null: the usual ones)
 };
 
+constexpr const char* kWritingExits =
+    "0 ok, 1 a migration or key failed, 2 usage or configuration error, 3 another run holds the lock, "
+    "130/143 interrupted by Ctrl-C/SIGTERM and 141 output closed (resumable: run again)";
+
 const CommandSpec kCommands[] = {
-    {"new", "Write the next migration file from a commented template", AddNew, CmdNew},
-    {"status", "Show every migration: pending, applied, running, failed or drifted", AddNothing, CmdStatus},
-    {"up", "Apply pending migrations in order (--dry-run to preview the diffs)", AddUp, CmdUp},
-    {"down", "Undo applied migrations from their journals (newest first)", AddDown, CmdDown},
-    {"verify", "Run the migrations' verify functions over their keys; exit 1 if any key fails", AddVerify, CmdVerify},
-    {"check", "Lint the migration directory: syntax, fields, sandbox, numbering, drift", AddNothing, CmdCheck},
-    {"plan", "Estimate what `up` would do: keys matched, journal size, time", AddPlan, CmdPlan},
-    {"prune", "Drop an applied migration's undo journal, making it final", AddPrune, CmdPrune},
+    {"new", "Write the next migration file from a commented template", AddNew, CmdNew,
+     "0 written, 2 usage error (bad slug, unwritable directory)"},
+    {"status", "Show every migration: pending, applied, running, failed or drifted", AddStatus, CmdStatus,
+     "0 shown (with --check: everything applied and clean), 1 with --check: a migration failed, left failed keys, "
+     "drifted or was interrupted, 2 usage or configuration error, 4 with --check: only pending migrations remain"},
+    {"up", "Apply pending migrations in order (--dry-run to preview the diffs)", AddUp, CmdUp, kWritingExits},
+    {"down", "Undo applied migrations from their journals (newest first)", AddDown, CmdDown, kWritingExits},
+    {"verify", "Run the migrations' verify functions over their keys; exit 1 if any key fails", AddVerify, CmdVerify,
+     "0 every key passes, 1 a key fails verify, 2 usage or configuration error"},
+    {"check", "Lint the migration directory: syntax, fields, sandbox, numbering, drift", AddNothing, CmdCheck,
+     "0 clean, 1 a file has an error or drifted, 2 usage error (no such directory)"},
+    {"plan", "Estimate what `up` would do: keys matched, journal size, time", AddPlan, CmdPlan,
+     "0 planned, 1 a migration file does not load, 2 usage or configuration error"},
+    {"prune", "Drop an applied migration's undo journal, making it final", AddPrune, CmdPrune,
+     "0 pruned, 1 refused (not applied, not confirmed), 2 usage or configuration error, 3 another run holds the lock"},
     {"catchup", "Transform an applied migration's keys the application wrote in the old shape since (--follow: as "
-                "it writes them)", AddCatchup, CmdCatchup},
+                "it writes them)", AddCatchup, CmdCatchup,
+     "0 done (also --follow ended by --for or Ctrl-C after the rescan), 1 a key failed, 2 usage, configuration "
+     "or server refusal, 3 another run holds the lock, 130/143 interrupted during the rescan (run again to resume)"},
 };
 
 constexpr const char* kFooter = R"(Environment:
@@ -225,9 +256,11 @@ constexpr const char* kFooter = R"(Environment:
   KEYSHIFT_CERT    default for --cert
   KEYSHIFT_KEY     default for --key
 
-Exit codes: 0 ok, 1 a migration or verify failed, 2 usage or configuration
-error, 3 another run holds the lock, 130/143
-interrupted by Ctrl-C/SIGTERM, 141 output closed (both resumable: run again).
+Exit codes: 0 ok, 1 a migration, a key or verify failed, 2 usage or
+configuration error, 3 another run holds the lock, 4 only pending migrations
+remain (status --check), 130/143 interrupted by Ctrl-C/SIGTERM, 141 output
+closed (both resumable: run again). `keyshift CMD --help` lists each
+command's own.
 
 Examples:
   keyshift new iso_dates            write migrations/0001_iso_dates.lua
@@ -235,6 +268,38 @@ Examples:
   keyshift up                       apply them
   keyshift status                   see what is applied where
 Docs: docs/getting-started.md, docs/migrations.md, docs/cli.md)";
+
+// A subcommand's --help footer: the global options (read from `app` when
+// shown, so every global option is listed) and the exit codes it uses.
+std::string SubcommandFooter(const CLI::App& app, const CommandSpec& spec) {
+  std::string text = "Global options (before or after the command):\n";
+  for (const CLI::Option* opt : app.get_options()) {
+    std::string name = opt->get_name();
+    if (name.rfind("--", 0) != 0 || name == "--help" || name == "--help-all") continue;
+    text += fmt::format("  {:<27} {}\n", name + (opt->get_type_size() != 0 ? " " + opt->get_type_name() : ""),
+                        opt->get_description());
+  }
+  text += fmt::format("\nExit codes: {}.", spec.exits ? spec.exits : kWritingExits);
+  return text;
+}
+
+// --output json as the command line has it, before (or without) a
+// successful parse: parse errors must be JSON too.
+bool JsonRequested(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--output=json" || (a == "--output" && i + 1 < argc && std::string(argv[i + 1]) == "json")) return true;
+  }
+  return false;
+}
+
+// A usage error before any command ran: one line on stderr, and the JSON
+// error object on stdout when JSON was asked for.
+int UsageFailure(int argc, char** argv, const std::string& message) {
+  if (JsonRequested(argc, argv)) fmt::print("{}\n", DumpJson(ErrorJson(kExitUsage, message)));
+  fmt::print(stderr, "keyshift: {}\n", TerminalSafe(message));
+  return kExitUsage;
+}
 
 // The first word that is neither an option, an option's value nor a command.
 std::string UnknownCommand(int argc, char** argv) {
@@ -307,10 +372,7 @@ std::string Context::RedisDescription() const {
 }
 
 int ReportError(const Context& ctx, const Error& error) {
-  if (ctx.json()) {
-    nlohmann::json j = {{"ok", false}, {"error", error.message}, {"exit_code", error.exit_code}};
-    fmt::print("{}\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-  }
+  if (ctx.json()) fmt::print("{}\n", DumpJson(ErrorJson(error.exit_code, error.message)));
   Emit(stderr, fmt::format("keyshift: {}\n", TerminalSafe(error.message)));
   return error.exit_code;
 }
@@ -324,7 +386,6 @@ std::optional<int> Parse(int argc, char** argv, CliOptions& o, const CommandSpec
                "Migrations are Lua files (NNNN_slug.lua) in a directory kept in git; keyshift applies them\n"
                "in order, journals every change so `down` can undo it, and resumes interrupted runs.",
                "keyshift"};
-  app.footer(kFooter);
   app.require_subcommand(1);
   app.fallthrough();
   o.url = EnvOr("KEYSHIFT_URL", "redis://127.0.0.1:6379/0");
@@ -337,25 +398,37 @@ std::optional<int> Parse(int argc, char** argv, CliOptions& o, const CommandSpec
   app.add_option("--password-file", o.password_file,
                  "Read the Redis password from this file (else env KEYSHIFT_PASSWORD or REDISCLI_AUTH)");
   AddTlsOptions(app, o);
+  app.set_version_flag("--version", [] { return VersionText(CurrentVersion()); },
+                       "Print keyshift's version, git commit, and its Lua and hiredis versions");
   for (const auto& spec : kCommands) {
     CLI::App* sub = app.add_subcommand(spec.name, spec.help);
     spec.add_options(*sub, o);
     sub->callback([chosen, &spec] { *chosen = &spec; });
+    sub->footer([&app, &spec] { return SubcommandFooter(app, spec); });
   }
+  app.footer(kFooter);  // after the subcommands: they would inherit it
   try {
     app.parse(argc, argv);
+  } catch (const CLI::CallForVersion& e) {
+    if (JsonRequested(argc, argv)) fmt::print("{}\n", VersionJson(CurrentVersion()));
+    else fmt::print("{}", e.what());
+    return kExitOk;
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     if (std::string unknown = UnknownCommand(argc, argv); !unknown.empty()) {
-      fmt::print(stderr, "keyshift: unknown command '{}' (commands: new status up down verify check plan prune catchup; "
-                         "see keyshift --help)\n", unknown);
+      std::string commands;
+      for (const auto& spec : kCommands) commands += std::string(commands.empty() ? "" : " ") + spec.name;
+      return UsageFailure(argc, argv, fmt::format("unknown command '{}' (commands: {}; see keyshift --help)",
+                                                  unknown, commands));
+    }
+    if (!JsonRequested(argc, argv)) {
+      app.exit(e);
       return kExitUsage;
     }
-    app.exit(e);
-    return kExitUsage;
+    return UsageFailure(argc, argv, e.what());
   }
   o.tls_flags_given = TlsFlagsGiven(app);
   return std::nullopt;

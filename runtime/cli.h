@@ -35,9 +35,14 @@ struct CliOptions {
   std::string on_error = "abort";
   long long max_errors = 0;
   bool allow_drift = false;
+  bool out_of_order = false;  // up: apply a pending migration older than the newest applied one
   std::string journal_budget;  // up: accept a journal this big even past maxmemory
+  std::optional<long long> diff_limit;  // up, down --dry-run --limit: diffs shown
+  bool summary = false;                 // up, down --dry-run --summary: counts only
   std::string memory_headroom;  // up: memory kept free under maxmemory (memory_guard.h)
   bool allow_eviction = false;  // up, down, prune: run under an allkeys-* policy (server_check.h)
+  // status
+  bool check = false;  // --check: the exit code says whether all is applied and clean
   // plan
   long long sample = 2000;
   // down

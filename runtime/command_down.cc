@@ -9,7 +9,10 @@
 #include "runtime/catalog.h"
 #include "runtime/journal.h"
 #include "runtime/commands.h"
+#include "runtime/diff_budget.h"
 #include "runtime/interrupt.h"
+#include "runtime/json_output.h"
+#include "runtime/progress.h"
 #include "runtime/rollback.h"
 #include "runtime/server_check.h"
 #include "runtime/terminal.h"
@@ -126,7 +129,7 @@ void PrintResult(const MigrationState& m, const RollbackReport& r, bool dry_run,
   else
     fmt::print("{}: {}; restored {} keys{}{}\n", m.name, r.conflicts ? "PARTLY rolled back" : "rolled back", r.restored,
                reverted, r.conflicts ? fmt::format(", {} conflicts left as they are", r.conflicts) : "");
-  for (const auto& c : r.conflict_samples) fmt::print("  conflict: {}\n", TerminalSafe(c));
+  for (const auto& c : r.conflict_samples) fmt::print("  conflict: {}\n", TerminalSafe(c.Text()));
   if (r.conflicts > static_cast<long long>(r.conflict_samples.size()))
     fmt::print("  ... and {} more\n", r.conflicts - static_cast<long long>(r.conflict_samples.size()));
   if (r.conflicts && !force)
@@ -149,30 +152,28 @@ std::unique_ptr<MigrationScript> LoadRevert(const Context& ctx, const MigrationS
   return std::move(script.value());
 }
 
-// Progress on a terminal: keys restored and reverted, rate.
-class DownProgress {
- public:
-  DownProgress(bool enabled, std::string name) : enabled_(enabled), name_(std::move(name)) {}
-  ~DownProgress() { Clear(); }
-  void Update(const RollbackReport& r) {
-    if (!enabled_) return;
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    long long done = r.restored + r.reverted;
-    fmt::print(stderr, "\r\033[K{}: {} keys restored, {} reverted, {} conflicts, {:.0f} keys/s", name_, r.restored,
-               r.reverted, r.conflicts, secs > 0 ? done / secs : 0.0);
-    shown_ = true;
+// Journal entries of migration `version`: the denominator of `down`'s
+// progress, read only when the progress line is shown.
+long long JournalEntries(RedisConnection* conn, const StateKeys& keys, long long version, bool shown) {
+  if (!shown) return 0;
+  auto hashes = ListJournalHashes(conn, keys, version);
+  if (!hashes.ok()) return 0;
+  long long total = 0;
+  for (const auto& hash : *hashes) {
+    auto n = conn->Call({"HLEN", hash});
+    if (n.ok() && !n->is_error()) total += n->integer;
   }
-  void Clear() {
-    if (shown_) fmt::print(stderr, "\r\033[K");
-    shown_ = false;
-  }
+  return total;
+}
 
- private:
-  bool enabled_;
-  std::string name_;
-  bool shown_ = false;
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-};
+// Conflicts as key error objects (json_output.h): the file is the
+// migration's; no line, a conflict is the application's doing.
+nlohmann::json ConflictsJson(const MigrationState& m, const RollbackReport& r) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& c : r.conflict_samples)
+    list.push_back(KeyErrorJson(c.key, m.file ? m.file->path : "", c.Text()));
+  return list;
+}
 
 int NothingToUndo(const Context& ctx) {
   const CliOptions& o = ctx.options();
@@ -185,6 +186,7 @@ int NothingToUndo(const Context& ctx) {
 
 int CmdDown(Context& ctx) {
   const CliOptions& o = ctx.options();
+  if (Status st = DiffBudget::Check(o.diff_limit, o.summary, o.dry_run); !st) return ReportError(ctx, st.error());
   if (Status st = CheckServerBeforeOpen(ctx, !o.dry_run); !st) return ReportError(ctx, st.error());
   auto ws = ctx.Open();
   if (!ws.ok()) return ReportError(ctx, ws.error());
@@ -211,15 +213,18 @@ int CmdDown(Context& ctx) {
   int exit_code = kExitOk;
   for (const MigrationState* m : *selected) {
     nlohmann::json diffs = nlohmann::json::array();
+    DiffBudget budget(o.diff_limit, o.summary);
     RollbackSinks sinks;
     sinks.diff = [&](const KeyChange& c) {
+      if (!budget.Take()) return;
       std::string text = RenderDiff(c, style);
       if (ctx.json()) diffs.push_back({{"key", c.new_key.empty() ? c.key : c.new_key}, {"diff", text}});
       else fmt::print("{}", text);
     };
     sinks.note = [&](const std::string& text) { if (!ctx.json()) fmt::print("{}\n", TerminalSafe(text)); };
-    DownProgress progress(ctx.stderr_tty() && !ctx.json(), m->name);
-    sinks.progress = [&progress](const RollbackReport& r) { progress.Update(r); };
+    bool shown = ctx.stderr_tty() && !ctx.json();
+    Progress progress(shown, m->name, JournalEntries(conn, ctx.state(), m->version, shown), "journal entries undone");
+    sinks.progress = [&progress](long long handled, long long restored) { progress.Update(handled, restored); };
     auto revert = LoadRevert(ctx, *m);
     options.revert = revert.get();
     auto r = rollback.Run(m->version, options, lock.get(), sinks);
@@ -227,9 +232,11 @@ int CmdDown(Context& ctx) {
     if (!r.ok()) return ReportError(ctx, r.error());
     if (!o.dry_run)
       if (Status st = RecordRollback(conn, ctx.state(), *m, *r); !st) return ReportError(ctx, st.error());
+    if (!ctx.json()) fmt::print("{}", budget.OmittedLine());
     if (!ctx.json()) PrintResult(*m, *r, o.dry_run, o.force);
     results.push_back({{"version", m->version}, {"name", m->name}, {"restored", r->restored},
-                       {"reverted", r->reverted}, {"conflicts", r->conflicts}, {"conflict_samples", r->conflict_samples}, {"diffs", diffs}});
+                       {"reverted", r->reverted}, {"conflicts", r->conflicts}, {"conflict_samples", ConflictsJson(*m, *r)},
+                       {"diffs", diffs}, {"diffs_omitted", budget.omitted()}});
     if (r->conflicts && !o.dry_run) {
       exit_code = kExitFailed;
       break;  // earlier migrations stay applied under a partly undone one otherwise

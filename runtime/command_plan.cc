@@ -5,6 +5,7 @@
 
 #include "runtime/catalog.h"
 #include "runtime/commands.h"
+#include "runtime/json_output.h"
 #include "runtime/planner.h"
 #include "runtime/terminal.h"
 
@@ -26,12 +27,22 @@ void PrintPlan(const MigrationState& m, const PlanEstimate& e) {
   fmt::print("  keys matched   {}{} ({})\n", e.exact ? "" : "~", e.est_matched, basis);
   fmt::print("  would change   {}{} ({:.1f}% of matched keys in the sample){}\n", e.exact ? "" : "~", e.est_changed,
              pct, e.sample_errors ? fmt::format("; {} sampled keys FAIL the transform", e.sample_errors) : "");
+  for (const auto& [key, message] : e.failures)
+    fmt::print("  fails on       {}: {}\n", TerminalSafe(QuoteKey(key)), TerminalSafe(message));
+  if (e.sample_errors > static_cast<long long>(e.failures.size()))
+    fmt::print("  ... and {} more sampled keys that fail\n", e.sample_errors - static_cast<long long>(e.failures.size()));
   std::string limit = e.maxmemory ? fmt::format("maxmemory {}", FormatBytes(e.maxmemory)) : "no maxmemory set";
   fmt::print("  journal        ~{}; Redis uses {} ({}){}\n", FormatBytes(e.est_journal_bytes),
              FormatBytes(e.used_memory), limit, e.JournalFits() ? "" : ": WOULD NOT FIT");
   fmt::print("  time           ~{:.1f}s ({:.0f} keys/s measured on the sample)\n", e.eta_seconds,
              e.seconds_per_key > 0 ? 1.0 / e.seconds_per_key : 0.0);
   PrintRevertSample(e.revert);
+}
+
+nlohmann::json SampleFailuresJson(const MigrationState& m, const PlanEstimate& e) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& [key, message] : e.failures) list.push_back(KeyErrorJson(key, m.file->path, message));
+  return list;
 }
 
 nlohmann::json PlanJson(const MigrationState& m, const PlanEstimate& e) {
@@ -44,7 +55,7 @@ nlohmann::json PlanJson(const MigrationState& m, const PlanEstimate& e) {
           {"maxmemory", e.maxmemory},    {"journal_fits", e.JournalFits()},
           {"eta_seconds", e.eta_seconds},
           {"revert_checked", e.revert.checked}, {"revert_mismatched", e.revert.mismatched},
-          {"revert_examples", e.revert.examples}};
+          {"revert_examples", e.revert.examples}, {"sample_failures", SampleFailuresJson(m, e)}};
 }
 
 }  // namespace

@@ -10,12 +10,15 @@
 
 #include "runtime/catalog.h"
 #include "runtime/commands.h"
+#include "runtime/diff_budget.h"
 #include "runtime/interrupt.h"
 #include "runtime/memory_guard.h"
 #include "runtime/terminal.h"
 #include "runtime/migrator.h"
 #include "runtime/planner.h"
 #include "runtime/portability.h"
+#include "runtime/progress.h"
+#include "runtime/json_output.h"
 #include "runtime/server_check.h"
 
 namespace keyshift {
@@ -32,21 +35,30 @@ struct Pending {
 Result<std::vector<Pending>> SelectPending(const Context& ctx, const Catalog& cat, bool warn) {
   const CliOptions& o = ctx.options();
   std::vector<Pending> out;
-  long long highest_applied = 0;
+  const MigrationState* newest_applied = nullptr;  // versions start at 0: no "highest = 0" default
   for (const auto& m : cat.migrations) {
     if (m.status == MigrationStatus::kDrifted && !o.allow_drift)
       return Fail(fmt::format("{} was applied from a file that has {} since (ledger sha256 {:.12}); restore the file, "
                               "or pass --allow-drift to run anyway",
                               m.name, m.file ? "changed" : "been removed", m.record->sha256));
-    if (m.applied()) highest_applied = std::max(highest_applied, m.version);
+    if (m.applied() && (!newest_applied || m.version > newest_applied->version)) newest_applied = &m;
     bool wanted = m.status == MigrationStatus::kPending || m.status == MigrationStatus::kInterrupted ||
-                  m.status == MigrationStatus::kFailed || m.status == MigrationStatus::kRunning;
+                  m.status == MigrationStatus::kFailed || m.status == MigrationStatus::kRunning || m.retryable();
     if (wanted && m.file && (!o.to || m.version <= *o.to)) out.push_back(Pending{&m, nullptr});
   }
-  for (const auto& p : out)
-    if (warn && p.state->version < highest_applied)
-      fmt::print(stderr, "warning: {} is pending although a later migration ({}) is applied; applying it now\n",
-                 p.state->name, highest_applied);
+  for (const auto& p : out) {
+    // Only a migration never started counts: a resumed or retried one was let in before.
+    if (!newest_applied || p.state->version > newest_applied->version) continue;
+    if (p.state->status != MigrationStatus::kPending) continue;
+    if (!o.out_of_order)
+      return Fail(fmt::format("{} is pending but a later migration, {}, is already applied: it was written against "
+                              "data that may no longer have that shape. Renumber it above {}, or pass "
+                              "--out-of-order to apply it anyway; nothing was written",
+                              p.state->name, newest_applied->name, newest_applied->version));
+    if (warn)
+      fmt::print(stderr, "warning: {} is pending although a later migration ({}) is applied; applying it now "
+                 "(--out-of-order)\n", p.state->name, newest_applied->name);
+  }
   return out;
 }
 
@@ -84,41 +96,19 @@ std::string Summary(const std::string& name, const RunReport& r, bool dry_run) {
                        "journal would take ~{}",
                        name, c.scanned, c.changed, c.deleted, c.renamed, c.failed, FormatBytes(c.journal_bytes));
   double secs = r.duration_ms / 1000.0;
-  return fmt::format("{}: {} scanned {}, changed {}, deleted {}, renamed {}, already done {}, errors {} in {:.1f}s{}",
-                     name, r.interrupted ? "INTERRUPTED;" : r.ok ? "applied;" : "FAILED;", c.scanned, c.changed, c.deleted, c.renamed, c.skipped,
-                     c.failed, secs, r.resumed ? " (resumed from checkpoint)" : "");
+  const char* verdict = r.interrupted ? "INTERRUPTED;" : !r.ok ? "FAILED;" : c.failed ? "applied WITH FAILED KEYS;" : "applied;";
+  std::string text = fmt::format("{}: {} scanned {}, changed {}, deleted {}, renamed {}, already done {}, errors {} in "
+                                 "{:.1f}s{}", name, verdict, c.scanned, c.changed, c.deleted, c.renamed, c.skipped,
+                                 c.failed, secs, r.resumed ? " (resumed from checkpoint)" : "");
+  if (r.cas_retries || r.moved_server_side)
+    text += fmt::format("; {} re-reads of keys the application changed meanwhile (CAS retries), {} keys moved to the "
+                        "server-side path", r.cas_retries, r.moved_server_side);
+  if (r.ok && c.failed)
+    text += fmt::format("\n{} keys failed and were left as they were: fix the file or the data, then run `keyshift up` "
+                        "again to retry them", c.failed);
+  return text;
 }
 
-// Progress on a terminal: keys done, rate, and an upper bound on the time
-// left (DBSIZE bounds the keys a SCAN can still return).
-class Progress {
- public:
-  Progress(bool enabled, std::string name, long long total) : enabled_(enabled), name_(std::move(name)), total_(total) {}
-  void Update(const Counters& c) {
-    if (!enabled_) return;
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    double rate = secs > 0 ? (c.scanned - first_) / secs : 0;
-    std::string eta = rate > 0 && total_ > c.scanned ? fmt::format(", at most ~{:.0f}s left", (total_ - c.scanned) / rate) : "";
-    fmt::print(stderr, "\r\033[K{}: {} keys scanned (of ~{} in the database), {} changed, {:.0f} keys/s{}", name_,
-               c.scanned, total_,
-               c.changed + c.deleted + c.renamed, rate, eta);
-    shown_ = true;
-  }
-  ~Progress() { Clear(); }
-  void Clear() {
-    if (shown_) fmt::print(stderr, "\r\033[K");
-    shown_ = false;
-  }
-  void Start(long long already) { first_ = already; }
-
- private:
-  bool enabled_;
-  std::string name_;
-  long long total_;
-  long long first_ = 0;
-  bool shown_ = false;
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-};
 
 // Refuses a server unfit for the run (server_check.h): before the lock and
 // before anything is written.
@@ -170,15 +160,17 @@ Status CheckJournalFits(Context& ctx, RedisConnection* conn, const std::vector<P
 }
 
 nlohmann::json ReportJson(const MigrationState& m, const RunReport& r, const nlohmann::json& diffs,
-                          const nlohmann::json& errors) {
+                          long long diffs_omitted, const nlohmann::json& errors) {
   const Counters& c = r.counters;
   nlohmann::json j = {{"version", m.version}, {"name", m.name}, {"ok", r.ok},           {"resumed", r.resumed},
                       {"scanned", c.scanned}, {"changed", c.changed}, {"deleted", c.deleted}, {"renamed", c.renamed},
                       {"skipped", c.skipped}, {"failed", c.failed},   {"journal_bytes", c.journal_bytes},
-                      {"duration_ms", r.duration_ms}};
+                      {"duration_ms", r.duration_ms}, {"cas_retries", r.cas_retries},
+                      {"moved_server_side", r.moved_server_side}};
   if (!r.ok) j["error"] = r.error.message;
   if (!r.ok) j["failed_key"] = r.failed_key;
   if (!diffs.empty()) j["diffs"] = diffs;
+  j["diffs_omitted"] = diffs_omitted;
   if (!errors.empty()) j["key_errors"] = errors;
   return j;
 }
@@ -200,29 +192,32 @@ int NothingToDo(const Context& ctx) {
 
 // Where one migration's diffs, skipped keys and progress go: collected for
 // JSON, else printed (a closed pipe is noted as an interrupt, see Emit).
-RunSinks MakeSinks(const Context& ctx, Progress& progress, nlohmann::json& diffs, nlohmann::json& errors) {
+struct MigrationOutput {
+  explicit MigrationOutput(const CliOptions& o) : budget(o.diff_limit, o.summary) {}
+  nlohmann::json diffs = nlohmann::json::array();
+  nlohmann::json errors = nlohmann::json::array();
+  DiffBudget budget;
+};
+
+RunSinks MakeSinks(const Context& ctx, Progress& progress, const MigrationFile& file, MigrationOutput& out) {
   RunSinks sinks;
   DiffStyle style{ctx.stdout_tty() && !ctx.json(), 3};
-  sinks.diff = [&ctx, &diffs, style](const KeyChange& change) {
+  sinks.diff = [&ctx, &out, style](const KeyChange& change) {
+    if (!out.budget.Take()) return;
     std::string text = RenderDiff(change, style);
-    if (ctx.json()) diffs.push_back({{"key", change.key}, {"diff", text}});
+    if (ctx.json()) out.diffs.push_back({{"key", change.key}, {"diff", text}});
     else Emit(stdout, text);
   };
-  sinks.key_error = [&ctx, &errors](const std::string& msg) {
-    if (ctx.json()) errors.push_back(msg);
+  sinks.key_error = [&ctx, &out, &file](const std::string& key, const std::string& msg) {
+    if (ctx.json()) out.errors.push_back(KeyErrorJson(key, file.path, msg));
     else Emit(stderr, fmt::format("keyshift: skipped: {}\n", TerminalSafe(msg)));
   };
-  sinks.progress = [&progress](const Counters& c) { progress.Update(c); };
+  sinks.progress = [&progress](const Counters& c) { progress.Update(c.scanned, c.changed + c.deleted + c.renamed); };
   return sinks;
 }
 
-// Runs the pending migrations in order; stops at the first failure or interruption.
-int RunAll(Context& ctx, RedisConnection* conn, std::vector<Pending>& pending, Lock* lock) {
+RunOptions MakeRunOptions(Context& ctx, RedisConnection* conn) {
   const CliOptions& o = ctx.options();
-  if (o.dry_run && pending.size() > 1 && !ctx.json())
-    fmt::print("note: each migration is previewed against the current data, not the output of the ones before it\n");
-  auto dbsize = conn->Call({"DBSIZE"});
-  long long total = dbsize.ok() ? dbsize->integer : 0;
   RunOptions run;
   run.dry_run = o.dry_run;
   run.batch = o.batch;
@@ -230,30 +225,68 @@ int RunAll(Context& ctx, RedisConnection* conn, std::vector<Pending>& pending, L
   run.max_errors = o.max_errors;
   run.connect = ctx.ConnectionFactory();
   run.guard = MemoryGuard(conn, o.memory_headroom);
+  return run;
+}
+
+// The keys the migration's SCAN will return, estimated only when someone
+// watches the progress line (the sample costs a few SCAN calls).
+long long ProgressTotal(const Context& ctx, RedisConnection* conn, const Pending& p, bool shown) {
+  if (!shown) return 0;
+  auto total = EstimateMatchedKeys(conn, ctx.state(), p.script->info().scan.match);
+  return total.ok() ? *total : 0;
+}
+
+struct Outcome {
+  int exit_code = kExitOk;  // kExitFailed also when it only left failed keys
+  bool stop = false;        // the migration failed: later ones must not run
+};
+
+// Runs one migration; its JSON result goes to `results`. An Error for a run
+// that could not run at all.
+Result<Outcome> RunOne(Context& ctx, Migrator& migrator, RunOptions& run, Pending& p, Lock* lock,
+                       nlohmann::json& results) {
+  const CliOptions& o = ctx.options();
+  bool shown = ctx.stderr_tty() && !ctx.json();
+  Progress progress(shown, p.state->name, ProgressTotal(ctx, migrator.connection(), p, shown));
+  MigrationOutput out(o);
+  RunSinks sinks = MakeSinks(ctx, progress, *p.state->file, out);
+  run.mode = p.mode;
+  run.retry_failed.reset();
+  if (p.state->retryable()) run.retry_failed = p.state->record->counters;
+  // The rate counts this run's keys, not those of the runs it continues.
+  if (p.state->checkpoint) progress.Start(p.state->checkpoint->counters.scanned);
+  else if (run.retry_failed) progress.Start(run.retry_failed->scanned);
+  auto report = migrator.Up(*p.state->file, *p.script, run, lock, sinks);
+  progress.Clear();
+  if (!report.ok()) {
+    // Name the migration once: many messages already start with its file.
+    const std::string& msg = report.error().message;
+    bool named = msg.find(p.state->file->path) != std::string::npos;
+    return Error{report.error().exit_code, named ? msg : p.state->name + ": " + msg};
+  }
+  results.push_back(ReportJson(*p.state, *report, out.diffs, out.budget.omitted(), out.errors));
+  if (!ctx.json()) Emit(stdout, out.budget.OmittedLine() + Summary(p.state->name, *report, o.dry_run) + "\n");
+  if (!report->ok && !ctx.json()) Emit(stderr, fmt::format("keyshift: {}\n", TerminalSafe(report->error.message)));
+  return Outcome{report->ok && report->counters.failed == 0 ? kExitOk : kExitFailed, !report->ok};
+}
+
+// Runs the pending migrations in order. A failed migration stops the run; one
+// that only left failed keys (--on-error skip) does not, but the exit code
+// is 1 (SPEC 4).
+int RunAll(Context& ctx, RedisConnection* conn, std::vector<Pending>& pending, Lock* lock) {
+  const CliOptions& o = ctx.options();
+  if (o.dry_run && pending.size() > 1 && !ctx.json())
+    fmt::print("note: each migration is previewed against the current data, not the output of the ones before it\n");
+  RunOptions run = MakeRunOptions(ctx, conn);
   Migrator migrator(conn, ctx.state());
   nlohmann::json results = nlohmann::json::array();
   int exit_code = kExitOk;
   for (auto& p : pending) {
     if (Interrupted()) break;
-    nlohmann::json diffs = nlohmann::json::array(), errors = nlohmann::json::array();
-    Progress progress(ctx.stderr_tty() && !ctx.json(), p.state->name, total);
-    RunSinks sinks = MakeSinks(ctx, progress, diffs, errors);
-    run.mode = p.mode;
-    auto report = migrator.Up(*p.state->file, *p.script, run, lock, sinks);
-    progress.Clear();
-    if (!report.ok()) {
-      // Name the migration once: many messages already start with its file.
-      const std::string& msg = report.error().message;
-      bool named = msg.find(p.state->file->path) != std::string::npos;
-      return ReportError(ctx, Error{report.error().exit_code, named ? msg : p.state->name + ": " + msg});
-    }
-    results.push_back(ReportJson(*p.state, *report, diffs, errors));
-    if (!ctx.json()) Emit(stdout, Summary(p.state->name, *report, o.dry_run) + "\n");
-    if (!report->ok) {
-      if (!ctx.json()) Emit(stderr, fmt::format("keyshift: {}\n", TerminalSafe(report->error.message)));
-      exit_code = kExitFailed;
-      break;
-    }
+    auto outcome = RunOne(ctx, migrator, run, p, lock, results);
+    if (!outcome.ok()) return ReportError(ctx, outcome.error());
+    if (outcome->exit_code != kExitOk) exit_code = outcome->exit_code;
+    if (outcome->stop) break;
   }
   if (Interrupted()) {
     exit_code = InterruptExitCode();
@@ -262,16 +295,16 @@ int RunAll(Context& ctx, RedisConnection* conn, std::vector<Pending>& pending, L
                    "to resume\n");
   }
   if (ctx.json())
-    Emit(stdout, nlohmann::json({{"ok", exit_code == kExitOk}, {"dry_run", o.dry_run}, {"interrupted", Interrupted()},
-                                 {"migrations", results}})
-                         .dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
-                     "\n");
+    Emit(stdout, DumpJson({{"ok", exit_code == kExitOk}, {"dry_run", o.dry_run}, {"interrupted", Interrupted()},
+                           {"migrations", results}}, 2) + "\n");
   return exit_code;
 }
 
 }  // namespace
 
 int CmdUp(Context& ctx) {
+  const CliOptions& o = ctx.options();
+  if (Status st = DiffBudget::Check(o.diff_limit, o.summary, o.dry_run); !st) return ReportError(ctx, st.error());
   if (Status st = CheckServerBeforeOpen(ctx, !ctx.options().dry_run); !st) return ReportError(ctx, st.error());
   auto ws = ctx.Open();
   if (!ws.ok()) return ReportError(ctx, ws.error());

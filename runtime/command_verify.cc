@@ -7,6 +7,7 @@
 #include "runtime/catalog.h"
 #include "runtime/commands.h"
 #include "runtime/journal.h"
+#include "runtime/json_output.h"
 #include "runtime/reader.h"
 #include "runtime/scanner.h"
 #include "runtime/terminal.h"
@@ -95,7 +96,10 @@ int CmdVerify(Context& ctx) {
     total_failed += r->failed;
     nlohmann::json shown = nlohmann::json::array();
     for (const auto& [key, reason] : r->shown) {
-      shown.push_back({{"key", key}, {"reason", reason}});
+      // A key error object (json_output.h); `reason` kept for older readers.
+      nlohmann::json failure = KeyErrorJson(key, m.file->path, reason);
+      failure["reason"] = reason;
+      shown.push_back(std::move(failure));
       if (!ctx.json()) fmt::print("{}", TerminalSafe(fmt::format("  FAIL {} {}: {}\n", m.name, QuoteKey(key), reason)));
     }
     if (!ctx.json())

@@ -122,7 +122,21 @@ Result<MigrationDir> ReadMigrationDir(const std::string& dir) {
   return out;
 }
 
-Result<std::string> WriteNewMigration(const std::string& dir, const std::string& slug) {
+namespace {
+
+// What the user typed may be a migration's name ("0001_x", copied from a
+// listing or a habit): the version is always the next free one, so a number
+// in front is not part of the slug.
+std::string BareSlug(const std::string& typed) {
+  static const std::regex numbered("^[0-9]+_(.+)$");
+  std::smatch m;
+  return std::regex_match(typed, m, numbered) ? m[1].str() : typed;
+}
+
+}  // namespace
+
+Result<std::string> WriteNewMigration(const std::string& dir, const std::string& typed) {
+  std::string slug = BareSlug(typed);
   if (!std::regex_match(slug, std::regex("^[A-Za-z0-9_-]+$")))
     return UsageError(fmt::format("invalid slug '{}': use letters, digits, '_' and '-'", slug));
   std::error_code ec;
@@ -146,7 +160,7 @@ std::string MigrationTemplate(const std::string& slug) {
 -- `transform(key, value)` on each. Reference: docs/migrations.md
 return {{
   -- Required. One line that says what changes; shown by `keyshift status`.
-  description = "TODO: what this migration changes",
+  description = "{placeholder}",
 
   -- Who to ask about it, what success looks like, and how to back out.
   owner    = "TODO: team or person",
@@ -178,7 +192,7 @@ return {{
   end,
 }}
 )LUA",
-                     fmt::arg("slug", slug));
+                     fmt::arg("slug", slug), fmt::arg("placeholder", kPlaceholderDescription));
 }
 
 }  // namespace keyshift

@@ -33,6 +33,10 @@ Result<MigrationDir> ReadMigrationDir(const std::string& dir);
 // Writes the next migration file for `slug` from the template; returns its path.
 Result<std::string> WriteNewMigration(const std::string& dir, const std::string& slug);
 
+// The description `new` writes: a migration that still has it is refused
+// (check, up) until someone says what it changes.
+inline constexpr const char* kPlaceholderDescription = "TODO: say what this migration changes";
+
 // The text `new` writes (exposed for tests: the template must itself load).
 std::string MigrationTemplate(const std::string& slug);
 

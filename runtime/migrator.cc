@@ -62,7 +62,7 @@ Status Migrator::KeyFailed(Batch& b, const std::string& key, const Error& error)
     return Status::Ok();
   }
   b.skipped.push_back(key);
-  if (b.sinks->key_error) b.sinks->key_error(error.message);
+  if (b.sinks->key_error) b.sinks->key_error(key, error.message);
   if (!b.over_budget && b.options->max_errors > 0 && b.counters->failed >= b.options->max_errors) {
     b.over_budget = Fail(fmt::format("{} failed keys reached --max-errors {}; stopped after the batch; last: {}",
                                      b.counters->failed, b.options->max_errors, error.message));
@@ -230,6 +230,7 @@ Status Migrator::ProcessBatch(Batch& b) {
     std::vector<std::string> one{key};
     for (int attempt = 1; !one.empty(); ++attempt) {
       if (attempt > kHotKeyAttempts && hot_keys_) {
+        ++b.moved_server_side;
         if (Status st = MigrateHotKey(b, key); !st || b.stop) return st;
         break;
       }
@@ -240,6 +241,7 @@ Status Migrator::ProcessBatch(Batch& b) {
                                      "migration that `check` accepts as portable is migrated inside Redis for such "
                                      "keys (see docs/server-mode.md)",
                                      QuoteKey(key), attempt - 1)));
+      ++b.cas_retries;
       if (Status st = Pass(b, &one); !st || b.stop) return st;
     }
   }
@@ -260,6 +262,7 @@ Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& scrip
       report.resumed = true;
     } else {
       cp.started_at = NowIso8601();
+      if (options.retry_failed) cp.counters = *options.retry_failed;
     }
     cp.by = CurrentUserAtHost();
     cp.status = "running";
@@ -287,12 +290,14 @@ Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& scrip
   // A resumed run first retries the keys earlier runs skipped (--on-error
   // skip); that set is up's: catch-up's rescan reaches those keys anyway.
   std::vector<std::vector<std::string>> retry;
-  if (report.resumed && !options.catchup) {
+  if ((report.resumed && !options.catchup) || options.retry_failed) {
     auto skipped = SkippedKeys(file.version, static_cast<size_t>(batch_size));
     if (!skipped.ok()) return skipped.error();
     retry = std::move(skipped.value());
   }
-  while (!retry.empty() || !scanner.done()) {
+  // Retrying an applied migration's failed keys: its scan is complete.
+  bool scan_more = !options.retry_failed;
+  while (!retry.empty() || (scan_more && !scanner.done())) {
     if (Interrupted()) {
       report.interrupted = true;  // the last batch's checkpoint is saved: the next run resumes from it
       break;
@@ -338,6 +343,8 @@ Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& scrip
     }
   }
   if (!b.stop) report.counters = cp.counters;
+  report.cas_retries = b.cas_retries;
+  report.moved_server_side = b.moved_server_side;
   report.duration_ms = elapsed();
   if (b.stop) {
     report.ok = false;
@@ -359,13 +366,17 @@ Result<RunReport> Migrator::Finish(const MigrationFile& file, const RunOptions& 
   rec.version = file.version;
   rec.name = file.name();
   rec.sha256 = file.sha256;
-  rec.status = report.ok ? "applied" : "failed";
+  // A retry of an applied migration's failed keys that fails again leaves it
+  // applied with its failed keys, for the next `up` to retry; the checkpoint
+  // counts them right (a stopped batch is not counted, its keys stay in the set).
+  bool retry = options.retry_failed.has_value();
+  rec.status = report.ok || retry ? "applied" : "failed";
   rec.applied_at = NowIso8601();
   rec.duration_ms = report.duration_ms;
-  rec.counters = report.counters;
+  rec.counters = report.ok || !retry ? report.counters : cp.counters;
   rec.mode = options.mode;
   rec.by = CurrentUserAtHost();
-  if (!report.ok) {
+  if (!report.ok && !retry) {
     rec.error = report.error.message;
     rec.failed_key = report.failed_key;
     cp.status = "failed";
@@ -375,7 +386,7 @@ Result<RunReport> Migrator::Finish(const MigrationFile& file, const RunOptions& 
     if (Status st = checkpoints.Save(file.version, cp); !st) return st.error();
   }
   if (Status st = Ledger(conn_, keys_).Put(rec); !st) return st.error();
-  if (report.ok) {
+  if (rec.status == "applied") {
     if (Status st = checkpoints.Delete(file.version); !st) return st.error();
   }
   return report;

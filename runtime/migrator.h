@@ -44,12 +44,15 @@ struct RunOptions {
   // checkpoint, always the host path (the CAS writer), and no ledger record
   // of its own: the caller adds its counts to V's.
   bool catchup = false;
+  // An applied migration that left failed keys (--on-error skip): only those
+  // keys are retried, no rescan; the counters continue from its ledger's.
+  std::optional<Counters> retry_failed;
 };
 
 // Where a run's output goes; every member may be empty.
 struct RunSinks {
   std::function<void(const KeyChange&)> diff;            // dry-run: one per key that would change
-  std::function<void(const std::string&)> key_error;     // a failed key under --on-error skip
+  std::function<void(const std::string& key, const std::string& message)> key_error;  // a key --on-error skip left
   std::function<void(const Counters&)> progress;         // after every batch
 };
 
@@ -61,6 +64,10 @@ struct RunReport {
   long long duration_ms = 0;
   Error error;             // when !ok
   std::string failed_key;  // when !ok because of one key
+  // This run only (not persisted): re-reads after a CAS lost to the
+  // application, and keys handed to the server-side path for it.
+  long long cas_retries = 0;
+  long long moved_server_side = 0;
 };
 
 class Migrator {
@@ -75,6 +82,7 @@ class Migrator {
   // that fails stops the caller: the report says which (ok == false).
   Result<RunReport> CatchKeys(const MigrationFile& file, MigrationScript& script, const RunOptions& options,
                               Lock* lock, const RunSinks& sinks, std::vector<std::string> keys, Counters* counters);
+  RedisConnection* connection() const { return conn_; }
 
  private:
 // The state one batch needs; lives for one migration run.
@@ -96,6 +104,8 @@ struct Batch {
   // keys), then the run stops.
   std::optional<Error> over_budget;
   std::string over_budget_key;
+  long long cas_retries = 0;        // RunReport::cas_retries
+  long long moved_server_side = 0;  // RunReport::moved_server_side
 };
 
   Status ProcessBatch(Batch& batch);

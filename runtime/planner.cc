@@ -105,7 +105,8 @@ Result<PlanEstimate> EstimatePlan(RedisConnection* conn, const StateKeys& keys, 
     if (s.state != KeySnapshot::kPresent || (scan.type && *scan.type != s.value.type)) continue;
     ++e.sample_matched;
     auto outcome = script.Transform(s.key, s.value);
-    if (!outcome.ok()) ++e.sample_errors;
+    if (!outcome.ok() && ++e.sample_errors <= static_cast<long long>(PlanEstimate::kNamedFailures))
+      e.failures.emplace_back(s.key, outcome.error().message);
     if (!outcome.ok() || outcome->action == TransformOutcome::kKeep) continue;
     changed.emplace_back(&s, std::move(outcome.value()));
     ++e.sample_changed;
@@ -124,6 +125,17 @@ Result<PlanEstimate> EstimatePlan(RedisConnection* conn, const StateKeys& keys, 
   e.eta_seconds = e.seconds_per_key * static_cast<double>(e.est_matched + e.est_changed) +
                   scan_per_key * static_cast<double>(std::max(0LL, e.db_keys - e.sampled));
   return e;
+}
+
+Result<long long> EstimateMatchedKeys(RedisConnection* conn, const StateKeys& keys, const std::string& match,
+                                      long long sample_size) {
+  PlanEstimate e;
+  auto dbsize = conn->Call({"DBSIZE"});
+  if (!dbsize.ok()) return dbsize.error();
+  auto sample = SampleKeys(conn, keys, match, sample_size, &e);
+  if (!sample.ok()) return sample.error();
+  if (e.exact || e.sampled == 0) return static_cast<long long>(sample->size());
+  return std::llround(static_cast<double>(sample->size()) * static_cast<double>(dbsize->integer) / e.sampled);
 }
 
 Result<long long> ParseByteSize(const std::string& text) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bindings/migration_script.h"
@@ -30,6 +31,10 @@ struct PlanEstimate {
   long long sample_matched = 0;  // sampled keys the migration scans (pattern and type)
   long long sample_changed = 0;  // of those, keys the transform would change, delete or rename
   long long sample_errors = 0;   // of those, keys whose transform failed
+  // The first kNamedFailures of them: key and the transform's error, so that
+  // `plan` says which keys to look at.
+  static constexpr size_t kNamedFailures = 10;
+  std::vector<std::pair<std::string, std::string>> failures;
   long long est_matched = 0;
   long long est_changed = 0;
   long long est_journal_bytes = 0;
@@ -47,6 +52,11 @@ Result<PlanEstimate> EstimatePlan(RedisConnection* conn, const StateKeys& keys, 
 // The round trip over up to `sample_size` sampled keys (check, with a server).
 Result<RevertSample> SampleRevert(RedisConnection* conn, const StateKeys& keys, const MigrationFile& file,
                                   MigrationScript& script, long long sample_size = 2000);
+// The number of keys a SCAN for `match` will return, from the match ratio
+// of a sample of about `sample_size` keys times DBSIZE (exact when the sample
+// covers the keyspace): the denominator of a run's progress.
+Result<long long> EstimateMatchedKeys(RedisConnection* conn, const StateKeys& keys, const std::string& match,
+                                      long long sample_size = 1000);
 
 // "512MB", "2g", "1048576" -> bytes (binary units); error on anything else.
 Result<long long> ParseByteSize(const std::string& text);

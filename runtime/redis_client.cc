@@ -317,6 +317,8 @@ Result<Reply> RedisConnection::Call(const Command& command) {
   return std::move(reply);
 }
 
+std::string HiredisVersion() { return fmt::format("{}.{}.{}", HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH); }
+
 Result<std::unique_ptr<RedisConnection>> ConnectRedis(const RedisUrl& url, int timeout_ms,
                                                       int command_timeout_ms) {
   IgnoreSigpipeOnce();

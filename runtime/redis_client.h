@@ -80,6 +80,9 @@ class RedisConnection {
 // errors with one-line messages. timeout_ms bounds the
 // connect; command_timeout_ms bounds each wait for a reply (a stuck server
 // becomes an Error rather than a hang).
+// The hiredis this binary was built with ("0.14.1"), for --version.
+std::string HiredisVersion();
+
 Result<std::unique_ptr<RedisConnection>> ConnectRedis(const RedisUrl& url, int timeout_ms = 5000,
                                                       int command_timeout_ms = 30000);
 

@@ -14,6 +14,7 @@ enum ExitCode : int {
   kExitFailed = 1,      // a migration or verify failed
   kExitUsage = 2,       // usage or configuration error (bad url, unreachable Redis, bad flags)
   kExitLockHeld = 3,    // another runner holds the lock
+  kExitPending = 4,     // status --check: only pending migrations remain
 };
 
 struct Error {

@@ -94,6 +94,8 @@ const LuaScript& UndoScript() {
 
 }  // namespace
 
+std::string Conflict::Text() const { return fmt::format("{}: {}", QuoteKey(key), reason); }
+
 Status Rollback::UndoBatch(Pass& p, const std::string& journal_hash, const std::vector<std::string>& fields) {
   auto entries = LoadEntries(conn_, journal_hash, fields);
   if (!entries.ok()) return entries.error();
@@ -117,7 +119,7 @@ Status Rollback::UndoBatch(Pass& p, const std::string& journal_hash, const std::
     // A renamed key whose old name the application recreated has two
     // application values: a conflict either way.
     if (p.options->revert && (r.str == "changed" || l.entry.action == 'D')) to_revert.push_back(std::move(l));
-    else Conflict(p, l.key, r.str);
+    else NoteConflict(p, l.key, r.str);
   }
   if (to_revert.empty()) return Status::Ok();
   return RevertBatch(p, journal_hash, std::move(to_revert));
@@ -141,7 +143,7 @@ Status Rollback::PreviewBatch(Pass& p, const std::string& journal_hash, const st
       continue;
     }
     if (conflict && !p.options->force) {
-      Conflict(p, l.key, l.entry.action == 'D' ? "exists" : "changed");
+      NoteConflict(p, l.key, l.entry.action == 'D' ? "exists" : "changed");
       continue;
     }
     ++p.report.restored;
@@ -183,7 +185,8 @@ Status Rollback::RunPass(Pass& p) {
                                                       p.report.restored, p.version)};
       Status st = p.options->dry_run ? PreviewBatch(p, hash, batch) : UndoBatch(p, hash, batch);
       batch.clear();
-      if (st && p.sinks->progress) p.sinks->progress(p.report);
+      if (st && p.sinks->progress)
+        p.sinks->progress(p.report.restored + p.report.reverted + p.report.conflicts, p.report.restored + p.report.reverted);
       return st;
     };
     for (auto& f : fields->elements) {

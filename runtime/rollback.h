@@ -33,17 +33,24 @@ struct RollbackOptions {
   MigrationScript* revert = nullptr;  // the migration, when it has a `revert` (and force is off)
 };
 
+// A key `down` left alone because the application changed it since.
+struct Conflict {
+  std::string key;
+  std::string reason;
+  std::string Text() const;  // "'key': reason"
+};
+
 struct RollbackReport {
   long long restored = 0;   // keys put back (incl. deleted keys recreated, renames moved back)
   long long reverted = 0;   // keys changed since, put into the old shape by `revert`
   long long conflicts = 0;  // keys left alone
-  std::vector<std::string> conflict_samples;  // "key: reason", the first few
+  std::vector<Conflict> conflict_samples;  // the first few
 };
 
 struct RollbackSinks {
   std::function<void(const KeyChange&)> diff;  // dry-run
   std::function<void(const std::string&)> note;  // dry-run: what cannot be shown as a diff
-  std::function<void(const RollbackReport&)> progress;  // after every batch
+  std::function<void(long long handled, long long restored)> progress;  // after every batch (journal entries)
 };
 
 
@@ -60,7 +67,7 @@ class Rollback {
   // rollback_revert.cc: `revert` applied to keys changed since, CAS per key.
   Status RevertBatch(Pass& pass, const std::string& journal_hash, std::vector<RollbackLoaded> entries);
   Status PreviewRevert(Pass& pass, const RollbackLoaded& entry, const KeySnapshot& now);
-  void Conflict(Pass& pass, const std::string& key, const std::string& status);
+  void NoteConflict(Pass& pass, const std::string& key, const std::string& status);
   // Dry-run: the holders' states as the steps simulated so far left them.
   Result<std::vector<KeySnapshot>> ReadSimulated(Pass& pass, const std::vector<std::string>& holders);
   void Simulate(const std::string& key, const Value* value, long long expire_at);  // null: missing

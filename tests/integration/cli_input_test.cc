@@ -178,14 +178,7 @@ TEST_CASE("after a --max-errors stop the summary, the failed-keys set, the ledge
   auto conn = server.Connect();
   TempDir dir;
   SeedStrings(*conn, "e:", 200, "v");
-  dir.Write("0001_bang.lua", R"(return {
-  description = "fails on every key ending in 7",
-  scan = { match = "e:*", type = "string", batch = 50 },
-  transform = function(key, value)
-    if key:match("7$") then error("bad key " .. key) end
-    return value .. "!"
-  end,
-})");
+  dir.Write("0001_bang.lua", kFailsOnSeven);
   Keyshift ks(server, dir);
   CliResult r = ks.Run({"up", "--on-error", "skip", "--max-errors", "3"});
   INFO(Describe(r));

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "runtime/directory.h"
 #include "tests/support/integration_fixtures.h"
 
 namespace keyshift::testing {
@@ -195,21 +196,34 @@ TEST_CASE("new writes numbered files from a template that check accepts", "[redi
   CHECK(first.exit_code == 0);
   REQUIRE(dir.Exists("0001_my_change.lua"));
   CHECK(Contains(first.all(), "0001_my_change.lua"));
+  // Until its placeholder description is edited, check and up refuse it.
   CliResult check = ks.Run({"check"});
   INFO(Describe(check));
-  CHECK(check.exit_code == 0);
+  CHECK(check.exit_code == 1);
   CHECK(Contains(check.out, "0001_my_change.lua"));
-
-  CliResult second = ks.Run({"new", "other-change"});
-  INFO(Describe(second));
-  CHECK(second.exit_code == 0);
-  CHECK(dir.Exists("0002_other-change.lua"));
-  CHECK(dir.Read("0001_my_change.lua") != "");
+  CHECK(Contains(check.out, "placeholder"));
+  CliResult refused = ks.Run({"up"});
+  INFO(Describe(refused));
+  CHECK(refused.exit_code == 1);
+  CHECK(Contains(refused.err, "placeholder"));
+  CHECK(Cmd(*server.Connect(), {"HLEN", "keyshift:{state}:ledger"}).integer == 0);
+  std::string text = dir.Read("0001_my_change.lua");
+  text.replace(text.find(kPlaceholderDescription), std::string(kPlaceholderDescription).size(), "my change");
+  dir.Write("0001_my_change.lua", text);
   check = ks.Run({"check"});
   INFO(Describe(check));
   CHECK(check.exit_code == 0);
 
-  // The template's migration is pending and its dry-run runs cleanly.
+  // A numbered name is taken as the slug: the version is still the next one.
+  CliResult second = ks.Run({"new", "0001_other-change"});
+  INFO(Describe(second));
+  CHECK(second.exit_code == 0);
+  CHECK(dir.Exists("0002_other-change.lua"));
+  CHECK_FALSE(dir.Exists("0002_0001_other-change.lua"));
+  CHECK(dir.Read("0001_my_change.lua") != "");
+
+  // The edited template's migration is pending and its dry-run runs cleanly.
+  dir.Write("0002_other-change.lua", text);
   CliResult dry = ks.Run({"up", "--dry-run"});
   INFO(Describe(dry));
   CHECK(dry.exit_code == 0);

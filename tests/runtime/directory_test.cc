@@ -270,9 +270,32 @@ TEST_CASE("new: an invalid slug is a usage error and writes nothing", "[director
   CHECK(fs::is_empty(dir.str()));
 }
 
-TEST_CASE("the template loads as a migration", "[directory]") {
+TEST_CASE("the template's placeholder description is refused until edited", "[directory]") {
   const std::string text = MigrationTemplate("my_slug");
+  auto m = MigrationScript::Load("migrations/0001_my_slug.lua", text, keyshift::SandboxLimits{});
+  REQUIRE_FALSE(m.ok());
+  CHECK_THAT(m.error().message, Catch::Contains("migrations/0001_my_slug.lua:") &&
+                                    Catch::Contains("placeholder") && Catch::Contains("description"));
+}
+
+TEST_CASE("new takes a numbered name as its slug, not as part of it", "[directory]") {
+  TempDir dir;
+  for (const char* typed : {"0001_first", "0042_second", "third"}) {
+    auto r = WriteNewMigration(dir.str(), typed);
+    REQUIRE(r.ok());
+  }
+  CHECK(fs::exists(dir.Join("0001_first.lua")));
+  CHECK(fs::exists(dir.Join("0002_second.lua")));
+  CHECK(fs::exists(dir.Join("0003_third.lua")));
+  CHECK(std::distance(fs::directory_iterator(dir.str()), fs::directory_iterator()) == 3);
+}
+
+// Once its description is written, the template is a working migration.
+TEST_CASE("the template loads as a migration", "[directory]") {
+  std::string text = MigrationTemplate("my_slug");
   CHECK_THAT(text, Catch::StartsWith("-- keyshift migration: my_slug\n"));
+  text.replace(text.find(keyshift::kPlaceholderDescription), std::string(keyshift::kPlaceholderDescription).size(),
+               "rename a field");
   auto m = MigrationScript::Load("migrations/0001_my_slug.lua", text, keyshift::SandboxLimits{});
   if (!m.ok()) FAIL("template does not load: " << m.error().message);
   const auto& info = (*m)->info();

@@ -158,6 +158,15 @@ std::string AppendMigration(const std::string& match, const std::string& suffix,
                      fmt::arg("seconds", ms_per_key / 1000));
 }
 
+const char* const kFailsOnSeven = R"(return {
+  description = "fails on every key ending in 7",
+  scan = { match = "e:*", type = "string", batch = 50 },
+  transform = function(key, value)
+    if key:match("7$") then error("bad key " .. key) end
+    return value .. "!"
+  end,
+})";
+
 std::string Describe(const CliResult& r) {
   return "exit code " + std::to_string(r.exit_code) + "\n--- stdout ---\n" + r.out + "--- stderr ---\n" + r.err;
 }

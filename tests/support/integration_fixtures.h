@@ -84,6 +84,11 @@ CliResult UpUntilDone(const Keyshift& ks);
 std::string AppendMigration(const std::string& match, const std::string& suffix, int batch = 500,
                             double ms_per_key = 0);
 
+// Appends "!" to every e:* string key (batches of 50), and fails with
+// "bad key KEY" (at line 5) on keys ending in 7: failing keys, for the tests
+// of --on-error and --max-errors.
+extern const char* const kFailsOnSeven;
+
 // For INFO(): exit code, stdout and stderr of a run.
 std::string Describe(const CliResult& r);
 
