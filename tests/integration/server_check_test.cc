@@ -85,12 +85,13 @@ TEST_CASE("SampleKey finds a key the scan pattern matches", "[server-check]") {
 }
 
 TEST_CASE("a replica is refused up front naming its primary; reading commands work on it", "[redis][server-check]") {
-  RedisServer primary;
+  // Diskless sync waits 5 s by default for more replicas before it starts.
+  RedisServer primary({{"--repl-diskless-sync-delay", "0"}, ""});
   auto pconn = primary.Connect();
   SeedUsers(*pconn, 20);
   RedisServer replica({{"--replicaof", "127.0.0.1", std::to_string(primary.port())}, ""});
   auto rconn = replica.Connect();
-  for (int i = 0; i < 200 && Cmd(*rconn, {"DBSIZE"}).integer < 20; ++i)
+  for (int i = 0; i < 1200 && Cmd(*rconn, {"DBSIZE"}).integer < 20; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   REQUIRE(Cmd(*rconn, {"DBSIZE"}).integer == 20);
   TempDir dir;
