@@ -1,4 +1,4 @@
 // keyshift: the binary is a thin shell around the engine library.
-#include "runtime/cli.h"
+#include "cli/cli.h"
 
 int main(int argc, char** argv) { return keyshift::RunCli(argc, argv); }

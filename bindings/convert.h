@@ -6,8 +6,8 @@
 
 #include <string>
 
-#include "runtime/result.h"
-#include "runtime/value.h"
+#include "core/result.h"
+#include "core/value.h"
 
 struct lua_State;
 

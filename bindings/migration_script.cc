@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "bindings/convert.h"
-#include "runtime/terminal.h"
+#include "core/text.h"
 #include "lauxlib.h"
 #include "lua.h"
 

@@ -7,8 +7,8 @@
 #include <string>
 
 #include "bindings/sandbox.h"
-#include "runtime/result.h"
-#include "runtime/value.h"
+#include "core/result.h"
+#include "core/value.h"
 
 namespace keyshift {
 

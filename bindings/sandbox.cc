@@ -467,4 +467,6 @@ Status Sandbox::ProtectedCall(int nargs, int nresults, LuaFailure* failure) {
   return Fail(msg);
 }
 
+const char* LuaRelease() { return LUA_RELEASE; }
+
 }  // namespace keyshift

@@ -10,7 +10,7 @@
 #include <memory>
 #include <string>
 
-#include "runtime/result.h"
+#include "core/result.h"
 
 struct lua_State;
 
@@ -98,5 +98,8 @@ class Sandbox {
 // (or already killed). For C code that loops over big values, where the
 // count hook never fires.
 void CheckDeadline(lua_State* L);
+
+// The embedded Lua's release ("Lua 5.4.4"), for --version: lua.h stays in bindings/.
+const char* LuaRelease();
 
 }  // namespace keyshift

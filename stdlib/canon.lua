@@ -2,7 +2,7 @@
 --
 -- Runs unchanged in the host's Lua 5.4 and in Redis's Lua 5.1 and gives the
 -- same bytes in both. canon.number must agree with CanonicalNumber() in
--- runtime/value.cc:
+-- core/value.cc:
 --   * integral values with |x| < 2^63: no decimal point ("5", never "5.0");
 --     -0 -> "0". A Lua 5.4 math integer is written with "%d", an integral
 --     float with "%.0f".

@@ -5,7 +5,7 @@
 --
 -- globals.wrap(name, original) -> what a migration sees as the global
 -- `name`; the host sandbox (bindings/sandbox.cc) and the server-mode script
--- (runtime/server_script.cc) both install these:
+-- (server_mode/server_script.cc) both install these:
 --   type      an exact number -> "number"
 --   tonumber  a decimal string a double cannot hold -> an exact number
 --             (exact.lua says when); an exact number -> itself;

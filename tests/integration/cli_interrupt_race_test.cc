@@ -15,7 +15,7 @@
 
 #include <fmt/format.h>
 
-#include "runtime/directory.h"
+#include "engine/directory.h"
 #include "tests/support/integration_fixtures.h"
 
 namespace keyshift::testing {

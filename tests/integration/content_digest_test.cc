@@ -1,11 +1,11 @@
-// Change detection by content (runtime/script_safety.h): large hashes and
+// Change detection by content (redis/script_safety.h): large hashes and
 // sets whose DUMP bytes change when the application merely reads them, or
 // across a restart, are not conflicts for `down`; a real change still is.
 #include <catch.hpp>
 #include <fmt/format.h>
 
-#include "runtime/lock.h"
-#include "runtime/rollback.h"
+#include "engine/lock.h"
+#include "engine/rollback.h"
 #include "tests/support/integration_fixtures.h"
 
 using namespace keyshift;

@@ -8,8 +8,8 @@
 #include <regex>
 #include <string>
 
-#include "runtime/planner.h"
-#include "runtime/state_keys.h"
+#include "engine/planner.h"
+#include "engine/state_keys.h"
 #include "tests/support/integration_fixtures.h"
 
 namespace keyshift::testing {

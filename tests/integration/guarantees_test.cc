@@ -13,7 +13,7 @@
 #include <catch.hpp>
 #include <fmt/format.h>
 
-#include "runtime/dump_decoder.h"
+#include "core/dump_decoder.h"
 #include "tests/support/integration_fixtures.h"
 
 using namespace keyshift;

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "runtime/directory.h"
+#include "engine/directory.h"
 #include "tests/support/integration_fixtures.h"
 
 namespace keyshift::testing {

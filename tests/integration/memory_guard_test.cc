@@ -1,4 +1,4 @@
-// Memory next to maxmemory (runtime/memory_guard.h): a budget Redis has no
+// Memory next to maxmemory (engine/memory_guard.h): a budget Redis has no
 // room for is refused, and a run that would fill Redis stops cleanly first.
 #include <catch.hpp>
 #include <fmt/format.h>

@@ -7,9 +7,9 @@
 #include <catch.hpp>
 #include <fmt/format.h>
 
-#include "runtime/directory.h"
-#include "runtime/server_script.h"
-#include "runtime/state_keys.h"
+#include "engine/directory.h"
+#include "engine/state_keys.h"
+#include "server_mode/server_script.h"
 #include "tests/support/integration_fixtures.h"
 
 using namespace keyshift;

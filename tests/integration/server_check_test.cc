@@ -1,4 +1,4 @@
-// The server suitability check (runtime/server_check.h) against real
+// The server suitability check (engine/server_check.h) against real
 // servers: replicas, eviction policies, missing commands and ACL users are
 // refused up front with exit 2 and nothing written.
 #include <catch.hpp>
@@ -7,7 +7,7 @@
 #include <chrono>
 #include <thread>
 
-#include "runtime/server_check.h"
+#include "engine/server_check.h"
 #include "tests/support/integration_fixtures.h"
 
 using namespace keyshift;

@@ -7,12 +7,12 @@
 #include <fmt/format.h>
 
 #include "bindings/migration_script.h"
-#include "runtime/directory.h"
-#include "runtime/lock.h"
-#include "runtime/reader.h"
-#include "runtime/rollback.h"
-#include "runtime/server_runner.h"
-#include "runtime/writer.h"
+#include "engine/directory.h"
+#include "engine/lock.h"
+#include "engine/reader.h"
+#include "engine/rollback.h"
+#include "engine/server_runner.h"
+#include "engine/writer.h"
 #include "tests/support/integration_fixtures.h"
 #include "tests/support/values.h"
 

@@ -1,5 +1,5 @@
 -- stdlib/canon.lua: canonical number text (must match CanonicalNumber in
--- runtime/value.cc byte for byte) and bytewise ordering.
+-- core/value.cc byte for byte) and bytewise ordering.
 -- Run: lua5.4|lua5.1 tests/stdlib/canon_spec.lua <stdlib dir>
 local here = (arg[0]:match("^(.*)[/\\]") or ".")
 local S = dofile(here .. "/spec_support.lua")

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/redis_client.h"
+#include "redis/redis_client.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/run_cli.h"
 

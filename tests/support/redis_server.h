@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/redis_client.h"
+#include "redis/redis_client.h"
 
 namespace keyshift::testing {
 

@@ -5,7 +5,7 @@
 #include <utility>
 #include <vector>
 
-#include "runtime/value.h"
+#include "core/value.h"
 
 namespace keyshift::testing {
 

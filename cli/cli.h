@@ -1,0 +1,98 @@
+// The command line: global options, the table of subcommands, and the one
+// place where an Error becomes a message and an exit code (SPEC 4).
+#pragma once
+
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "engine/catalog.h"
+#include "engine/lock.h"
+#include "engine/state_keys.h"
+#include "redis/redis_client.h"
+
+namespace keyshift {
+
+// Every option of every command; each command reads the ones it declared.
+struct CliOptions {
+  // global
+  std::string url, dir, prefix, output = "text";
+  std::string password_file;
+  std::string password;  // from --password-file, KEYSHIFT_PASSWORD or REDISCLI_AUTH; the URL's wins
+  TlsSettings tls;              // --cacert --cert --key --sni --insecure; on with rediss://
+  bool tls_flags_given = false;  // any of those on the command line (not from the environment)
+  // new
+  std::string slug;
+  // up
+  std::optional<long long> to;
+  bool dry_run = false;
+  std::string mode;
+  std::optional<int> batch;
+  std::string on_error = "abort";
+  long long max_errors = 0;
+  bool allow_drift = false;
+  bool out_of_order = false;  // up: apply a pending migration older than the newest applied one
+  std::string journal_budget;  // up: accept a journal this big even past maxmemory
+  std::optional<long long> diff_limit;  // up, down --dry-run --limit: diffs shown
+  bool summary = false;                 // up, down --dry-run --summary: counts only
+  std::string memory_headroom;  // up: memory kept free under maxmemory (memory_guard.h)
+  bool allow_eviction = false;  // up, down, prune: run under an allkeys-* policy (server_check.h)
+  // status
+  bool check = false;  // --check: the exit code says whether all is applied and clean
+  // plan
+  long long sample = 2000;
+  // down
+  std::optional<int> steps;
+  std::optional<long long> only;  // down --only V
+  bool force = false;
+  // catchup
+  bool follow = false;
+  std::string follow_for;  // --for: how long to follow ("" = until Ctrl-C)
+  // verify, prune, catchup
+  std::optional<long long> version;
+  int limit = 20;
+  bool yes = false;
+};
+
+// What a command handler gets: its options, output streams, and a lazily
+// opened Redis connection.
+class Context {
+ public:
+  explicit Context(CliOptions options);
+  const CliOptions& options() const { return options_; }
+  bool json() const { return options_.output == "json"; }
+  bool stdout_tty() const { return stdout_tty_; }
+  bool stderr_tty() const { return stderr_tty_; }
+  const StateKeys& state() const { return state_; }
+  Result<RedisConnection*> Redis();
+  // Opens further connections to the same server (the lock's renewal thread).
+  std::function<Result<std::unique_ptr<RedisConnection>>()> ConnectionFactory() const;
+  std::string RedisDescription() const;
+  // Reads the migration directory (its warnings to stderr unless JSON),
+  // connects, and loads the catalog.
+  Result<std::unique_ptr<Workspace>> Open();
+  // Takes the lock for `command`, then reloads `ws`'s catalog under it: what
+  // a writing command decides must not come from before another runner's
+  // changes (two `up`s each applying the same migration).
+  Result<std::unique_ptr<Lock>> LockAndReload(Workspace& ws, const std::string& command);
+
+ private:
+  CliOptions options_;
+  StateKeys state_;
+  bool stdout_tty_, stderr_tty_;
+  std::unique_ptr<RedisConnection> conn_;
+};
+
+using CommandHandler = int (*)(Context&);
+
+// Runs the command line; returns the process exit code.
+int RunCli(int argc, char** argv);
+
+// Prints `error` once, in the chosen output format; returns its exit code.
+int ReportError(const Context& ctx, const Error& error);
+
+}  // namespace keyshift

@@ -1,0 +1,252 @@
+// `keyshift down`: undoes applied migrations, newest first, from their journals.
+#include <algorithm>
+#include <chrono>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "bindings/migration_script.h"
+#include "cli/commands.h"
+#include "cli/diff.h"
+#include "cli/diff_budget.h"
+#include "cli/json_output.h"
+#include "cli/progress.h"
+#include "core/text.h"
+#include "engine/catalog.h"
+#include "engine/interrupt.h"
+#include "engine/journal.h"
+#include "engine/rollback.h"
+#include "engine/server_check.h"
+
+namespace keyshift {
+
+namespace {
+
+// Migrations that have a journal to undo: applied ones, and runs that
+// stopped half way (failed, interrupted).
+bool Undoable(const MigrationState& m) {
+  return m.applied() || m.status == MigrationStatus::kFailed || m.status == MigrationStatus::kInterrupted;
+}
+
+// --only V: V alone, when no later migration with a journal has an entry
+// for any key V's journal has (a rename's new name included: it carries a C
+// entry). A later pruned migration has no journal to tell: refused too.
+Status CheckNothingLaterOverlaps(RedisConnection* conn, const StateKeys& keys, const Catalog& cat, long long version) {
+  std::vector<const MigrationState*> later;
+  for (const auto& m : cat.migrations)
+    if (m.version > version && Undoable(m)) later.push_back(&m);
+  for (const auto* m : later)
+    if (m->record && !m->record->pruned_at.empty())
+      return Fail(fmt::format("cannot undo {} alone: the later migration {} was pruned, so its journal cannot tell "
+                              "whether it changed the same keys; nothing was changed", version, m->name));
+  auto hashes = ListJournalHashes(conn, keys, version);
+  if (!hashes.ok()) return hashes.error();
+  for (const auto& hash : *hashes) {
+    auto fields = CallState(conn, {"HKEYS", hash}, hash);
+    if (!fields.ok()) return fields.error();
+    const auto& f = fields->elements;
+    for (const auto* m : later)
+      for (size_t from = 0; from < f.size(); from += 1000) {
+        std::vector<Command> probes;
+        for (size_t i = from; i < f.size() && i < from + 1000; ++i)
+          probes.push_back({"HEXISTS", keys.journal(m->version, f[i].str), f[i].str});
+        auto replies = conn->Pipeline(probes);
+        if (!replies.ok()) return replies.error();
+        for (size_t i = 0; i < replies->size(); ++i)
+          if ((*replies)[i].integer == 1)
+            return Fail(fmt::format("cannot undo {} alone: the later migration {} also changed key {}; undo it first "
+                                    "(keyshift down --to {}); nothing was changed",
+                                    version, m->name, QuoteKey(f[from + i].str), version - 1));
+      }
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<const MigrationState*>> SelectOnly(const Context& ctx, const Catalog& cat, long long version) {
+  const CliOptions& o = ctx.options();
+  if (o.to || o.steps) return UsageError("give --only, --to or --steps, not two of them");
+  for (const auto& m : cat.migrations)
+    if (m.version == version && Undoable(m)) return std::vector<const MigrationState*>{&m};
+  return UsageError(fmt::format("--only {}: no applied migration has that version", version));
+}
+
+Result<std::vector<const MigrationState*>> SelectForDown(const Context& ctx, const Workspace& ws) {
+  const Catalog& cat = ws.catalog;
+  const CliOptions& o = ctx.options();
+  if (o.to && o.steps) return UsageError("give --to or --steps, not both");
+  std::vector<const MigrationState*> out;
+  if (o.only) {
+    auto only = SelectOnly(ctx, cat, *o.only);
+    if (!only.ok()) return only.error();
+    out = std::move(only.value());
+  }
+  for (auto it = cat.migrations.rbegin(); it != cat.migrations.rend() && !o.only; ++it) {
+    if (!Undoable(*it)) continue;
+    // --to 0 means "all of them": a file numbered 0000 is undone too.
+    if (o.to ? it->version <= *o.to && *o.to != 0 : static_cast<int>(out.size()) >= o.steps.value_or(1)) break;
+    out.push_back(&*it);
+  }
+  if (o.only)
+    if (Status st = CheckNothingLaterOverlaps(ws.conn, ctx.state(), cat, *o.only); !st) return st.error();
+  for (const auto* m : out)
+    if (m->record && !m->record->pruned_at.empty())
+      return Fail(fmt::format("cannot undo {}: its journal was pruned at {} (keyshift prune {}), so `down` stops "
+                              "before it; nothing was changed",
+                              m->name, m->record->pruned_at, m->version));
+  return out;
+}
+
+Status RecordRollback(RedisConnection* conn, const StateKeys& keys, const MigrationState& m,
+                      const RollbackReport& r) {
+  LedgerRecord rec = m.record.value_or(LedgerRecord{});
+  rec.version = m.version;
+  if (rec.name.empty()) rec.name = m.name;
+  rec.rolled_back_at = NowIso8601();
+  rec.conflicts = r.conflicts;
+  if (r.conflicts == 0) rec.status = "rolled_back";
+  else if (rec.status.empty()) rec.status = "failed";
+  if (Status st = Ledger(conn, keys).Put(rec); !st) return st;
+  if (r.conflicts == 0) {
+    auto dropped = conn->Call({"DEL", keys.failed_keys(m.version)});
+    if (!dropped.ok()) return dropped.error();
+    return CheckpointStore(conn, keys).Delete(m.version);
+  }
+  return Status::Ok();
+}
+
+// Refuses a server unfit for the undo (server_check.h) before the lock.
+Status CheckServerForDown(const Context& ctx, RedisConnection* conn, const std::vector<const MigrationState*>& selected) {
+  ServerNeeds needs{!ctx.options().dry_run, ctx.options().allow_eviction, {}};
+  if (needs.writes)
+    for (const auto* m : selected)
+      if (Status st = AddUndoCommands(conn, &needs.commands, ctx.state(), m->version, false); !st) return st;
+  return CheckServer(conn, needs);
+}
+
+void PrintResult(const MigrationState& m, const RollbackReport& r, bool dry_run, bool force) {
+  std::string reverted = r.reverted ? fmt::format(", {} {} by revert", r.reverted, dry_run ? "would be reverted" : "reverted") : "";
+  if (dry_run)
+    fmt::print("{} (dry-run): would restore {} keys{}, {} conflicts\n", m.name, r.restored, reverted, r.conflicts);
+  else
+    fmt::print("{}: {}; restored {} keys{}{}\n", m.name, r.conflicts ? "PARTLY rolled back" : "rolled back", r.restored,
+               reverted, r.conflicts ? fmt::format(", {} conflicts left as they are", r.conflicts) : "");
+  for (const auto& c : r.conflict_samples) fmt::print("  conflict: {}\n", TerminalSafe(c.Text()));
+  if (r.conflicts > static_cast<long long>(r.conflict_samples.size()))
+    fmt::print("  ... and {} more\n", r.conflicts - static_cast<long long>(r.conflict_samples.size()));
+  if (r.conflicts && !force)
+    fmt::print("  these keys keep the application's changes; `keyshift down --force` restores them anyway\n");
+}
+
+// The migration, when its file has a `revert` and --force is off: `down`
+// then reverts the keys changed since instead of reporting them. A file that
+// no longer loads is undone without it (its keys are conflicts, never lost).
+std::unique_ptr<MigrationScript> LoadRevert(const Context& ctx, const MigrationState& m) {
+  if (ctx.options().force || !m.file) return nullptr;
+  auto script = MigrationScript::Load(m.file->path, m.file->text, SandboxLimits{});
+  if (!script.ok()) {
+    if (!ctx.json()) fmt::print(stderr, "warning: {}; undoing {} without its revert\n", TerminalSafe(script.error().message), m.name);
+    return nullptr;
+  }
+  if (!(*script)->info().has_revert) return nullptr;
+  if (m.status == MigrationStatus::kDrifted && !ctx.json())
+    fmt::print(stderr, "warning: {} changed since it was applied; `down` uses its revert as the file is now\n", m.name);
+  return std::move(script.value());
+}
+
+// Journal entries of migration `version`: the denominator of `down`'s
+// progress, read only when the progress line is shown.
+long long JournalEntries(RedisConnection* conn, const StateKeys& keys, long long version, bool shown) {
+  if (!shown) return 0;
+  auto hashes = ListJournalHashes(conn, keys, version);
+  if (!hashes.ok()) return 0;
+  long long total = 0;
+  for (const auto& hash : *hashes) {
+    auto n = conn->Call({"HLEN", hash});
+    if (n.ok() && !n->is_error()) total += n->integer;
+  }
+  return total;
+}
+
+// Conflicts as key error objects (json_output.h): the file is the
+// migration's; no line, a conflict is the application's doing.
+nlohmann::json ConflictsJson(const MigrationState& m, const RollbackReport& r) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& c : r.conflict_samples)
+    list.push_back(KeyErrorJson(c.key, m.file ? m.file->path : "", c.Text()));
+  return list;
+}
+
+int NothingToUndo(const Context& ctx) {
+  const CliOptions& o = ctx.options();
+  if (ctx.json()) fmt::print("{}\n", nlohmann::json({{"ok", true}, {"migrations", nlohmann::json::array()}}).dump());
+  else fmt::print("nothing to undo: no applied migrations{}\n", o.to ? fmt::format(" above version {}", *o.to) : "");
+  return kExitOk;
+}
+
+}  // namespace
+
+int CmdDown(Context& ctx) {
+  const CliOptions& o = ctx.options();
+  if (Status st = DiffBudget::Check(o.diff_limit, o.summary, o.dry_run); !st) return ReportError(ctx, st.error());
+  if (Status st = CheckServerBeforeOpen(ctx, !o.dry_run); !st) return ReportError(ctx, st.error());
+  auto ws = ctx.Open();
+  if (!ws.ok()) return ReportError(ctx, ws.error());
+  RedisConnection* conn = (*ws)->conn;
+  auto selected = SelectForDown(ctx, **ws);
+  if (!selected.ok()) return ReportError(ctx, selected.error());
+  if (selected->empty()) return NothingToUndo(ctx);
+  if (Status st = CheckServerForDown(ctx, conn, *selected); !st) return ReportError(ctx, st.error());
+  std::unique_ptr<Lock> lock;
+  auto defer_signals = o.dry_run ? nullptr : std::make_unique<InterruptScope>();
+  if (!o.dry_run) {
+    // Decided again under the lock: a concurrent run may have changed what is applied.
+    auto acquired = ctx.LockAndReload(**ws, "down");
+    if (!acquired.ok()) return ReportError(ctx, acquired.error());
+    lock = std::move(acquired.value());
+    selected = SelectForDown(ctx, **ws);
+    if (!selected.ok()) return ReportError(ctx, selected.error());
+    if (selected->empty()) return NothingToUndo(ctx);
+  }
+  Rollback rollback(conn, ctx.state());
+  RollbackOptions options{o.dry_run, o.force, o.batch.value_or(500)};
+  DiffStyle style{ctx.stdout_tty() && !ctx.json(), 3};
+  nlohmann::json results = nlohmann::json::array();
+  int exit_code = kExitOk;
+  for (const MigrationState* m : *selected) {
+    nlohmann::json diffs = nlohmann::json::array();
+    DiffBudget budget(o.diff_limit, o.summary);
+    RollbackSinks sinks;
+    sinks.diff = [&](const KeyChange& c) {
+      if (!budget.Take()) return;
+      std::string text = RenderDiff(c, style);
+      if (ctx.json()) diffs.push_back({{"key", c.new_key.empty() ? c.key : c.new_key}, {"diff", text}});
+      else fmt::print("{}", text);
+    };
+    sinks.note = [&](const std::string& text) { if (!ctx.json()) fmt::print("{}\n", TerminalSafe(text)); };
+    bool shown = ctx.stderr_tty() && !ctx.json();
+    Progress progress(shown, m->name, JournalEntries(conn, ctx.state(), m->version, shown), "journal entries undone");
+    sinks.progress = [&progress](long long handled, long long restored) { progress.Update(handled, restored); };
+    auto revert = LoadRevert(ctx, *m);
+    options.revert = revert.get();
+    auto r = rollback.Run(m->version, options, lock.get(), sinks);
+    progress.Clear();
+    if (!r.ok()) return ReportError(ctx, r.error());
+    if (!o.dry_run)
+      if (Status st = RecordRollback(conn, ctx.state(), *m, *r); !st) return ReportError(ctx, st.error());
+    if (!ctx.json()) fmt::print("{}", budget.OmittedLine());
+    if (!ctx.json()) PrintResult(*m, *r, o.dry_run, o.force);
+    results.push_back({{"version", m->version}, {"name", m->name}, {"restored", r->restored},
+                       {"reverted", r->reverted}, {"conflicts", r->conflicts}, {"conflict_samples", ConflictsJson(*m, *r)},
+                       {"diffs", diffs}, {"diffs_omitted", budget.omitted()}});
+    if (r->conflicts && !o.dry_run) {
+      exit_code = kExitFailed;
+      break;  // earlier migrations stay applied under a partly undone one otherwise
+    }
+  }
+  if (ctx.json())
+    fmt::print("{}\n", nlohmann::json({{"ok", exit_code == kExitOk}, {"dry_run", o.dry_run}, {"migrations", results}})
+                           .dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+  return exit_code;
+}
+
+}  // namespace keyshift

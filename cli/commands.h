@@ -1,0 +1,24 @@
+// The subcommand handlers (one file each: command_<name>.cc). Each returns
+// the process exit code; errors go through ReportError.
+#pragma once
+
+#include "cli/cli.h"
+
+namespace keyshift {
+
+int CmdNew(Context& ctx);
+int CmdStatus(Context& ctx);
+int CmdUp(Context& ctx);
+int CmdCheck(Context& ctx);
+int CmdVerify(Context& ctx);
+int CmdDown(Context& ctx);
+int CmdPrune(Context& ctx);
+int CmdPlan(Context& ctx);
+int CmdCatchup(Context& ctx);
+
+// The checks that need no migration yet (INFO, and the state commands on
+// keyshift's own keys): run on ctx's connection before the catalog is read,
+// so a user who may not even read the ledger gets this message, not NOPERM.
+Status CheckServerBeforeOpen(Context& ctx, bool writes);
+
+}  // namespace keyshift

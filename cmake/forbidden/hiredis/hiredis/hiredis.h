@@ -1,0 +1,2 @@
+// Stands in for <hiredis/hiredis.h> outside the layers allowed to use it (docs/ARCHITECTURE.md).
+#error "hiredis is used only in redis/: talk to Redis through redis/redis_client.h"

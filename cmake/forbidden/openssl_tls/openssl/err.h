@@ -1,0 +1,2 @@
+// Stands in for <openssl/err.h> outside the layers allowed to use it (docs/ARCHITECTURE.md).
+#error "OpenSSL TLS is used only in redis/ (transport.cc)"

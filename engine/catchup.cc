@@ -1,0 +1,97 @@
+// Catch-up's pieces that `up` does not have: keyspace notifications, the
+// subscriber, and running notified keys through the migrator.
+#include "engine/catchup.h"
+
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "engine/migrator.h"
+
+namespace keyshift {
+
+std::string MissingKeyspaceEvents(const std::string& current) {
+  std::string missing;
+  bool all = current.find('A') != std::string::npos;  // A: every class but K, E, m, n
+  for (char c : std::string(kNeededKeyspaceEvents))
+    if (current.find(c) == std::string::npos && (c == 'K' || !all)) missing += c;
+  return missing.empty() ? "" : current + missing;
+}
+
+Result<std::optional<std::string>> EnableKeyspaceEvents(RedisConnection* conn) {
+  auto got = conn->Call({"CONFIG", "GET", "notify-keyspace-events"});
+  if (!got.ok() || got->elements.size() < 2)
+    return UsageError(fmt::format(
+        "--follow needs keyspace notifications: notify-keyspace-events must include '{}' (e.g. '{}E'), and keyshift "
+        "cannot read that setting ({}). Ask your Redis admin or provider to set it and to allow CONFIG GET, or run "
+        "`keyshift catchup` without --follow",
+        kNeededKeyspaceEvents, kNeededKeyspaceEvents, got.ok() ? "unexpected CONFIG GET reply" : got.error().message));
+  std::string current = got->elements[1].str;
+  std::string wanted = MissingKeyspaceEvents(current);
+  if (wanted.empty()) return std::optional<std::string>();
+  auto set = conn->Call({"CONFIG", "SET", "notify-keyspace-events", wanted});
+  if (!set.ok())
+    return UsageError(fmt::format(
+        "--follow needs keyspace notifications, which are not fully on (notify-keyspace-events is '{}'), and CONFIG "
+        "SET was refused ({}). Ask your Redis admin or provider to set notify-keyspace-events to '{}', or run "
+        "`keyshift catchup` without --follow",
+        current, set.error().message, wanted));
+  return std::optional<std::string>(current);
+}
+
+Result<long long> ParseDurationMs(const std::string& text) {
+  long long n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  std::string unit(end, text.data() + text.size());
+  long long scale = unit.empty() || unit == "s" ? 1000 : unit == "ms" ? 1 : unit == "m" ? 60'000 : unit == "h" ? 3'600'000 : 0;
+  constexpr long long kMaxMs = 366LL * 24 * 3'600'000;  // a year: anything longer is a typo
+  if (ec != std::errc() || end == text.data() || scale == 0 || n <= 0 || n > kMaxMs / scale)
+    return UsageError(fmt::format("--for '{}' is not a duration: use e.g. 30s, 500ms, 5m or 2h", text));
+  return n * scale;
+}
+
+Status KeyspaceSubscriber::Subscribe() {
+  conn_.reset();
+  auto conn = connect_();
+  if (!conn.ok()) return conn.error();
+  conn_ = std::move(conn.value());
+  if (Status st = conn_->Send({"PSUBSCRIBE", Channel() + match_}); !st) return st;
+  auto reply = conn_->Receive(10'000);
+  if (!reply.ok()) return reply.error();
+  const std::optional<Reply>& r = *reply;
+  if (!r || r->is_error() || r->elements.empty() || r->elements[0].str != "psubscribe")
+    return UsageError(fmt::format("--follow: Redis refused PSUBSCRIBE {}{}: {}", Channel(), match_,
+                                  r ? r->str : "no answer within 10 s"));
+  return Status::Ok();
+}
+
+Result<std::optional<std::string>> KeyspaceSubscriber::Next(int timeout_ms) {
+  auto reply = conn_->Receive(timeout_ms);
+  if (!reply.ok()) return reply.error();
+  const std::optional<Reply>& r = *reply;
+  std::string channel = Channel();
+  if (!r || r->elements.size() != 4 || r->elements[0].str != "pmessage") return std::optional<std::string>();
+  const std::string& name = r->elements[2].str;
+  if (name.compare(0, channel.size(), channel) != 0) return std::optional<std::string>();
+  return std::optional<std::string>(name.substr(channel.size()));
+}
+
+Result<RunReport> Migrator::CatchKeys(const MigrationFile& file, MigrationScript& script, const RunOptions& options,
+                                      Lock* lock, const RunSinks& sinks, std::vector<std::string> keys,
+                                      Counters* counters) {
+  server_.reset();
+  hot_keys_.reset();
+  Batch b{file.version, &script, &options, &sinks, lock, counters, std::move(keys), std::nullopt, "", true, {},
+          std::nullopt, ""};
+  if (Status st = ProcessBatch(b); !st) return st.error();
+  RunReport report;
+  report.counters = *counters;
+  if (b.stop) {
+    report.ok = false;
+    report.error = *b.stop;
+    report.failed_key = b.stop_key;
+  }
+  return report;
+}
+
+}  // namespace keyshift

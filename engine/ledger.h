@@ -1,0 +1,69 @@
+// The ledger: which migrations were applied to this Redis, from which file
+// contents, with what result (SPEC 3). `status` reads it; `up` appends to it;
+// drift detection compares its sha256 with the file's.
+//
+// Format: hash <prefix>{state}:ledger, field = version (decimal), value = a
+// JSON object:
+//   {"version":1, "name":"0001_iso_dates", "sha256":"<hex of the file>",
+//    "status":"applied" | "failed" | "rolled_back",
+//    "applied_at":"2026-11-23T10:00:00Z", "duration_ms":1234,
+//    "scanned":N, "changed":N, "deleted":N, "renamed":N, "failed":N,
+//    "mode":"host" | "server", "by":"user@host",
+//    "error":"...", "failed_key":"...",             (only when failed)
+//    "rolled_back_at":"...", "conflicts":N,          (only after `down`)
+//    "pruned_at":"...",                              (only after `prune`: no journal left)
+//    "caught":N, "caught_at":"..."}                  (only after `catchup`)
+// Unknown fields are kept as they are, so older binaries can read newer records.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "core/result.h"
+#include "engine/checkpoint.h"
+#include "engine/state_keys.h"
+#include "redis/redis_client.h"
+
+namespace keyshift {
+
+struct LedgerRecord {
+  long long version = 0;
+  std::string name;
+  std::string sha256;
+  std::string status;  // applied | failed | rolled_back
+  std::string applied_at;
+  long long duration_ms = 0;
+  Counters counters;
+  std::string mode = "host";
+  std::string by;
+  std::string error;
+  std::string failed_key;
+  std::string rolled_back_at;
+  long long conflicts = 0;  // keys `down` left alone because the application changed them
+  std::string pruned_at;
+  // `catchup` (catchup.h): keys it transformed over all its runs, and when it last ran.
+  long long caught = 0;
+  std::string caught_at;
+
+  std::string ToJson() const;
+  static Result<LedgerRecord> FromJson(const std::string& text);
+};
+
+class Ledger {
+ public:
+  Ledger(RedisConnection* conn, const StateKeys& keys) : conn_(conn), keys_(keys) {}
+  Result<std::map<long long, LedgerRecord>> LoadAll();
+  Status Put(const LedgerRecord& record);
+
+ private:
+  RedisConnection* conn_;
+  const StateKeys& keys_;
+};
+
+// user@host of whoever runs this process.
+std::string CurrentUserAtHost();
+// Now as ISO-8601 UTC with seconds, and any epoch-ms value the same way.
+std::string NowIso8601();
+std::string Iso8601FromMs(long long ms);
+
+}  // namespace keyshift

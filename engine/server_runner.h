@@ -1,0 +1,53 @@
+// Server mode's batch step: one EVALSHA of the migration's server script per
+// key, pipelined, under the script watchdog; the replies turned into per-key
+// results the migrator counts, renders or reports.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bindings/migration_script.h"
+#include "core/key_change.h"
+#include "core/result.h"
+#include "engine/directory.h"
+#include "engine/lock.h"
+#include "engine/state_keys.h"
+#include "redis/script_cache.h"
+#include "server_mode/script_watchdog.h"
+#include "server_mode/server_script.h"
+
+namespace keyshift {
+
+struct ServerKeyResult {
+  enum Kind { kDone, kUntouched, kWritten, kChange, kFailed };
+  Kind kind = kUntouched;
+  std::string key;
+  char action = 'W';       // kWritten, kChange: W, D or R
+  long long journal_bytes = 0;
+  KeyChange change;        // kChange (dry-run)
+  Error error;             // kFailed
+};
+
+class ServerRunner {
+ public:
+  ServerRunner(ScriptCache& scripts, const StateKeys& keys, const MigrationFile& file, const MigrationInfo& info,
+               ConnectionFactory watchdog_connection);
+  // `lock` (unless dry-running): every call checks that the lease is this
+  // runner's, so pipelined calls never write under another runner's lock.
+  Result<std::vector<ServerKeyResult>> Run(const std::vector<std::string>& keys, bool dry_run,
+                                           const Lock* lock = nullptr);
+
+ private:
+  ServerKeyResult Interpret(const std::string& key, const Reply& reply, bool dry_run) const;
+  ServerKeyResult Change(const std::string& key, const Reply& reply) const;
+
+  ScriptCache& scripts_;
+  const StateKeys& keys_;
+  const MigrationFile& file_;
+  const MigrationInfo& info_;
+  ServerScript script_;
+  std::unique_ptr<ScriptWatchdog> watchdog_;
+};
+
+}  // namespace keyshift

@@ -1,0 +1,54 @@
+// Validation of the prefix and the journal key of a data key.
+#include "engine/state_keys.h"
+
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "core/slot.h"
+
+namespace keyshift {
+
+Status StateKeys::Validate(const std::string& prefix) {
+  if (prefix.empty()) return UsageError("--prefix must not be empty");
+  if (prefix.find_first_of("{}*?[]\\") != std::string::npos)
+    return UsageError(fmt::format("--prefix '{}' must not contain {{ }} * ? [ ] or \\", prefix));
+  return Status::Ok();
+}
+
+std::string StateKeys::journal(long long version, const std::string& key) const {
+  return journal_prefix(version) + "{" + SlotTag(KeySlot(key)) + "}";
+}
+
+}  // namespace keyshift
+
+namespace keyshift {
+
+std::optional<long long> ParseStateInt(std::string_view text) {
+  long long v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return v;
+}
+
+Result<Reply> CallState(RedisConnection* conn, const Command& command, const std::string& key) {
+  auto replies = conn->Pipeline({command});
+  if (!replies.ok()) return replies.error();
+  Reply& reply = replies->front();
+  if (reply.is_error()) return StateRefusal(command, reply, key);
+  return std::move(reply);
+}
+
+Error StateRefusal(const Command& command, const Reply& reply, const std::string& key) {
+  if (reply.str.rfind("WRONGTYPE", 0) == 0)
+    return CorruptState(key, fmt::format("is of a type keyshift does not use there ({} refused it)", command[0]));
+  return Fail(fmt::format("{} {}: {}", command[0], key, reply.str));
+}
+
+Error CorruptState(const std::string& key, const std::string& what) {
+  return UsageError(fmt::format("keyshift's state key '{}' {}: keyshift never writes that. Repair the key, or delete "
+                                "it if you know what it recorded",
+                                key, what));
+}
+
+}  // namespace keyshift

@@ -1,0 +1,46 @@
+// The compare-and-set writer: the one path by which keyshift changes an
+// application key. One script call per key, pipelined per batch, that
+//   1. refuses if migration V already journaled the key ("done"),
+//   2. refuses if the key's type, content digest (script_safety.h) or expiry
+//      differs from what was read
+//      ("changed": the application wrote it; the caller re-reads and
+//      re-transforms, so no application write is lost),
+//   3. journals the key's previous DUMP and expiry (journal.h),
+//   4. writes the new value (or deletes, or moves it), keeping the expiry,
+// all atomically. With `catchup`, step 1's "done" is catch-up's
+// (journal.h, kCatchupDoneLua) and step 3 replaces V's earlier entry.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "core/value.h"
+#include "engine/reader.h"
+#include "engine/state_keys.h"
+#include "redis/script_cache.h"
+#include "server_mode/write_lua.h"
+
+namespace keyshift {
+
+struct WriteOp {
+  enum Action { kRewrite, kDelete, kRename };
+  const KeySnapshot* before;  // as read; its digest and expiry are the CAS condition
+  Action action = kRewrite;
+  std::string new_key;        // kRename
+  Value value;                // kRewrite, kRename
+};
+
+enum class WriteStatus { kWritten, kChanged, kDone, kTargetExists };
+
+// Sends every op in one pipeline; one status per op. A Redis error reply
+// (e.g. OOM) is an Error naming the key.
+Result<std::vector<WriteStatus>> WriteBatch(ScriptCache& scripts, const StateKeys& state, long long version,
+                                            const std::vector<WriteOp>& ops, bool catchup = false);
+
+// The EVALSHA arguments for `op` (exposed for tests and server mode).
+std::vector<std::string> WriteArgs(const WriteOp& op);
+
+extern const char* const kWriteScript;
+
+}  // namespace keyshift

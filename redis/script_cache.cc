@@ -1,0 +1,59 @@
+// EVALSHA with reload on NOSCRIPT.
+#include "redis/script_cache.h"
+
+#include <fmt/format.h>
+
+namespace keyshift {
+
+Command ScriptCache::Evalsha(const LuaScript& script, const std::vector<std::string>& keys,
+                             const std::vector<std::string>& args) {
+  scripts_[script.sha] = &script;
+  Command cmd{"EVALSHA", script.sha, std::to_string(keys.size())};
+  cmd.insert(cmd.end(), keys.begin(), keys.end());
+  cmd.insert(cmd.end(), args.begin(), args.end());
+  return cmd;
+}
+
+Status ScriptCache::LoadNew(const std::vector<Command>& commands) {
+  std::vector<Command> loads;
+  for (const auto& cmd : commands) {
+    if (cmd.size() < 2 || cmd[0] != "EVALSHA" || loaded_.count(cmd[1])) continue;
+    loaded_.insert(cmd[1]);
+    loads.push_back({"SCRIPT", "LOAD", scripts_.at(cmd[1])->body});
+  }
+  if (loads.empty()) return Status::Ok();
+  auto replies = conn_->Pipeline(loads);
+  if (!replies.ok()) return replies.error();
+  for (const auto& r : *replies)
+    if (r.is_error()) return Fail(fmt::format("Redis refused a keyshift script: {}", r.str));
+  return Status::Ok();
+}
+
+Result<std::vector<Reply>> ScriptCache::Run(const std::vector<Command>& commands) {
+  if (Status st = LoadNew(commands); !st) return st.error();
+  auto replies = conn_->Pipeline(commands);
+  if (!replies.ok()) return replies;
+  std::vector<size_t> retry;
+  std::vector<Command> loads;
+  std::map<std::string, bool> queued;
+  for (size_t i = 0; i < replies->size(); ++i) {
+    const Reply& r = (*replies)[i];
+    if (!r.is_error() || r.str.compare(0, 8, "NOSCRIPT") != 0 || commands[i].size() < 2) continue;
+    retry.push_back(i);
+    auto script = scripts_.find(commands[i][1]);
+    if (script == scripts_.end() || queued[script->first]) continue;
+    queued[script->first] = true;
+    loads.push_back({"SCRIPT", "LOAD", script->second->body});
+  }
+  if (retry.empty()) return replies;
+  std::vector<Command> again = loads;
+  for (size_t i : retry) again.push_back(commands[i]);
+  auto second = conn_->Pipeline(again);
+  if (!second.ok()) return second;
+  for (size_t i = 0; i < loads.size(); ++i)
+    if ((*second)[i].is_error()) return Fail(fmt::format("Redis refused a keyshift script: {}", (*second)[i].str));
+  for (size_t j = 0; j < retry.size(); ++j) (*replies)[retry[j]] = std::move((*second)[loads.size() + j]);
+  return replies;
+}
+
+}  // namespace keyshift

@@ -1,0 +1,43 @@
+// Server-side Lua scripts by sha1: each script is sent with SCRIPT LOAD
+// once, before its first EVALSHA; a NOSCRIPT reply later (SCRIPT FLUSH,
+// restart, failover) loads it again and resends just those commands, which
+// cannot have run.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/digest.h"
+#include "redis/redis_client.h"
+
+namespace keyshift {
+
+// A script's text with its sha1, computed once (server-mode scripts run to
+// 100 KB: hashing them per call would cost more than the call).
+struct LuaScript {
+  explicit LuaScript(std::string text) : body(std::move(text)), sha(Sha1Hex(body)) {}
+  std::string body;
+  std::string sha;
+};
+
+class ScriptCache {
+ public:
+  explicit ScriptCache(RedisConnection* conn) : conn_(conn) {}
+
+  // EVALSHA <sha> numkeys keys... args...; remembers the script for reloads.
+  Command Evalsha(const LuaScript& script, const std::vector<std::string>& keys,
+                  const std::vector<std::string>& args);
+  // Pipelines `commands`; EVALSHA commands answered NOSCRIPT are loaded and resent.
+  Result<std::vector<Reply>> Run(const std::vector<Command>& commands);
+  RedisConnection* connection() const { return conn_; }
+
+ private:
+  RedisConnection* conn_;
+  Status LoadNew(const std::vector<Command>& commands);
+  std::map<std::string, const LuaScript*> scripts_;
+  std::set<std::string> loaded_;  // shas this cache has sent SCRIPT LOAD for  // sha1 -> script; scripts outlive the cache's use
+};
+
+}  // namespace keyshift

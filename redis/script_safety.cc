@@ -1,0 +1,52 @@
+// The shared Lua snippets (see script_safety.h).
+#include "redis/script_safety.h"
+
+namespace keyshift {
+
+const char* const kScriptSafetyLua = R"LUA(
+local READ_COMMAND = { string = 'GET', hash = 'HGETALL', list = 'LRANGE', set = 'SMEMBERS', zset = 'ZRANGE' }
+local function read_flat(key, typ)
+  if typ == 'string' then return {redis.call('GET', key)} end
+  if typ == 'list' then return redis.call('LRANGE', key, 0, -1) end
+  if typ == 'zset' then return redis.call('ZRANGE', key, 0, -1, 'WITHSCORES') end
+  return redis.call(READ_COMMAND[typ], key)
+end
+-- Lua's '<' on strings follows the server's locale; digests are compared
+-- across restarts, so order bytewise. Both are 40 hex digits, a ~= b.
+local function hex_less(a, b)
+  if a == b then return false end
+  local i = 1
+  while string.byte(a, i) == string.byte(b, i) do i = i + 1 end
+  return string.byte(a, i) < string.byte(b, i)
+end
+local function content_digest(typ, flat)
+  local sha1, n, parts = redis.sha1hex, #flat, {}
+  if typ == 'hash' or typ == 'set' then
+    local step = typ == 'hash' and 2 or 1
+    for i = 1, n, step do
+      local item = flat[i]
+      if step == 2 then item = #item .. ':' .. item .. flat[i + 1] end
+      parts[#parts + 1] = sha1(item)
+    end
+    table.sort(parts, hex_less)
+    return sha1(typ .. '|' .. table.concat(parts))
+  end
+  parts[1] = typ
+  for i = 1, n do parts[i + 1] = #flat[i] .. ':' .. flat[i] end
+  return sha1(table.concat(parts, '|'))
+end
+local function digest_of(key, typ) return content_digest(typ, read_flat(key, typ)) end
+local function refused(checks)
+  for i = 1, #checks do
+    local c = checks[i]
+    if not redis.acl_check_cmd(unpack(c)) then
+      return redis.error_reply(string.format(
+        "NOPERM this Redis user may not run %s on this key, which keyshift needs; nothing was written " ..
+        "(docs/cli.md lists the ACL keyshift needs)", c[1]))
+    end
+  end
+  return nil
+end
+)LUA";
+
+}  // namespace keyshift

@@ -1,0 +1,60 @@
+// The watchdog thread: PING while armed, SCRIPT KILL on BUSY past the limit.
+#include "server_mode/script_watchdog.h"
+
+namespace keyshift {
+
+ScriptWatchdog::ScriptWatchdog(ConnectionFactory connect, long long limit_ms) : limit_ms_(limit_ms) {
+  // Connect now: once a script runs, Redis refuses a new client's handshake.
+  auto c = connect();
+  if (c.ok()) conn_ = std::move(c.value());
+  thread_ = std::thread(&ScriptWatchdog::Loop, this);
+}
+
+ScriptWatchdog::~ScriptWatchdog() {
+  {
+    std::lock_guard<std::mutex> guard(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void ScriptWatchdog::Arm() {
+  std::lock_guard<std::mutex> guard(mu_);
+  armed_ = true;
+  armed_at_ = std::chrono::steady_clock::now();
+  fired_ = false;
+  cv_.notify_all();
+}
+
+void ScriptWatchdog::Disarm() {
+  std::lock_guard<std::mutex> guard(mu_);
+  armed_ = false;
+}
+
+void ScriptWatchdog::Check(RedisConnection* conn) {
+  // PING blocks while a script runs, until Redis starts answering BUSY.
+  auto reply = conn->Call({"PING"});
+  std::lock_guard<std::mutex> guard(mu_);
+  // An answer means no script runs now: the next one starts later. Timing
+  // from here (not from Arm) keeps a late key of a long batch its full limit.
+  if (reply.ok()) armed_at_ = std::chrono::steady_clock::now();
+  if (reply.ok() || reply.error().message.compare(0, 4, "BUSY") != 0) return;
+  auto elapsed = std::chrono::steady_clock::now() - armed_at_;
+  if (!armed_ || elapsed < std::chrono::milliseconds(limit_ms_)) return;
+  auto kill = conn->Call({"SCRIPT", "KILL"});
+  if (kill.ok()) fired_ = true;
+}
+
+void ScriptWatchdog::Loop() {
+  std::unique_lock<std::mutex> guard(mu_);
+  while (!stop_ && conn_) {
+    cv_.wait_for(guard, std::chrono::milliseconds(100), [this] { return stop_; });
+    if (stop_ || !armed_) continue;
+    guard.unlock();
+    Check(conn_.get());
+    guard.lock();
+  }
+}
+
+}  // namespace keyshift

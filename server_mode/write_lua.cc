@@ -1,0 +1,74 @@
+#include "server_mode/write_lua.h"
+
+namespace keyshift {
+
+const char* const kJournalEntryLua = R"LUA(
+local function journal_entry(action, expire_at, post_digest, other, dump)
+  return '2|' .. action .. '|' .. expire_at .. '|' .. post_digest .. '|' .. #other .. '|' .. other .. dump
+end
+)LUA";
+
+const char* const kWriteValueLua = R"LUA(
+local WRITE_COMMAND = { string = 'SET', hash = 'HSET', list = 'RPUSH', set = 'SADD', zset = 'ZADD' }
+local function write_value(dest, typ, args, first, expire_at)
+  if typ == 'string' then
+    redis.call('SET', dest, args[first])
+  else
+    local command = WRITE_COMMAND[typ]
+    local i, n = first, #args
+    while i <= n do  -- chunks of 1000: unpack has a stack limit; pairs never split
+      local last = math.min(i + 999, n)
+      redis.call(command, dest, unpack(args, i, last))
+      i = last + 1
+    end
+  end
+  if expire_at ~= '-1' then redis.call('PEXPIREAT', dest, expire_at) end
+  return digest_of(dest, typ)
+end
+
+-- Every command write_value(dest, ...) runs, for refused().
+local function add_write_checks(checks, dest, typ, expire_at)
+  checks[#checks + 1] = {WRITE_COMMAND[typ], dest}
+  if expire_at ~= '-1' then checks[#checks + 1] = {'PEXPIREAT', dest} end
+  checks[#checks + 1] = {READ_COMMAND[typ], dest}
+end
+
+-- The change itself, journaled in the same script: D deletes key; W writes
+-- it again through write(key); R writes target and leaves a C entry there.
+-- Returns nil, or an error reply with the key as it was: every command is
+-- permission-checked first, and a command that still fails part-way (a bad
+-- zset score, say) is undone here, since Redis keeps a failed script's writes.
+local function record_change(key, jkey, code, typ, target, tjkey, expire_at, dump, write)
+  local checks = {{'DEL', key}, {'HSET', jkey}, {'RESTORE', key}, {'HDEL', jkey}}
+  if code == 'W' then add_write_checks(checks, key, typ, expire_at) end
+  if code == 'R' then
+    add_write_checks(checks, target, typ, expire_at)
+    for _, c in ipairs({{'HSET', tjkey}, {'DEL', target}, {'HDEL', tjkey}}) do checks[#checks + 1] = c end
+  end
+  local refusal = refused(checks)
+  if refusal then return refusal end
+  local ok, err = pcall(function()
+    redis.call('DEL', key)
+    if code == 'D' then
+      redis.call('HSET', jkey, key, journal_entry('D', expire_at, '', '', dump))
+    elseif code == 'W' then
+      redis.call('HSET', jkey, key, journal_entry('W', expire_at, write(key), '', dump))
+    else
+      local post = write(target)
+      redis.call('HSET', jkey, key, journal_entry('R', expire_at, post, target, dump))
+      redis.call('HSET', tjkey, target, journal_entry('C', expire_at, post, key, ''))
+    end
+  end)
+  if ok then return nil end
+  if code == 'R' then
+    redis.call('DEL', target)
+    redis.call('HDEL', tjkey, target)
+  end
+  redis.call('HDEL', jkey, key)
+  redis.call('RESTORE', key, expire_at == '-1' and '0' or expire_at, dump, 'REPLACE', 'ABSTTL')
+  local why = type(err) == 'table' and err.err or tostring(err)
+  return redis.error_reply(why .. ' (the key was left as it was; nothing was journaled)')
+end
+)LUA";
+
+}  // namespace keyshift

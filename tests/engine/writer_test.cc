@@ -1,0 +1,107 @@
+// The CAS writer's script arguments (engine/writer.h), unit level: what
+// WriteArgs sends for each value type and action. The script itself is
+// exercised against a real server by the [redis] tests.
+#include "engine/writer.h"
+
+#include "tests/support/values.h"
+
+#include <catch.hpp>
+#include <string>
+#include <vector>
+
+using keyshift::KeySnapshot;
+using keyshift::KeyType;
+using keyshift::Value;
+using keyshift::WriteArgs;
+using keyshift::WriteOp;
+using keyshift::testing::Items;
+using keyshift::testing::Pairs;
+using Args = std::vector<std::string>;
+
+namespace {
+
+const std::string kDigest = "2ef7bde608ce5404e97d5f042f95f89f1c232871";
+
+KeySnapshot Before(const std::string& type_name, long long expire_at = -1) {
+  KeySnapshot s;
+  s.key = "k";
+  s.state = KeySnapshot::kPresent;
+  s.type_name = type_name;
+  s.value.type = keyshift::KeyTypeFromName(type_name);
+  s.expire_at = expire_at;
+  s.digest = kDigest;
+  return s;
+}
+
+WriteOp Rewrite(const KeySnapshot& before, Value value) {
+  WriteOp op;
+  op.before = &before;
+  op.action = WriteOp::kRewrite;
+  op.value = std::move(value);
+  return op;
+}
+
+}  // namespace
+
+TEST_CASE("WriteArgs: string", "[writer]") {
+  auto before = Before("string");
+  Value v;
+  v.type = KeyType::kString;
+  v.str = std::string("new\0value", 9);
+  CHECK(WriteArgs(Rewrite(before, v)) == Args{kDigest, "-1", "W", "string", std::string("new\0value", 9)});
+}
+
+TEST_CASE("WriteArgs: hash is field, value pairs", "[writer]") {
+  auto before = Before("hash");
+  auto v = Pairs(KeyType::kHash, {{"name", "Ada"}, {"age", "36"}});
+  CHECK(WriteArgs(Rewrite(before, v)) == Args{kDigest, "-1", "W", "hash", "age", "36", "name", "Ada"});
+}
+
+TEST_CASE("WriteArgs: list items in order", "[writer]") {
+  auto before = Before("list");
+  auto v = Items(KeyType::kList, {"c", "a", "b", "a"});
+  CHECK(WriteArgs(Rewrite(before, v)) == Args{kDigest, "-1", "W", "list", "c", "a", "b", "a"});
+}
+
+TEST_CASE("WriteArgs: set items", "[writer]") {
+  auto before = Before("set");
+  auto v = Items(KeyType::kSet, {"b", "a"});
+  CHECK(WriteArgs(Rewrite(before, v)) == Args{kDigest, "-1", "W", "set", "a", "b"});
+}
+
+TEST_CASE("WriteArgs: zset is score before member", "[writer]") {
+  auto before = Before("zset");
+  auto v = Pairs(KeyType::kZSet, {{"alice", "1.5"}, {"bob", "-inf"}});
+  CHECK(WriteArgs(Rewrite(before, v)) == Args{kDigest, "-1", "W", "zset", "1.5", "alice", "-inf", "bob"});
+}
+
+TEST_CASE("WriteArgs: delete sends no elements", "[writer]") {
+  auto before = Before("hash", 1700000000123);
+  WriteOp op;
+  op.before = &before;
+  op.action = WriteOp::kDelete;
+  op.value = Pairs(KeyType::kHash, {{"ignored", "x"}});
+  CHECK(WriteArgs(op) == Args{kDigest, "1700000000123", "D", "hash"});
+}
+
+TEST_CASE("WriteArgs: rename sends the new value", "[writer]") {
+  auto before = Before("list", 42);
+  WriteOp op;
+  op.before = &before;
+  op.action = WriteOp::kRename;
+  op.new_key = "new:k";
+  op.value = Items(KeyType::kList, {"x", "y"});
+  CHECK(WriteArgs(op) == Args{kDigest, "42", "R", "list", "x", "y"});
+}
+
+TEST_CASE("WriteArgs: the CAS condition is the digest and expiry as read", "[writer]") {
+  auto before = Before("string", 1893456000000);
+  before.digest = "da39a3ee5e6b4b0d3255bfef95601890afd80709";
+  Value v;
+  v.type = KeyType::kString;
+  v.str = "x";
+  auto args = WriteArgs(Rewrite(before, v));
+  REQUIRE(args.size() == 5);
+  CHECK(args[0] == "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+  CHECK(args[1] == "1893456000000");
+}
