@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/emit.h"
 #include "cli/json_output.h"
 #include "cli/secrets.h"
 #include "cli/version.h"

@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "cli/diff.h"
+#include "cli/emit.h"
 #include "core/text.h"
 #include "engine/catchup.h"
 #include "engine/interrupt.h"

@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/diff.h"
 #include "cli/diff_budget.h"
+#include "cli/emit.h"
 #include "cli/json_output.h"
 #include "cli/progress.h"
 #include "core/text.h"

@@ -1,4 +1,4 @@
-// Signal handlers that only touch lock-free atomics, and EPIPE-aware output.
+// Signal handlers that only touch lock-free atomics.
 #include "engine/interrupt.h"
 
 #include <unistd.h>
@@ -13,7 +13,6 @@ namespace {
 
 std::atomic<int> g_signal{0};
 std::atomic<int> g_scopes{0};
-std::atomic<bool> g_closed[2];  // stdout, stderr: a reader went away
 
 void OnSignal(int sig) {
   // A second Ctrl-C, or any signal while nothing is held: stop now. The lease
@@ -49,16 +48,5 @@ void NoteInterrupt(int sig) {
 
 InterruptScope::InterruptScope() { ++g_scopes; }
 InterruptScope::~InterruptScope() { --g_scopes; }
-
-void Emit(std::FILE* out, std::string_view text) {
-  std::atomic<bool>& closed = g_closed[out == stderr ? 1 : 0];
-  if (closed.load()) return;
-  bool ok = std::fwrite(text.data(), 1, text.size(), out) == text.size() && std::fflush(out) == 0;
-  if (!ok && errno == EPIPE) {
-    closed = true;
-    std::clearerr(out);
-    NoteInterrupt(SIGPIPE);
-  }
-}
 
 }  // namespace keyshift

@@ -5,9 +5,6 @@
 // release the lock; a second Ctrl-C still ends the process at once.
 #pragma once
 
-#include <cstdio>
-#include <string_view>
-
 namespace keyshift {
 
 // Installs the SIGINT/SIGTERM handlers and ignores SIGPIPE (a closed pipe is
@@ -31,9 +28,5 @@ class InterruptScope {
   InterruptScope(const InterruptScope&) = delete;
   InterruptScope& operator=(const InterruptScope&) = delete;
 };
-
-// Writes `text` to `out` and flushes. A closed pipe (EPIPE) is noted as an
-// interrupt instead of ending the process, and later writes are dropped.
-void Emit(std::FILE* out, std::string_view text);
 
 }  // namespace keyshift
