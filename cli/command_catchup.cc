@@ -273,8 +273,7 @@ Status CheckUsage(const CliOptions& o) {
 int CmdCatchup(Context& ctx) {
   const CliOptions& o = ctx.options();
   if (Status st = CheckUsage(o); !st) return ReportError(ctx, st.error());
-  if (Status st = CheckServerBeforeOpen(ctx, !o.dry_run); !st) return ReportError(ctx, st.error());
-  auto ws = ctx.Open();
+  auto ws = CheckServerAndOpen(ctx, !o.dry_run);
   if (!ws.ok()) return ReportError(ctx, ws.error());
   auto target = SelectTarget(ctx, (*ws)->catalog);
   if (!target.ok()) return ReportError(ctx, target.error());

@@ -188,8 +188,7 @@ int NothingToUndo(const Context& ctx) {
 int CmdDown(Context& ctx) {
   const CliOptions& o = ctx.options();
   if (Status st = DiffBudget::Check(o.diff_limit, o.summary, o.dry_run); !st) return ReportError(ctx, st.error());
-  if (Status st = CheckServerBeforeOpen(ctx, !o.dry_run); !st) return ReportError(ctx, st.error());
-  auto ws = ctx.Open();
+  auto ws = CheckServerAndOpen(ctx, !o.dry_run);
   if (!ws.ok()) return ReportError(ctx, ws.error());
   RedisConnection* conn = (*ws)->conn;
   auto selected = SelectForDown(ctx, **ws);

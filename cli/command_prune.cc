@@ -58,8 +58,7 @@ int AlreadyPruned(const Context& ctx, const MigrationState& m) {
 }  // namespace
 
 int CmdPrune(Context& ctx) {
-  if (Status st = CheckServerBeforeOpen(ctx, true); !st) return ReportError(ctx, st.error());
-  auto ws = ctx.Open();
+  auto ws = CheckServerAndOpen(ctx, true);
   if (!ws.ok()) return ReportError(ctx, ws.error());
   RedisConnection* conn = (*ws)->conn;
   long long version = ctx.options().version.value_or(0);

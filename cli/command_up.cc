@@ -307,14 +307,13 @@ int RunAll(Context& ctx, RedisConnection* conn, std::vector<Pending>& pending, L
 int CmdUp(Context& ctx) {
   const CliOptions& o = ctx.options();
   if (Status st = DiffBudget::Check(o.diff_limit, o.summary, o.dry_run); !st) return ReportError(ctx, st.error());
-  if (Status st = CheckServerBeforeOpen(ctx, !ctx.options().dry_run); !st) return ReportError(ctx, st.error());
-  auto ws = ctx.Open();
+  auto ws = CheckServerAndOpen(ctx, !o.dry_run);
   if (!ws.ok()) return ReportError(ctx, ws.error());
-  auto pending = Prepare(ctx, (*ws)->catalog, ctx.options().dry_run);
+  auto pending = Prepare(ctx, (*ws)->catalog, o.dry_run);
   if (!pending.ok()) return ReportError(ctx, pending.error());
   if (pending->empty()) return NothingToDo(ctx);
   if (Status st = CheckServerForUp(ctx, (*ws)->conn, *pending); !st) return ReportError(ctx, st.error());
-  if (ctx.options().dry_run) return RunAll(ctx, (*ws)->conn, *pending, nullptr);
+  if (o.dry_run) return RunAll(ctx, (*ws)->conn, *pending, nullptr);
   // Before the lock, so that a refusal writes nothing at all; an estimate,
   // so the selection made under the lock does not need a second sampling.
   if (Status st = CheckJournalFits(ctx, (*ws)->conn, *pending); !st) return ReportError(ctx, st.error());

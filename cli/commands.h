@@ -21,4 +21,8 @@ int CmdCatchup(Context& ctx);
 // so a user who may not even read the ledger gets this message, not NOPERM.
 Status CheckServerBeforeOpen(Context& ctx, bool writes);
 
+// The prologue of the writing commands (up, down, catchup, prune):
+// CheckServerBeforeOpen, then ctx.Open().
+Result<std::unique_ptr<Workspace>> CheckServerAndOpen(Context& ctx, bool writes);
+
 }  // namespace keyshift

@@ -13,4 +13,9 @@ Status CheckServerBeforeOpen(Context& ctx, bool writes) {
   return CheckServer(*conn, needs);
 }
 
+Result<std::unique_ptr<Workspace>> CheckServerAndOpen(Context& ctx, bool writes) {
+  if (Status st = CheckServerBeforeOpen(ctx, writes); !st) return st.error();
+  return ctx.Open();
+}
+
 }  // namespace keyshift
