@@ -303,11 +303,11 @@ int UsageFailure(int argc, char** argv, const std::string& message) {
 }
 
 // The first word that is neither an option, an option's value nor a command.
-std::string UnknownCommand(int argc, char** argv) {
+// The global options that take a value are read from `app`.
+std::string UnknownCommand(const CLI::App& app, int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--url" || a == "--dir" || a == "--prefix" || a == "--output" || a == "--password-file" ||
-        a == "--cacert" || a == "--cert" || a == "--key" || a == "--sni") {
+    if (const CLI::Option* opt = app.get_option_no_throw(a); opt && opt->get_items_expected_min() > 0) {
       ++i;
       continue;
     }
@@ -419,7 +419,7 @@ std::optional<int> Parse(int argc, char** argv, CliOptions& o, const CommandSpec
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    if (std::string unknown = UnknownCommand(argc, argv); !unknown.empty()) {
+    if (std::string unknown = UnknownCommand(app, argc, argv); !unknown.empty()) {
       std::string commands;
       for (const auto& spec : kCommands) commands += std::string(commands.empty() ? "" : " ") + spec.name;
       return UsageFailure(argc, argv, fmt::format("unknown command '{}' (commands: {}; see keyshift --help)",
