@@ -41,6 +41,16 @@ int RawField(lua_State* L, int table, const char* name) {
   return lua_rawget(L, table);
 }
 
+// Pops the function on top of the stack into the registry; its reference.
+// *line: the line where the function is defined.
+int RefFunction(lua_State* L, int* line) {
+  lua_Debug ar;
+  lua_pushvalue(L, -1);
+  lua_getinfo(L, ">S", &ar);
+  *line = ar.linedefined;
+  return luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
 struct CallArgs {
   int runner_fn_ref;
   int script_fn_ref;
@@ -250,12 +260,8 @@ Status MigrationScript::ReadFunctions(lua_State* L, int t, const std::string& wh
     return Fail(fmt::format("{}: 'transform' must be a function(key, value){}", where,
                             type == LUA_TNIL ? " (it is missing)" : ""));
   }
-  lua_Debug ar;
-  lua_pushvalue(L, -1);
-  lua_getinfo(L, ">S", &ar);
-  info_.transform_line = ar.linedefined;
   info_.has_transform = true;
-  transform_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
+  transform_ref_ = RefFunction(L, &info_.transform_line);
   type = RawField(L, t, "verify");
   if (type == LUA_TFUNCTION) {
     info_.has_verify = true;
@@ -266,11 +272,8 @@ Status MigrationScript::ReadFunctions(lua_State* L, int t, const std::string& wh
   }
   type = RawField(L, t, "revert");
   if (type == LUA_TFUNCTION) {
-    lua_pushvalue(L, -1);
-    lua_getinfo(L, ">S", &ar);
-    info_.revert_line = ar.linedefined;
     info_.has_revert = true;
-    revert_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
+    revert_ref_ = RefFunction(L, &info_.revert_line);
   } else {
     lua_pop(L, 1);
     if (type != LUA_TNIL) return Fail(fmt::format("{}: 'revert' must be a function(key, value)", where));

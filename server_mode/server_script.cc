@@ -27,11 +27,10 @@ if redis.call('HEXISTS', jkey, key) == 1 then return {'done'} end
 -- KEYS[3], ARGV[2..3]: the runner's lock and lease. Another runner's lock
 -- stops the call; a lease that lapsed while Redis was blocked is retaken
 -- with the write (not before: a killable script must not have written).
+-- (Redis freezes time for the script: the lock read here stays current.)
 local lock_key, lock_value = KEYS[3], ARGV[2]
-if lock_key then
-  local holder = redis.call('GET', lock_key)
-  if holder and holder ~= lock_value then return {'lost'} end
-end
+local holder = lock_key and redis.call('GET', lock_key)
+if holder and holder ~= lock_value then return {'lost'} end
 local t = redis.call('TYPE', key).ok
 if t == 'none' then return {'none'} end
 if SCAN_TYPE ~= '' and t ~= SCAN_TYPE then return {'skip'} end
@@ -77,7 +76,7 @@ if dry then
 end
 -- Everything is computed: from here on the script writes.
 if code == 'R' and redis.call('EXISTS', new_key) == 1 then return {'target_exists', new_key} end
-if lock_key and not redis.call('GET', lock_key) then
+if lock_key and not holder then
   redis.call('SET', lock_key, lock_value, 'PX', ARGV[3])
 end
 local dump = redis.call('DUMP', key)

@@ -589,13 +589,17 @@ end
 -- Marking and inspecting tables
 ---------------------------------------------------------------------------
 
+-- What json.fn calls `t` when it is not a table it takes (nil when it is).
+local function not_a_table(t)
+  if rawequal(t, null) then return "json.null" end
+  if box_texts[t] then return "number" end
+  if type(t) ~= "table" then return type(t) end
+end
+
 local function check_table(fn, t)
   if t == nil then return {} end
-  if box_texts[t] then error("json." .. fn .. ": expected a table, got number", 0) end
-  if type(t) ~= "table" or rawequal(t, null) then
-    error("json." .. fn .. ": expected a table, got " ..
-          (rawequal(t, null) and "json.null" or type(t)), 0)
-  end
+  local got = not_a_table(t)
+  if got then error("json." .. fn .. ": expected a table, got " .. got, 0) end
   return t
 end
 
@@ -614,7 +618,7 @@ function M.object(t)
 end
 
 function M.is_array(t)
-  if type(t) ~= "table" or rawequal(t, null) or box_texts[t] then return false end
+  if not_a_table(t) then return false end
   local m = meta[t]
   if m then return m.array == true end
   local len = seq_length(t)
@@ -622,10 +626,8 @@ function M.is_array(t)
 end
 
 function M.keys(t)
-  if type(t) ~= "table" or rawequal(t, null) or box_texts[t] then
-    error("json.keys: expected a table, got " ..
-          (rawequal(t, null) and "json.null" or type(t)), 0)
-  end
+  local got = not_a_table(t)
+  if got then error("json.keys: expected a table, got " .. got, 0) end
   local m = meta[t]
   local len
   if m then

@@ -268,6 +268,9 @@ do
   T:eq("keys fresh array", table.concat(json.keys({ "x", "y" }), ","), "1,2")
   T:eq("keys empty", #json.keys({}), 0)
   T:err("keys of a string", function() return json.keys("x") end, "json.keys: expected a table, got string")
+  T:err("keys of an exact number", function() return json.keys(json.decode("9007199254740993")) end,
+        "json.keys: expected a table, got number")
+  T:eq("is_array of an exact number", json.is_array(json.decode("9007199254740993")), false)
 end
 
 -- is_array / array / object marks.
