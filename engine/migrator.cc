@@ -9,6 +9,7 @@
 #include "engine/interrupt.h"
 #include "engine/journal.h"
 #include "engine/ledger.h"
+#include "engine/server_check.h"
 #include "redis/script_safety.h"
 #include "server_mode/portability.h"
 
@@ -39,10 +40,7 @@ KeyChange ToKeyChange(const WriteOp& op) {
 Result<std::string> ServerRunId(RedisConnection* conn) {
   auto info = conn->Call({"INFO", "server"});
   if (!info.ok()) return info.error();
-  size_t pos = info->str.find("run_id:");
-  if (pos == std::string::npos) return std::string();
-  size_t end = info->str.find_first_of("\r\n", pos);
-  return info->str.substr(pos + 7, end - pos - 7);
+  return InfoValue(info->str, "run_id");
 }
 
 }  // namespace
@@ -138,6 +136,11 @@ Status Migrator::TransformAll(Batch& b, const std::vector<KeySnapshot>& snaps, s
   return Status::Ok();
 }
 
+void Migrator::TargetExists(Batch& b, const WriteOp& op) {
+  KeyFailed(b, op.before->key, Fail(fmt::format("{}: ks.rename target {} already exists (key {})", b.script->path(),
+                                                QuoteKey(op.new_key), QuoteKey(op.before->key))));
+}
+
 Status Migrator::ApplyWrites(Batch& b, const std::vector<WriteOp>& ops, std::vector<std::string>* changed) {
   if (ops.empty()) return Status::Ok();
   Status st = b.lock->Renew();
@@ -157,8 +160,7 @@ Status Migrator::ApplyWrites(Batch& b, const std::vector<WriteOp>& ops, std::vec
         ++b.counters->skipped;
         break;
       case WriteStatus::kTargetExists:
-        KeyFailed(b, op.before->key, Fail(fmt::format("{}: ks.rename target {} already exists (key {})",
-                                                      b.script->path(), QuoteKey(op.new_key), QuoteKey(op.before->key))));
+        TargetExists(b, op);
         break;
     }
   }
@@ -190,8 +192,7 @@ Status Migrator::DropExistingTargets(Batch& b, std::vector<WriteOp>* ops) {
   size_t i = 0;
   for (auto& op : *ops) {
     if (op.action == WriteOp::kRename && (*replies)[i++].integer == 1) {
-      KeyFailed(b, op.before->key, Fail(fmt::format("{}: ks.rename target {} already exists (key {})",
-                                                    b.script->path(), QuoteKey(op.new_key), QuoteKey(op.before->key))));
+      TargetExists(b, op);
       continue;
     }
     kept.push_back(std::move(op));
@@ -355,10 +356,6 @@ Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& scrip
   if (options.catchup) return FinishCatchup(file.version, cp, report, checkpoints);
   return Finish(file, options, cp, report, checkpoints);
 }
-
-}  // namespace keyshift
-
-namespace keyshift {
 
 Result<RunReport> Migrator::Finish(const MigrationFile& file, const RunOptions& options, Checkpoint& cp,
                                    RunReport report, CheckpointStore& checkpoints) {
