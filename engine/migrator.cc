@@ -50,6 +50,13 @@ void CountChange(Counters* c, WriteOp::Action action, long long journal_bytes) {
   c->journal_bytes += journal_bytes;
 }
 
+void Migrator::ReportStop(const Batch& b, RunReport* report) {
+  if (!b.stop) return;
+  report->ok = false;
+  report->error = *b.stop;
+  report->failed_key = b.stop_key;
+}
+
 Status Migrator::KeyFailed(Batch& b, const std::string& key, const Error& error) {
   ++b.counters->failed;
   if (b.options->on_error == OnError::kAbort) {
@@ -347,11 +354,7 @@ Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& scrip
   report.cas_retries = b.cas_retries;
   report.moved_server_side = b.moved_server_side;
   report.duration_ms = elapsed();
-  if (b.stop) {
-    report.ok = false;
-    report.error = *b.stop;
-    report.failed_key = b.stop_key;
-  }
+  ReportStop(b, &report);
   if (options.dry_run || report.interrupted) return report;
   if (options.catchup) return FinishCatchup(file.version, cp, report, checkpoints);
   return Finish(file, options, cp, report, checkpoints);
