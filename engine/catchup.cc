@@ -86,11 +86,7 @@ Result<RunReport> Migrator::CatchKeys(const MigrationFile& file, MigrationScript
   if (Status st = ProcessBatch(b); !st) return st.error();
   RunReport report;
   report.counters = *counters;
-  if (b.stop) {
-    report.ok = false;
-    report.error = *b.stop;
-    report.failed_key = b.stop_key;
-  }
+  ReportStop(b, &report);
   return report;
 }
 

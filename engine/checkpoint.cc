@@ -8,17 +8,6 @@
 
 namespace keyshift {
 
-Counters& Counters::operator+=(const Counters& o) {
-  scanned += o.scanned;
-  changed += o.changed;
-  deleted += o.deleted;
-  renamed += o.renamed;
-  failed += o.failed;
-  skipped += o.skipped;
-  journal_bytes += o.journal_bytes;
-  return *this;
-}
-
 namespace {
 
 // Field name <-> counter member, so load and save cannot disagree.
@@ -32,6 +21,11 @@ constexpr CounterField kCounterFields[] = {
     {"journal_bytes", &Counters::journal_bytes}};
 
 }  // namespace
+
+Counters& Counters::operator+=(const Counters& o) {
+  for (const auto& c : kCounterFields) this->*c.member += o.*c.member;
+  return *this;
+}
 
 Result<std::optional<Checkpoint>> ParseCheckpoint(const Reply& reply, const std::string& key) {
   if (reply.is_error()) return StateRefusal({"HGETALL", key}, reply, key);

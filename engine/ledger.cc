@@ -111,7 +111,7 @@ Result<std::map<long long, LedgerRecord>> Ledger::LoadAll() {
     if (!rec.ok())
       return CorruptState(keys_.ledger(), fmt::format("field {} is not a ledger record: {}", field, rec.error().message));
     rec->version = *version;
-    out[rec->version] = rec.value();
+    out[*version] = std::move(rec.value());
   }
   return out;
 }

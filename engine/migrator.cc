@@ -9,6 +9,7 @@
 #include "engine/interrupt.h"
 #include "engine/journal.h"
 #include "engine/ledger.h"
+#include "engine/server_check.h"
 #include "redis/script_safety.h"
 #include "server_mode/portability.h"
 
@@ -39,10 +40,7 @@ KeyChange ToKeyChange(const WriteOp& op) {
 Result<std::string> ServerRunId(RedisConnection* conn) {
   auto info = conn->Call({"INFO", "server"});
   if (!info.ok()) return info.error();
-  size_t pos = info->str.find("run_id:");
-  if (pos == std::string::npos) return std::string();
-  size_t end = info->str.find_first_of("\r\n", pos);
-  return info->str.substr(pos + 7, end - pos - 7);
+  return InfoValue(info->str, "run_id");
 }
 
 }  // namespace
@@ -50,6 +48,13 @@ Result<std::string> ServerRunId(RedisConnection* conn) {
 void CountChange(Counters* c, WriteOp::Action action, long long journal_bytes) {
   ++(action == WriteOp::kDelete ? c->deleted : action == WriteOp::kRename ? c->renamed : c->changed);
   c->journal_bytes += journal_bytes;
+}
+
+void Migrator::ReportStop(const Batch& b, RunReport* report) {
+  if (!b.stop) return;
+  report->ok = false;
+  report->error = *b.stop;
+  report->failed_key = b.stop_key;
 }
 
 Status Migrator::KeyFailed(Batch& b, const std::string& key, const Error& error) {
@@ -138,6 +143,11 @@ Status Migrator::TransformAll(Batch& b, const std::vector<KeySnapshot>& snaps, s
   return Status::Ok();
 }
 
+void Migrator::TargetExists(Batch& b, const WriteOp& op) {
+  KeyFailed(b, op.before->key, Fail(fmt::format("{}: ks.rename target {} already exists (key {})", b.script->path(),
+                                                QuoteKey(op.new_key), QuoteKey(op.before->key))));
+}
+
 Status Migrator::ApplyWrites(Batch& b, const std::vector<WriteOp>& ops, std::vector<std::string>* changed) {
   if (ops.empty()) return Status::Ok();
   Status st = b.lock->Renew();
@@ -157,8 +167,7 @@ Status Migrator::ApplyWrites(Batch& b, const std::vector<WriteOp>& ops, std::vec
         ++b.counters->skipped;
         break;
       case WriteStatus::kTargetExists:
-        KeyFailed(b, op.before->key, Fail(fmt::format("{}: ks.rename target {} already exists (key {})",
-                                                      b.script->path(), QuoteKey(op.new_key), QuoteKey(op.before->key))));
+        TargetExists(b, op);
         break;
     }
   }
@@ -190,8 +199,7 @@ Status Migrator::DropExistingTargets(Batch& b, std::vector<WriteOp>* ops) {
   size_t i = 0;
   for (auto& op : *ops) {
     if (op.action == WriteOp::kRename && (*replies)[i++].integer == 1) {
-      KeyFailed(b, op.before->key, Fail(fmt::format("{}: ks.rename target {} already exists (key {})",
-                                                    b.script->path(), QuoteKey(op.new_key), QuoteKey(op.before->key))));
+      TargetExists(b, op);
       continue;
     }
     kept.push_back(std::move(op));
@@ -346,19 +354,11 @@ Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& scrip
   report.cas_retries = b.cas_retries;
   report.moved_server_side = b.moved_server_side;
   report.duration_ms = elapsed();
-  if (b.stop) {
-    report.ok = false;
-    report.error = *b.stop;
-    report.failed_key = b.stop_key;
-  }
+  ReportStop(b, &report);
   if (options.dry_run || report.interrupted) return report;
   if (options.catchup) return FinishCatchup(file.version, cp, report, checkpoints);
   return Finish(file, options, cp, report, checkpoints);
 }
-
-}  // namespace keyshift
-
-namespace keyshift {
 
 Result<RunReport> Migrator::Finish(const MigrationFile& file, const RunOptions& options, Checkpoint& cp,
                                    RunReport report, CheckpointStore& checkpoints) {

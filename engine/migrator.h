@@ -122,6 +122,8 @@ struct Batch {
   static constexpr int kHotKeyAttempts = 5;  // CAS attempts before a portable migration goes server-side
   Status TransformAll(Batch& batch, const std::vector<KeySnapshot>& snaps, std::vector<WriteOp>* ops);
   Status KeyFailed(Batch& batch, const std::string& key, const Error& error);
+  static void ReportStop(const Batch& batch, RunReport* report);  // a stopped batch fails the report
+  void TargetExists(Batch& batch, const WriteOp& op);  // KeyFailed: the rename target already exists
   Status ApplyWrites(Batch& batch, const std::vector<WriteOp>& ops, std::vector<std::string>* changed);
   // Server mode: the whole step runs in Redis, one script call per key.
   Status ServerBatch(Batch& batch);

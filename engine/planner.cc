@@ -11,23 +11,19 @@
 
 #include "engine/journal.h"
 #include "engine/reader.h"
+#include "engine/server_check.h"
 #include "redis/script_cache.h"
 
 namespace keyshift {
 
 namespace {
 
-long long InfoField(const std::string& info, const std::string& name) {
-  size_t pos = info.find(name + ":");
-  return pos == std::string::npos ? 0 : std::atoll(info.c_str() + pos + name.size() + 1);
-}
-
 Status ReadMemory(RedisConnection* conn, PlanEstimate* e) {
   auto replies = conn->Pipeline({{"DBSIZE"}, {"INFO", "memory"}});
   if (!replies.ok()) return replies.error();
   e->db_keys = (*replies)[0].integer;
-  e->used_memory = InfoField((*replies)[1].str, "used_memory");
-  e->maxmemory = InfoField((*replies)[1].str, "maxmemory");
+  e->used_memory = std::atoll(InfoValue((*replies)[1].str, "used_memory").c_str());
+  e->maxmemory = std::atoll(InfoValue((*replies)[1].str, "maxmemory").c_str());
   return Status::Ok();
 }
 

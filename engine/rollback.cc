@@ -103,7 +103,7 @@ Status Rollback::UndoBatch(Pass& p, const std::string& journal_hash, const std::
   if (Status st = p.lock->Renew(); !st) return st;
   std::vector<Command> commands;
   for (const auto& l : *entries) {
-    const std::string& other = l.entry.action == 'R' ? l.entry.other_key : l.key;
+    const std::string& other = Holder(l);
     commands.push_back(scripts_.Evalsha(UndoScript(), {l.key, journal_hash, other, keys_.journal(p.version, other)},
                                         {p.options->force ? "1" : "0"}));
   }
@@ -129,7 +129,7 @@ Status Rollback::PreviewBatch(Pass& p, const std::string& journal_hash, const st
   auto entries = LoadEntries(conn_, journal_hash, fields);
   if (!entries.ok()) return entries.error();
   std::vector<std::string> holders;
-  for (const auto& l : *entries) holders.push_back(l.entry.action == 'R' ? l.entry.other_key : l.key);
+  for (const auto& l : *entries) holders.push_back(Holder(l));
   auto current = ReadSimulated(p, holders);
   if (!current.ok()) return current.error();
   for (size_t i = 0; i < entries->size(); ++i) {

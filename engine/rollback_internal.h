@@ -23,6 +23,11 @@ struct Rollback::Pass {
   RollbackReport report;
 };
 
+// Where the journaled key's value is now: where a rename moved it, or the key itself.
+inline const std::string& Holder(const RollbackLoaded& l) {
+  return l.entry.action == 'R' ? l.entry.other_key : l.key;
+}
+
 // Lua 5.1: `parse_entry(entry)` -> format, action, expire_at, post_digest,
 // other, dump: the fields of a journal entry (journal.h).
 extern const char* const kParseEntryLua;

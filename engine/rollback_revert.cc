@@ -74,8 +74,6 @@ const LuaScript& RevertScript() {
   return script;
 }
 
-const std::string& Holder(const RollbackLoaded& l) { return l.entry.action == 'R' ? l.entry.other_key : l.key; }
-
 // The script's ARGV for `entry`, whose holder now reads as `now`.
 Result<std::vector<std::string>> RevertArgs(MigrationScript& script, const RollbackLoaded& l, const KeySnapshot& now) {
   if (now.state != KeySnapshot::kPresent) return std::vector<std::string>{"", "-1", "X", "none"};

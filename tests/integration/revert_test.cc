@@ -200,14 +200,9 @@ TEST_CASE("down --only undoes one migration when no later one overlaps, else ref
   TempDir dir;
   SeedStrings(*conn, "a:", 50, "a");
   SeedStrings(*conn, "b:", 50, "b");
-  auto append = [](const char* match, const char* suffix) {
-    return fmt::format(R"(return {{ description = "append", scan = {{ match = "{}", type = "string" }},
-  transform = function(k, v) return v .. "{}" end }})",
-                       match, suffix);
-  };
-  dir.Write("0001_a.lua", append("a:*", "1"));
-  dir.Write("0002_b.lua", append("b:*", "2"));
-  dir.Write("0003_a.lua", append("a:1*", "3"));
+  dir.Write("0001_a.lua", AppendMigration("a:*", "1"));
+  dir.Write("0002_b.lua", AppendMigration("b:*", "2"));
+  dir.Write("0003_a.lua", AppendMigration("a:1*", "3"));
   Keyshift ks(server, dir);
   REQUIRE(ks.Run({"up"}).exit_code == 0);
   auto snapshot = SnapshotData(*conn);
