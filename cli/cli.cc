@@ -324,21 +324,21 @@ std::string UnknownCommand(const CLI::App& app, int argc, char** argv) {
 Context::Context(CliOptions options)
     : options_(std::move(options)), state_(options_.prefix), stdout_tty_(isatty(1)), stderr_tty_(isatty(2)) {}
 
-Result<RedisConnection*> Context::Redis() {
+Result<Topology*> Context::Redis() {
   if (conn_) return conn_.get();
   auto url = TargetUrl(options_);
   if (!url.ok()) return url.error();
-  auto conn = ConnectRedis(*url);
+  auto conn = OpenTopology(*url);
   if (!conn.ok()) return conn.error();
   conn_ = std::move(conn.value());
   return conn_.get();
 }
 
-std::function<Result<std::unique_ptr<RedisConnection>>()> Context::ConnectionFactory() const {
-  return [options = options_]() -> Result<std::unique_ptr<RedisConnection>> {
+TopologyFactory Context::ConnectionFactory() const {
+  return [options = options_]() -> Result<std::unique_ptr<Topology>> {
     auto url = TargetUrl(options);
     if (!url.ok()) return url.error();
-    return ConnectRedis(*url);
+    return OpenTopology(*url);
   };
 }
 

@@ -14,6 +14,7 @@
 #include "engine/lock.h"
 #include "engine/state_keys.h"
 #include "redis/redis_client.h"
+#include "redis/topology.h"
 
 namespace keyshift {
 
@@ -68,9 +69,11 @@ class Context {
   bool stdout_tty() const { return stdout_tty_; }
   bool stderr_tty() const { return stderr_tty_; }
   const StateKeys& state() const { return state_; }
-  Result<RedisConnection*> Redis();
-  // Opens further connections to the same server (the lock's renewal thread).
-  std::function<Result<std::unique_ptr<RedisConnection>>()> ConnectionFactory() const;
+  // The server or cluster --url names, connected on first use.
+  Result<Topology*> Redis();
+  // Opens further connections to the same Redis (the lock's renewal thread,
+  // the script watchdog, a subscriber): each a topology of its own.
+  TopologyFactory ConnectionFactory() const;
   std::string RedisDescription() const;
   // Reads the migration directory (its warnings to stderr unless JSON),
   // connects, and loads the catalog.
@@ -84,7 +87,7 @@ class Context {
   CliOptions options_;
   StateKeys state_;
   bool stdout_tty_, stderr_tty_;
-  std::unique_ptr<RedisConnection> conn_;
+  std::unique_ptr<Topology> conn_;
 };
 
 using CommandHandler = int (*)(Context&);

@@ -56,7 +56,7 @@ Result<Target> SelectTarget(const Context& ctx, const Catalog& cat) {
   return UsageError(fmt::format("no migration {} in {} or in the ledger", v, ctx.options().dir));
 }
 
-Status CheckServerForCatchup(const Context& ctx, RedisConnection* conn, const Target& t) {
+Status CheckServerForCatchup(const Context& ctx, Topology* conn, const Target& t) {
   ServerNeeds needs{!ctx.options().dry_run, ctx.options().allow_eviction, {}};
   const ScanSpec& scan = t.script->info().scan;
   AddStateCommands(&needs.commands, ctx.state(), t.state->version);
@@ -65,7 +65,7 @@ Status CheckServerForCatchup(const Context& ctx, RedisConnection* conn, const Ta
 }
 
 // The ledger counts every key catch-up transformed, over all its runs.
-Status RecordCaught(RedisConnection* conn, const StateKeys& keys, long long version, long long caught) {
+Status RecordCaught(Topology* conn, const StateKeys& keys, long long version, long long caught) {
   Ledger ledger(conn, keys);
   auto all = ledger.LoadAll();
   if (!all.ok()) return all.error();
@@ -79,7 +79,7 @@ Status RecordCaught(RedisConnection* conn, const StateKeys& keys, long long vers
 // The state of one `catchup` invocation.
 struct Run {
   Context& ctx;
-  RedisConnection* conn;
+  Topology* conn;
   Target& target;
   Lock* lock;
   Migrator migrator;
@@ -92,7 +92,7 @@ struct Run {
   long long follow_ms = 0;
   bool progress_shown = false;
 
-  Run(Context& c, RedisConnection* cn, Target& t, Lock* l) : ctx(c), conn(cn), target(t), lock(l), migrator(cn, c.state()) {
+  Run(Context& c, Topology* cn, Target& t, Lock* l) : ctx(c), conn(cn), target(t), lock(l), migrator(cn, c.state()) {
     options.dry_run = c.options().dry_run;
     options.batch = c.options().batch;
     options.catchup = true;
@@ -219,21 +219,20 @@ int Finish(Run& r, int exit_code) {
 
 // Restores notify-keyspace-events as it was, whatever way --follow ends.
 struct EventsRestorer {
-  RedisConnection* conn;
-  std::optional<std::string> old;
+  std::vector<EventsSetting> changed;
   ~EventsRestorer() {
-    if (old) (void)conn->Call({"CONFIG", "SET", "notify-keyspace-events", *old});
+    for (const EventsSetting& c : changed) (void)c.node->Call({"CONFIG", "SET", "notify-keyspace-events", c.old});
   }
 };
 
 int RunCatchup(Run& r) {
   const CliOptions& o = r.ctx.options();
   std::optional<KeyspaceSubscriber> sub;
-  EventsRestorer restorer{r.conn, std::nullopt};
+  EventsRestorer restorer;
   if (o.follow) {
     auto old = EnableKeyspaceEvents(r.conn);
     if (!old.ok()) return ReportError(r.ctx, old.error());
-    restorer.old = *old;
+    restorer.changed = std::move(old.value());
     auto url = ParseRedisUrl(o.url, o.password);
     if (!url.ok()) return ReportError(r.ctx, url.error());
     // Subscribed before the rescan: a write during it is then seen by one or the other.

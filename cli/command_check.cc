@@ -43,7 +43,7 @@ void CheckFiles(const MigrationDir& dir, std::vector<Finding>* out) {
 
 // With a server at hand: revert(transform(v)) == v over a sample of each
 // revert's keys, as warnings (offline, check cannot see any values).
-void CheckRevertRoundTrips(RedisConnection* conn, const StateKeys& keys, const Catalog& cat, std::vector<Finding>* out) {
+void CheckRevertRoundTrips(Topology* conn, const StateKeys& keys, const Catalog& cat, std::vector<Finding>* out) {
   for (const auto& m : cat.migrations) {
     if (!m.file) continue;
     auto script = MigrationScript::Load(m.file->path, m.file->text, SandboxLimits{});

@@ -31,7 +31,7 @@ bool Undoable(const MigrationState& m) {
 // --only V: V alone, when no later migration with a journal has an entry
 // for any key V's journal has (a rename's new name included: it carries a C
 // entry). A later pruned migration has no journal to tell: refused too.
-Status CheckNothingLaterOverlaps(RedisConnection* conn, const StateKeys& keys, const Catalog& cat, long long version) {
+Status CheckNothingLaterOverlaps(Topology* conn, const StateKeys& keys, const Catalog& cat, long long version) {
   std::vector<const MigrationState*> later;
   for (const auto& m : cat.migrations)
     if (m.version > version && Undoable(m)) later.push_back(&m);
@@ -96,7 +96,7 @@ Result<std::vector<const MigrationState*>> SelectForDown(const Context& ctx, con
   return out;
 }
 
-Status RecordRollback(RedisConnection* conn, const StateKeys& keys, const MigrationState& m,
+Status RecordRollback(Topology* conn, const StateKeys& keys, const MigrationState& m,
                       const RollbackReport& r) {
   LedgerRecord rec = m.record.value_or(LedgerRecord{});
   rec.version = m.version;
@@ -115,7 +115,7 @@ Status RecordRollback(RedisConnection* conn, const StateKeys& keys, const Migrat
 }
 
 // Refuses a server unfit for the undo (server_check.h) before the lock.
-Status CheckServerForDown(const Context& ctx, RedisConnection* conn, const std::vector<const MigrationState*>& selected) {
+Status CheckServerForDown(const Context& ctx, Topology* conn, const std::vector<const MigrationState*>& selected) {
   ServerNeeds needs{!ctx.options().dry_run, ctx.options().allow_eviction, {}};
   if (needs.writes)
     for (const auto* m : selected)
@@ -155,7 +155,7 @@ std::unique_ptr<MigrationScript> LoadRevert(const Context& ctx, const MigrationS
 
 // Journal entries of migration `version`: the denominator of `down`'s
 // progress, read only when the progress line is shown.
-long long JournalEntries(RedisConnection* conn, const StateKeys& keys, long long version, bool shown) {
+long long JournalEntries(Topology* conn, const StateKeys& keys, long long version, bool shown) {
   if (!shown) return 0;
   auto hashes = ListJournalHashes(conn, keys, version);
   if (!hashes.ok()) return 0;
@@ -190,7 +190,7 @@ int CmdDown(Context& ctx) {
   if (Status st = DiffBudget::Check(o.diff_limit, o.summary, o.dry_run); !st) return ReportError(ctx, st.error());
   auto ws = CheckServerAndOpen(ctx, !o.dry_run);
   if (!ws.ok()) return ReportError(ctx, ws.error());
-  RedisConnection* conn = (*ws)->conn;
+  Topology* conn = (*ws)->conn;
   auto selected = SelectForDown(ctx, **ws);
   if (!selected.ok()) return ReportError(ctx, selected.error());
   if (selected->empty()) return NothingToUndo(ctx);

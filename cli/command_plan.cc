@@ -63,7 +63,7 @@ nlohmann::json PlanJson(const MigrationState& m, const PlanEstimate& e) {
 int CmdPlan(Context& ctx) {
   auto ws = ctx.Open();
   if (!ws.ok()) return ReportError(ctx, ws.error());
-  RedisConnection* conn = (*ws)->conn;
+  Topology* conn = (*ws)->conn;
   const Catalog& cat = (*ws)->catalog;
   nlohmann::json list = nlohmann::json::array();
   int planned = 0;

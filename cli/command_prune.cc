@@ -29,7 +29,7 @@ Status Confirm(const Context& ctx, const MigrationState& m, size_t hashes) {
   return Status::Ok();
 }
 
-Status DropJournal(RedisConnection* conn, const std::vector<std::string>& hashes) {
+Status DropJournal(Topology* conn, const std::vector<std::string>& hashes) {
   for (size_t i = 0; i < hashes.size(); i += 500) {
     Command cmd{"UNLINK"};
     for (size_t j = i; j < hashes.size() && j < i + 500; ++j) cmd.push_back(hashes[j]);
@@ -60,7 +60,7 @@ int AlreadyPruned(const Context& ctx, const MigrationState& m) {
 int CmdPrune(Context& ctx) {
   auto ws = CheckServerAndOpen(ctx, true);
   if (!ws.ok()) return ReportError(ctx, ws.error());
-  RedisConnection* conn = (*ws)->conn;
+  Topology* conn = (*ws)->conn;
   long long version = ctx.options().version.value_or(0);
   auto m = Prunable((*ws)->catalog, version);
   if (!m.ok()) return ReportError(ctx, m.error());

@@ -114,7 +114,7 @@ std::string Summary(const std::string& name, const RunReport& r, bool dry_run) {
 
 // Refuses a server unfit for the run (server_check.h): before the lock and
 // before anything is written.
-Status CheckServerForUp(const Context& ctx, RedisConnection* conn, const std::vector<Pending>& pending) {
+Status CheckServerForUp(const Context& ctx, Topology* conn, const std::vector<Pending>& pending) {
   ServerNeeds needs{!ctx.options().dry_run, ctx.options().allow_eviction, {}};
   for (const auto& p : pending) {
     const ScanSpec& scan = p.script->info().scan;
@@ -128,7 +128,7 @@ Status CheckServerForUp(const Context& ctx, RedisConnection* conn, const std::ve
 // fit in the room Redis has left (memory_guard.h), unless --journal-budget
 // accepts their estimated size, and a budget that promises more than that
 // room. Runs before the lock is taken: nothing is written when it refuses.
-Status CheckJournalFits(Context& ctx, RedisConnection* conn, const std::vector<Pending>& pending) {
+Status CheckJournalFits(Context& ctx, Topology* conn, const std::vector<Pending>& pending) {
   const std::string& budget_text = ctx.options().journal_budget;
   auto memory = ReadServerMemory(conn, ctx.options().memory_headroom);
   if (!memory.ok()) return memory.error();
@@ -218,7 +218,7 @@ RunSinks MakeSinks(const Context& ctx, Progress& progress, const MigrationFile& 
   return sinks;
 }
 
-RunOptions MakeRunOptions(Context& ctx, RedisConnection* conn) {
+RunOptions MakeRunOptions(Context& ctx, Topology* conn) {
   const CliOptions& o = ctx.options();
   RunOptions run;
   run.dry_run = o.dry_run;
@@ -232,7 +232,7 @@ RunOptions MakeRunOptions(Context& ctx, RedisConnection* conn) {
 
 // The keys the migration's SCAN will return, estimated only when someone
 // watches the progress line (the sample costs a few SCAN calls).
-long long ProgressTotal(const Context& ctx, RedisConnection* conn, const Pending& p, bool shown) {
+long long ProgressTotal(const Context& ctx, Topology* conn, const Pending& p, bool shown) {
   if (!shown) return 0;
   auto total = EstimateMatchedKeys(conn, ctx.state(), p.script->info().scan.match);
   return total.ok() ? *total : 0;
@@ -275,7 +275,7 @@ Result<Outcome> RunOne(Context& ctx, Migrator& migrator, RunOptions& run, Pendin
 // Runs the pending migrations in order. A failed migration stops the run; one
 // that only left failed keys (--on-error skip) does not, but the exit code
 // is 1 (SPEC 4).
-int RunAll(Context& ctx, RedisConnection* conn, std::vector<Pending>& pending, Lock* lock) {
+int RunAll(Context& ctx, Topology* conn, std::vector<Pending>& pending, Lock* lock) {
   const CliOptions& o = ctx.options();
   if (o.dry_run && pending.size() > 1 && !ctx.json())
     fmt::print("note: each migration is previewed against the current data, not the output of the ones before it\n");

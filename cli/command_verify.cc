@@ -22,7 +22,7 @@ struct VerifyResult {
   std::vector<std::pair<std::string, std::string>> shown;  // key, reason
 };
 
-Result<VerifyResult> VerifyOne(Context& ctx, RedisConnection* conn, const MigrationFile& file, MigrationScript& script) {
+Result<VerifyResult> VerifyOne(Context& ctx, Topology* conn, const MigrationFile& file, MigrationScript& script) {
   VerifyResult r;
   const ScanSpec& scan = script.info().scan;
   Scanner scanner(conn, scan.match, scan.type, scan.batch, &ctx.state());
@@ -49,7 +49,7 @@ Result<VerifyResult> VerifyOne(Context& ctx, RedisConnection* conn, const Migrat
 // checks instead that `down` left nothing of it behind. Every key V's
 // journal still holds is one it changed that was neither restored nor
 // reverted (a rename's new name, entry C, counts with its old name).
-Result<VerifyResult> VerifyRolledBack(Context& ctx, RedisConnection* conn, long long version) {
+Result<VerifyResult> VerifyRolledBack(Context& ctx, Topology* conn, long long version) {
   VerifyResult r;
   auto hashes = ListJournalHashes(conn, ctx.state(), version);
   if (!hashes.ok()) return hashes.error();
@@ -75,7 +75,7 @@ int CmdVerify(Context& ctx) {
   auto ws = ctx.Open();
   if (!ws.ok()) return ReportError(ctx, ws.error());
   const MigrationDir& dir = (*ws)->dir;
-  RedisConnection* conn = (*ws)->conn;
+  Topology* conn = (*ws)->conn;
   const Catalog& cat = (*ws)->catalog;
   const auto& version = ctx.options().version;
   if (version && !dir.Find(*version))

@@ -13,6 +13,7 @@
 #include "engine/ledger.h"
 #include "engine/state_keys.h"
 #include "redis/redis_client.h"
+#include "redis/topology.h"
 
 namespace keyshift {
 
@@ -52,7 +53,7 @@ Result<Catalog> LoadCatalog(RedisConnection* conn, const StateKeys& keys, const 
 // joined. Not movable: the catalog points into `dir`.
 struct Workspace {
   MigrationDir dir;
-  RedisConnection* conn = nullptr;
+  Topology* conn = nullptr;  // keyed commands routed; Primaries() for node-level ones
   Catalog catalog;
 };
 

@@ -3,6 +3,7 @@
 #include "engine/catchup.h"
 
 #include <charconv>
+#include <chrono>
 
 #include <fmt/format.h>
 
@@ -18,25 +19,46 @@ std::string MissingKeyspaceEvents(const std::string& current) {
   return missing.empty() ? "" : current + missing;
 }
 
-Result<std::optional<std::string>> EnableKeyspaceEvents(RedisConnection* conn) {
+namespace {
+
+// One node: nullopt when notifications were already on.
+Result<std::optional<std::string>> EnableOn(RedisConnection* conn) {
   auto got = conn->Call({"CONFIG", "GET", "notify-keyspace-events"});
   if (!got.ok() || got->elements.size() < 2)
     return UsageError(fmt::format(
         "--follow needs keyspace notifications: notify-keyspace-events must include '{}' (e.g. '{}E'), and keyshift "
-        "cannot read that setting ({}). Ask your Redis admin or provider to set it and to allow CONFIG GET, or run "
-        "`keyshift catchup` without --follow",
-        kNeededKeyspaceEvents, kNeededKeyspaceEvents, got.ok() ? "unexpected CONFIG GET reply" : got.error().message));
+        "cannot read that setting on {} ({}). Ask your Redis admin or provider to set it and to allow CONFIG GET, or "
+        "run `keyshift catchup` without --follow",
+        kNeededKeyspaceEvents, kNeededKeyspaceEvents, conn->Describe(),
+        got.ok() ? "unexpected CONFIG GET reply" : got.error().message));
   std::string current = got->elements[1].str;
   std::string wanted = MissingKeyspaceEvents(current);
   if (wanted.empty()) return std::optional<std::string>();
   auto set = conn->Call({"CONFIG", "SET", "notify-keyspace-events", wanted});
   if (!set.ok())
     return UsageError(fmt::format(
-        "--follow needs keyspace notifications, which are not fully on (notify-keyspace-events is '{}'), and CONFIG "
-        "SET was refused ({}). Ask your Redis admin or provider to set notify-keyspace-events to '{}', or run "
+        "--follow needs keyspace notifications, which are not fully on (notify-keyspace-events is '{}' on {}), and "
+        "CONFIG SET was refused ({}). Ask your Redis admin or provider to set notify-keyspace-events to '{}', or run "
         "`keyshift catchup` without --follow",
-        current, set.error().message, wanted));
+        current, conn->Describe(), set.error().message, wanted));
   return std::optional<std::string>(current);
+}
+
+}  // namespace
+
+Result<std::vector<EventsSetting>> EnableKeyspaceEvents(Topology* topology) {
+  auto nodes = topology->Primaries();
+  if (!nodes.ok()) return nodes.error();
+  std::vector<EventsSetting> changed;
+  for (const NodeRef& node : *nodes) {
+    auto old = EnableOn(node.conn);
+    if (!old.ok()) {
+      for (const EventsSetting& c : changed) (void)c.node->Call({"CONFIG", "SET", "notify-keyspace-events", c.old});
+      return old.error();
+    }
+    if (*old) changed.push_back(EventsSetting{node.conn, **old});
+  }
+  return changed;
 }
 
 Result<long long> ParseDurationMs(const std::string& text) {
@@ -51,29 +73,43 @@ Result<long long> ParseDurationMs(const std::string& text) {
 }
 
 Status KeyspaceSubscriber::Subscribe() {
-  conn_.reset();
-  auto conn = connect_();
-  if (!conn.ok()) return conn.error();
-  conn_ = std::move(conn.value());
-  if (Status st = conn_->Send({"PSUBSCRIBE", Channel() + match_}); !st) return st;
-  auto reply = conn_->Receive(10'000);
-  if (!reply.ok()) return reply.error();
-  const std::optional<Reply>& r = *reply;
-  if (!r || r->is_error() || r->elements.empty() || r->elements[0].str != "psubscribe")
-    return UsageError(fmt::format("--follow: Redis refused PSUBSCRIBE {}{}: {}", Channel(), match_,
-                                  r ? r->str : "no answer within 10 s"));
+  nodes_.clear();
+  topology_.reset();
+  auto topology = connect_();
+  if (!topology.ok()) return topology.error();
+  topology_ = std::move(topology.value());
+  auto nodes = topology_->Primaries();
+  if (!nodes.ok()) return nodes.error();
+  for (const NodeRef& node : *nodes) {
+    if (Status st = node.conn->Send({"PSUBSCRIBE", Channel() + match_}); !st) return st;
+    auto reply = node.conn->Receive(10'000);
+    if (!reply.ok()) return reply.error();
+    const std::optional<Reply>& r = *reply;
+    if (!r || r->is_error() || r->elements.empty() || r->elements[0].str != "psubscribe")
+      return UsageError(fmt::format("--follow: {} refused PSUBSCRIBE {}{}: {}", node.conn->Describe(), Channel(),
+                                    match_, r ? r->str : "no answer within 10 s"));
+    nodes_.push_back(node.conn);
+  }
   return Status::Ok();
 }
 
 Result<std::optional<std::string>> KeyspaceSubscriber::Next(int timeout_ms) {
-  auto reply = conn_->Receive(timeout_ms);
-  if (!reply.ok()) return reply.error();
-  const std::optional<Reply>& r = *reply;
+  // Each node in turn for a slice of the wait; a single server gets all of it.
+  int slice = nodes_.size() == 1 ? timeout_ms : std::min(timeout_ms, 20);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   std::string channel = Channel();
-  if (!r || r->elements.size() != 4 || r->elements[0].str != "pmessage") return std::optional<std::string>();
-  const std::string& name = r->elements[2].str;
-  if (name.compare(0, channel.size(), channel) != 0) return std::optional<std::string>();
-  return std::optional<std::string>(name.substr(channel.size()));
+  do {
+    RedisConnection* node = nodes_[next_++ % nodes_.size()];
+    auto reply = node->Receive(slice);
+    if (!reply.ok()) return reply.error();
+    const std::optional<Reply>& r = *reply;
+    if (!r || r->elements.size() != 4 || r->elements[0].str != "pmessage") continue;
+    const std::string& name = r->elements[2].str;
+    if (name.compare(0, channel.size(), channel) != 0) continue;
+    --next_;  // a busy node is read again first
+    return std::optional<std::string>(name.substr(channel.size()));
+  } while (std::chrono::steady_clock::now() < deadline);
+  return std::optional<std::string>();
 }
 
 Result<RunReport> Migrator::CatchKeys(const MigrationFile& file, MigrationScript& script, const RunOptions& options,

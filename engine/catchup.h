@@ -26,6 +26,7 @@
 
 #include "core/result.h"
 #include "redis/redis_client.h"
+#include "redis/topology.h"
 
 namespace keyshift {
 
@@ -38,19 +39,24 @@ inline constexpr const char* kNeededKeyspaceEvents = "Kg$lshz";
 // current one plus what it lacks ("" when nothing lacks).
 std::string MissingKeyspaceEvents(const std::string& current);
 
-// Turns keyspace notifications on for --follow, via CONFIG SET if needed.
-// Returns the value to restore afterwards (nullopt: nothing was changed).
+// Turns keyspace notifications on for --follow, on every primary (a cluster
+// node notifies only its own keys), via CONFIG SET where needed. Returns
+// what to restore afterwards: each changed node and its old value.
 // A server that refuses CONFIG (managed Redis) is an exit-2 error naming the
 // exact setting to ask for.
-Result<std::optional<std::string>> EnableKeyspaceEvents(RedisConnection* conn);
+struct EventsSetting {
+  RedisConnection* node;
+  std::string old;
+};
+Result<std::vector<EventsSetting>> EnableKeyspaceEvents(Topology* topology);
 
 // Durations for --for: "90", "90s", "500ms", "5m", "2h".
 Result<long long> ParseDurationMs(const std::string& text);
 
-// A subscriber connection to V's keyspace channels.
+// Subscribers to V's keyspace channels, one per primary.
 class KeyspaceSubscriber {
  public:
-  using Factory = std::function<Result<std::unique_ptr<RedisConnection>>()>;
+  using Factory = TopologyFactory;
   KeyspaceSubscriber(Factory connect, int db, std::string match) : connect_(std::move(connect)), db_(db), match_(std::move(match)) {}
   // (Re)connects and subscribes; returns once Redis confirmed it.
   Status Subscribe();
@@ -63,7 +69,9 @@ class KeyspaceSubscriber {
   Factory connect_;
   int db_;
   std::string match_;
-  std::unique_ptr<RedisConnection> conn_;
+  std::unique_ptr<Topology> topology_;
+  std::vector<RedisConnection*> nodes_;
+  size_t next_ = 0;  // the node Next() listens to first: round-robin, so none starves
 };
 
 }  // namespace keyshift

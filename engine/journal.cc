@@ -1,6 +1,8 @@
 // Journal entry encoding, the same in C++ and in server-side Lua.
 #include "engine/journal.h"
 
+#include "engine/scanner.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
@@ -39,19 +41,8 @@ std::string EncodeJournalEntry(const JournalEntry& e) {
          e.dump;
 }
 
-Result<std::vector<std::string>> ListJournalHashes(RedisConnection* conn, const StateKeys& keys, long long version) {
-  std::vector<std::string> out;
-  std::string cursor = "0";
-  do {
-    auto reply = conn->Call({"SCAN", cursor, "MATCH", keys.journal_pattern(version), "COUNT", "1000"});
-    if (!reply.ok()) return reply.error();
-    if (reply->elements.size() != 2) return Fail("unexpected SCAN reply");
-    cursor = reply->elements[0].str;
-    for (auto& k : reply->elements[1].elements) out.push_back(std::move(k.str));
-  } while (cursor != "0");
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
+Result<std::vector<std::string>> ListJournalHashes(Topology* conn, const StateKeys& keys, long long version) {
+  return ListKeys(conn, keys.journal_pattern(version));
 }
 
 Result<JournalEntry> DecodeJournalEntry(const std::string& text) {

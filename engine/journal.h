@@ -38,6 +38,7 @@
 #include "core/result.h"
 #include "engine/state_keys.h"
 #include "redis/redis_client.h"
+#include "redis/topology.h"
 #include "server_mode/write_lua.h"
 
 namespace keyshift {
@@ -65,7 +66,7 @@ inline long long JournalEntryBytes(long long dump_bytes, size_t key_bytes) {
 // Names of migration V's journal hashes (at most one per slot), via SCAN. Keys
 // of another type under the journal prefix are listed too: reading them then
 // fails naming the key, where skipping them would silently leave keys undone.
-Result<std::vector<std::string>> ListJournalHashes(RedisConnection* conn, const StateKeys& keys, long long version);
+Result<std::vector<std::string>> ListJournalHashes(Topology* conn, const StateKeys& keys, long long version);
 
 // Lua 5.1 source of `caught_up(jkey, key)` (needs kScriptSafetyLua first):
 // catch-up's "done" (catchup.h). True when V's entry for key is C (keyshift

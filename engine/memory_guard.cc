@@ -29,16 +29,27 @@ Result<long long> HeadroomBytes(const std::string& text, long long maxmemory) {
 
 }  // namespace
 
-Result<ServerMemory> ReadServerMemory(RedisConnection* conn, const std::string& headroom_text) {
-  auto info = conn->Call({"INFO", "memory"});
-  if (!info.ok()) return info.error();
-  ServerMemory m;
-  m.used = std::atoll(InfoValue(info->str, "used_memory").c_str());
-  m.maxmemory = std::atoll(InfoValue(info->str, "maxmemory").c_str());
-  auto headroom = HeadroomBytes(headroom_text.empty() ? kDefaultMemoryHeadroom : headroom_text, m.maxmemory);
-  if (!headroom.ok()) return headroom.error();
-  m.headroom = *headroom;
-  return m;
+// On a cluster, the primary with the least room: that one runs out first.
+Result<ServerMemory> ReadServerMemory(Topology* topology, const std::string& headroom_text) {
+  auto nodes = topology->Primaries();
+  if (!nodes.ok()) return nodes.error();
+  std::vector<RedisConnection*> conns;
+  for (const NodeRef& n : *nodes) conns.push_back(n.conn);
+  auto infos = PipelineEach(conns, std::vector<std::vector<Command>>(conns.size(), {{"INFO", "memory"}}));
+  if (!infos.ok()) return infos.error();
+  std::optional<ServerMemory> tightest;
+  for (const auto& info : *infos) {
+    if (info.front().is_error()) return Fail(info.front().str);
+    ServerMemory m;
+    m.used = std::atoll(InfoValue(info.front().str, "used_memory").c_str());
+    m.maxmemory = std::atoll(InfoValue(info.front().str, "maxmemory").c_str());
+    auto headroom = HeadroomBytes(headroom_text.empty() ? kDefaultMemoryHeadroom : headroom_text, m.maxmemory);
+    if (!headroom.ok()) return headroom.error();
+    m.headroom = *headroom;
+    bool limited = m.maxmemory != 0;
+    if (!tightest || (limited && (tightest->maxmemory == 0 || m.Room() < tightest->Room()))) tightest = m;
+  }
+  return *tightest;
 }
 
 Status CheckBudgetFits(const ServerMemory& m, long long budget, const std::string& budget_text) {
@@ -50,7 +61,7 @@ Status CheckBudgetFits(const ServerMemory& m, long long budget, const std::strin
       FormatBytes(std::max(0LL, m.Room()))));
 }
 
-std::function<Status()> MemoryGuard(RedisConnection* conn, const std::string& headroom_text) {
+std::function<Status()> MemoryGuard(Topology* conn, const std::string& headroom_text) {
   return [conn, headroom_text]() -> Status {
     auto m = ReadServerMemory(conn, headroom_text);
     if (!m.ok()) return m.error();

@@ -12,6 +12,7 @@
 
 #include "core/result.h"
 #include "redis/redis_client.h"
+#include "redis/topology.h"
 
 namespace keyshift {
 
@@ -26,12 +27,12 @@ struct ServerMemory {
 };
 
 // Reads INFO memory and resolves `headroom_text` against maxmemory.
-Result<ServerMemory> ReadServerMemory(RedisConnection* conn, const std::string& headroom_text);
+Result<ServerMemory> ReadServerMemory(Topology* conn, const std::string& headroom_text);
 
 // --journal-budget may not promise more than the room left (usage error).
 Status CheckBudgetFits(const ServerMemory& m, long long budget, const std::string& budget_text);
 
 // For RunOptions::guard: an Error once used_memory reaches maxmemory - headroom.
-std::function<Status()> MemoryGuard(RedisConnection* conn, const std::string& headroom_text);
+std::function<Status()> MemoryGuard(Topology* conn, const std::string& headroom_text);
 
 }  // namespace keyshift

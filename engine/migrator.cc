@@ -36,13 +36,6 @@ KeyChange ToKeyChange(const WriteOp& op) {
   return c;
 }
 
-// The server process's run_id (INFO server): SCAN cursors are only valid within it.
-Result<std::string> ServerRunId(RedisConnection* conn) {
-  auto info = conn->Call({"INFO", "server"});
-  if (!info.ok()) return info.error();
-  return InfoValue(info->str, "run_id");
-}
-
 }  // namespace
 
 void CountChange(Counters* c, WriteOp::Action action, long long journal_bytes) {
@@ -274,15 +267,16 @@ Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& scrip
     }
     cp.by = CurrentUserAtHost();
     cp.status = "running";
-    auto run_id = ServerRunId(conn_);
-    if (!run_id.ok()) return run_id.error();
-    if (report.resumed && cp.run_id != *run_id) cp.cursor = "0";  // another server process: rescan
-    cp.run_id = *run_id;
-    if (Status st = checkpoints.Save(file.version, cp); !st) return st.error();
   }
   const ScanSpec& scan = script.info().scan;
   int batch_size = options.batch.value_or(scan.batch);
-  Scanner scanner(conn_, scan.match, scan.type, batch_size, &keys_, cp.cursor);
+  Scanner scanner(conn_, scan.match, scan.type, batch_size, &keys_);
+  if (Status st = report.resumed ? scanner.Start(cp.cursor, cp.run_id) : scanner.Start(); !st) return st.error();
+  if (!options.dry_run) {
+    cp.cursor = scanner.position();
+    cp.run_id = scanner.run_id();
+    if (Status st = checkpoints.Save(file.version, cp); !st) return st.error();
+  }
   Batch b{file.version, &script, &options, &sinks, lock, &cp.counters, {}, std::nullopt, "", true, {}, std::nullopt, ""};
   server_.reset();
   hot_keys_.reset();
@@ -336,7 +330,7 @@ Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& scrip
       cp.counters = before_batch;
       break;
     }
-    if (!retrying) cp.cursor = scanner.cursor();
+    if (!retrying) cp.cursor = scanner.position();
     if (!options.dry_run) {
       Checkpoint now = cp;
       now.elapsed_ms = elapsed();

@@ -20,6 +20,7 @@
 #include "engine/state_keys.h"
 #include "engine/writer.h"
 #include "redis/redis_client.h"
+#include "redis/topology.h"
 #include "redis/script_cache.h"
 
 namespace keyshift {
@@ -72,7 +73,7 @@ struct RunReport {
 
 class Migrator {
  public:
-  Migrator(RedisConnection* conn, const StateKeys& keys) : conn_(conn), keys_(keys), scripts_(conn) {}
+  Migrator(Topology* conn, const StateKeys& keys) : conn_(conn), keys_(keys), scripts_(conn) {}
   // Applies (or dry-runs) `file`. `lock` must be held unless dry-running.
   // A transport error is returned as an Error; a failed migration is a report with ok == false.
   Result<RunReport> Up(const MigrationFile& file, MigrationScript& script, const RunOptions& options, Lock* lock,
@@ -82,7 +83,7 @@ class Migrator {
   // that fails stops the caller: the report says which (ok == false).
   Result<RunReport> CatchKeys(const MigrationFile& file, MigrationScript& script, const RunOptions& options,
                               Lock* lock, const RunSinks& sinks, std::vector<std::string> keys, Counters* counters);
-  RedisConnection* connection() const { return conn_; }
+  Topology* connection() const { return conn_; }
 
  private:
 // The state one batch needs; lives for one migration run.
@@ -138,7 +139,7 @@ struct Batch {
 
   Result<RunReport> FinishCatchup(long long version, Checkpoint& cp, RunReport report, CheckpointStore& checkpoints);
 
-  RedisConnection* conn_;
+  Topology* conn_;
   const StateKeys& keys_;
   ScriptCache scripts_;
   std::unique_ptr<ServerRunner> server_;

@@ -12,38 +12,44 @@
 #include "engine/journal.h"
 #include "engine/reader.h"
 #include "engine/server_check.h"
+#include "engine/scanner.h"
 #include "redis/script_cache.h"
 
 namespace keyshift {
 
 namespace {
 
-Status ReadMemory(RedisConnection* conn, PlanEstimate* e) {
-  auto replies = conn->Pipeline({{"DBSIZE"}, {"INFO", "memory"}});
+// Summed over the primaries on a cluster.
+Status ReadMemory(Topology* topology, PlanEstimate* e) {
+  auto nodes = topology->Primaries();
+  if (!nodes.ok()) return nodes.error();
+  std::vector<RedisConnection*> conns;
+  for (const NodeRef& n : *nodes) conns.push_back(n.conn);
+  auto replies = PipelineEach(conns, std::vector<std::vector<Command>>(conns.size(), {{"DBSIZE"}, {"INFO", "memory"}}));
   if (!replies.ok()) return replies.error();
-  e->db_keys = (*replies)[0].integer;
-  e->used_memory = std::atoll(InfoValue((*replies)[1].str, "used_memory").c_str());
-  e->maxmemory = std::atoll(InfoValue((*replies)[1].str, "maxmemory").c_str());
+  for (const auto& r : *replies) {
+    e->db_keys += r[0].integer;
+    e->used_memory += std::atoll(InfoValue(r[1].str, "used_memory").c_str());
+    e->maxmemory += std::atoll(InfoValue(r[1].str, "maxmemory").c_str());
+  }
   return Status::Ok();
 }
 
-// Keys of the first SCAN pages (SCAN order follows the hash table, so this is
-// a fair sample) that match the migration's pattern.
-Result<std::vector<std::string>> SampleKeys(RedisConnection* conn, const StateKeys& keys, const std::string& match,
+// Keys of the first SCAN pages of every primary (SCAN order follows the hash
+// table, so this is a fair sample) that match the migration's pattern.
+Result<std::vector<std::string>> SampleKeys(Topology* topology, const StateKeys& keys, const std::string& match,
                                             long long sample_size, PlanEstimate* e) {
   std::vector<std::string> matched;
-  std::string cursor = "0";
-  do {
-    auto reply = conn->Call({"SCAN", cursor, "COUNT", "1000"});
-    if (!reply.ok()) return reply.error();
-    cursor = reply->elements[0].str;
-    for (auto& k : reply->elements[1].elements) {
-      if (keys.Owns(k.str)) continue;
+  Scanner scanner(topology, "*", std::nullopt, 1000, &keys);
+  while (!scanner.done() && e->sampled < sample_size) {
+    auto batch = scanner.Next();
+    if (!batch.ok()) return batch.error();
+    for (auto& k : *batch) {
       ++e->sampled;
-      if (fnmatch(match.c_str(), k.str.c_str(), 0) == 0) matched.push_back(std::move(k.str));
+      if (fnmatch(match.c_str(), k.c_str(), 0) == 0) matched.push_back(std::move(k));
     }
-  } while (cursor != "0" && e->sampled < sample_size);
-  e->exact = cursor == "0";
+  }
+  e->exact = scanner.done();
   return matched;
 }
 
@@ -64,7 +70,7 @@ void AddRoundTrip(MigrationScript& script, const KeySnapshot& s, const Transform
 
 }  // namespace
 
-Result<RevertSample> SampleRevert(RedisConnection* conn, const StateKeys& keys, const MigrationFile& file,
+Result<RevertSample> SampleRevert(Topology* conn, const StateKeys& keys, const MigrationFile& file,
                                   MigrationScript& script, long long sample_size) {
   RevertSample r;
   PlanEstimate e;
@@ -82,7 +88,7 @@ Result<RevertSample> SampleRevert(RedisConnection* conn, const StateKeys& keys, 
   return r;
 }
 
-Result<PlanEstimate> EstimatePlan(RedisConnection* conn, const StateKeys& keys, const MigrationFile& file,
+Result<PlanEstimate> EstimatePlan(Topology* conn, const StateKeys& keys, const MigrationFile& file,
                                   MigrationScript& script, long long sample_size) {
   PlanEstimate e;
   if (Status st = ReadMemory(conn, &e); !st) return st.error();
@@ -123,15 +129,14 @@ Result<PlanEstimate> EstimatePlan(RedisConnection* conn, const StateKeys& keys, 
   return e;
 }
 
-Result<long long> EstimateMatchedKeys(RedisConnection* conn, const StateKeys& keys, const std::string& match,
+Result<long long> EstimateMatchedKeys(Topology* conn, const StateKeys& keys, const std::string& match,
                                       long long sample_size) {
   PlanEstimate e;
-  auto dbsize = conn->Call({"DBSIZE"});
-  if (!dbsize.ok()) return dbsize.error();
+  if (Status st = ReadMemory(conn, &e); !st) return st.error();
   auto sample = SampleKeys(conn, keys, match, sample_size, &e);
   if (!sample.ok()) return sample.error();
   if (e.exact || e.sampled == 0) return static_cast<long long>(sample->size());
-  return std::llround(static_cast<double>(sample->size()) * static_cast<double>(dbsize->integer) / e.sampled);
+  return std::llround(static_cast<double>(sample->size()) * static_cast<double>(e.db_keys) / e.sampled);
 }
 
 Result<long long> ParseByteSize(const std::string& text) {

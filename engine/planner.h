@@ -13,6 +13,7 @@
 #include "engine/directory.h"
 #include "engine/state_keys.h"
 #include "redis/redis_client.h"
+#include "redis/topology.h"
 
 namespace keyshift {
 
@@ -46,16 +47,16 @@ struct PlanEstimate {
   bool JournalFits() const { return maxmemory == 0 || used_memory + est_journal_bytes <= maxmemory; }
 };
 
-Result<PlanEstimate> EstimatePlan(RedisConnection* conn, const StateKeys& keys, const MigrationFile& file,
+Result<PlanEstimate> EstimatePlan(Topology* conn, const StateKeys& keys, const MigrationFile& file,
                                   MigrationScript& script, long long sample_size = 2000);
 
 // The round trip over up to `sample_size` sampled keys (check, with a server).
-Result<RevertSample> SampleRevert(RedisConnection* conn, const StateKeys& keys, const MigrationFile& file,
+Result<RevertSample> SampleRevert(Topology* conn, const StateKeys& keys, const MigrationFile& file,
                                   MigrationScript& script, long long sample_size = 2000);
 // The number of keys a SCAN for `match` will return, from the match ratio
 // of a sample of about `sample_size` keys times DBSIZE (exact when the sample
 // covers the keyspace): the denominator of a run's progress.
-Result<long long> EstimateMatchedKeys(RedisConnection* conn, const StateKeys& keys, const std::string& match,
+Result<long long> EstimateMatchedKeys(Topology* conn, const StateKeys& keys, const std::string& match,
                                       long long sample_size = 1000);
 
 // "512MB", "2g", "1048576" -> bytes (binary units); error on anything else.

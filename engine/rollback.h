@@ -56,7 +56,7 @@ struct RollbackSinks {
 
 class Rollback {
  public:
-  Rollback(RedisConnection* conn, const StateKeys& keys) : conn_(conn), keys_(keys), scripts_(conn) {}
+  Rollback(Topology* conn, const StateKeys& keys) : conn_(conn), keys_(keys), scripts_(conn) {}
   Result<RollbackReport> Run(long long version, const RollbackOptions& options, Lock* lock, const RollbackSinks& sinks);
 
  private:
@@ -73,7 +73,7 @@ class Rollback {
   void Simulate(const std::string& key, const Value* value, long long expire_at);  // null: missing
   void SimulateRestore(const RollbackLoaded& entry, const Value* old);
 
-  RedisConnection* conn_;
+  Topology* conn_;
   const StateKeys& keys_;
   ScriptCache scripts_;
   // A multi-step dry-run's picture of the keys the steps simulated so far

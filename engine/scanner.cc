@@ -1,28 +1,226 @@
-// SCAN cursor iteration.
+// SCAN cursors, one per primary, and the passes a reshard calls for.
 #include "engine/scanner.h"
 
 #include <fmt/format.h>
 
-namespace keyshift {
+#include <algorithm>
+#include <map>
 
-Scanner::Scanner(RedisConnection* conn, std::string match, std::optional<KeyType> type, int count,
-                 const StateKeys* state, std::string cursor)
-    : conn_(conn), match_(std::move(match)), type_(type), count_(count), state_(state), cursor_(std::move(cursor)) {}
+#include "core/text.h"
+#include "engine/server_check.h"
+
+namespace keyshift {
+namespace {
+
+constexpr const char* kClusterTag = "cluster:";
+
+std::vector<std::string> Split(const std::string& text, char sep) {
+  std::vector<std::string> out;
+  size_t at = 0;
+  for (size_t end; (end = text.find(sep, at)) != std::string::npos; at = end + 1) out.push_back(text.substr(at, end - at));
+  out.push_back(text.substr(at));
+  return out;
+}
+
+// "0-5460:idA,5461-16383:idB" <-> one id per slot.
+std::string EncodeOwners(const std::vector<std::string>& owners) {
+  std::string out;
+  for (size_t s = 0; s < owners.size();) {
+    size_t e = s;
+    while (e + 1 < owners.size() && owners[e + 1] == owners[s]) ++e;
+    out += fmt::format("{}{}-{}:{}", out.empty() ? "" : ",", s, e, owners[s]);
+    s = e + 1;
+  }
+  return out;
+}
+
+std::vector<std::string> DecodeOwners(const std::string& text) {
+  std::vector<std::string> owners;
+  for (const std::string& range : Split(text, ',')) {
+    size_t dash = range.find('-'), colon = range.find(':');
+    if (dash == std::string::npos || colon == std::string::npos) return {};
+    auto first = ParseStateInt(range.substr(0, dash)), last = ParseStateInt(range.substr(dash + 1, colon - dash - 1));
+    if (!first || !last || *first < 0 || *last < *first || *last >= 16384) return {};
+    owners.resize(static_cast<size_t>(*last) + 1);
+    for (long long s = *first; s <= *last; ++s) owners[static_cast<size_t>(s)] = range.substr(colon + 1);
+  }
+  return owners;
+}
+
+Result<std::vector<std::string>> RunIds(const std::vector<RedisConnection*>& conns) {
+  auto replies = PipelineEach(conns, std::vector<std::vector<Command>>(conns.size(), {{"INFO", "server"}}));
+  if (!replies.ok()) return replies.error();
+  std::vector<std::string> ids;
+  for (const auto& r : *replies) ids.push_back(InfoValue(r.front().str, "run_id"));
+  return ids;
+}
+
+}  // namespace
+
+Scanner::Scanner(Topology* topology, std::string match, std::optional<KeyType> type, int count,
+                 const StateKeys* state)
+    : topology_(topology), match_(std::move(match)), type_(type), count_(std::max(1, count)), state_(state) {}
+
+Status Scanner::ReadNodes() {
+  auto primaries = topology_->Primaries();
+  if (!primaries.ok()) return primaries.error();
+  std::vector<RedisConnection*> conns;
+  for (const NodeRef& p : *primaries) conns.push_back(p.conn);
+  auto run_ids = RunIds(conns);
+  if (!run_ids.ok()) return run_ids.error();
+  nodes_.clear();
+  for (size_t i = 0; i < conns.size(); ++i)
+    nodes_.push_back(Node{(*primaries)[i].id, (*run_ids)[i], "0", false, false, conns[i]});
+  owners_ = topology_->SlotOwners();
+  return Status::Ok();
+}
+
+Status Scanner::Start(const std::string& position, const std::string& run_id) {
+  if (Status st = ReadNodes(); !st) return st;
+  started_ = true;
+  done_ = false;
+  if (!topology_->cluster()) {
+    // Another server process (restart, failover) would not know the cursor.
+    if (!position.empty() && position.rfind(kClusterTag, 0) != 0 && run_id == nodes_[0].run_id)
+      nodes_[0].cursor = position;
+    nodes_[0].done = false;
+    return Status::Ok();
+  }
+  if (position.rfind(kClusterTag, 0) == 0) Restore(position.substr(std::string(kClusterTag).size()));
+  return Status::Ok();
+}
+
+// Takes each saved node's cursor if the node still runs the same process; a
+// slot owned elsewhere than when saved may have brought keys behind a cursor.
+void Scanner::Restore(const std::string& text) {
+  auto parts = Split(text, '|');
+  std::vector<std::string> saved_owners = parts.size() > 1 ? DecodeOwners(parts[1]) : std::vector<std::string>{};
+  for (const std::string& entry : Split(parts[0], ';')) {
+    size_t at = entry.find('@'), eq = entry.find('=');
+    if (at == std::string::npos || eq == std::string::npos || eq < at) continue;
+    std::string id = entry.substr(0, at), run_id = entry.substr(at + 1, eq - at - 1);
+    std::string cursor = entry.substr(eq + 1);
+    bool again = !cursor.empty() && cursor.back() == '!';
+    if (again) cursor.pop_back();
+    for (Node& n : nodes_) {
+      if (n.id != id || n.run_id != run_id) continue;
+      n.done = cursor == "done";
+      n.cursor = n.done ? "0" : cursor;
+      n.again = again;
+    }
+  }
+  if (saved_owners.size() != owners_.size()) return;  // unknown: every node is scanned from its cursor, then again
+  for (size_t s = 0; s < owners_.size(); ++s)
+    if (saved_owners[s] != owners_[s])
+      for (Node& n : nodes_)
+        if (n.id == owners_[s]) n.again = true;
+}
+
+std::string Scanner::position() const {
+  if (!topology_->cluster()) return nodes_.empty() ? "0" : nodes_[0].cursor;
+  std::string out = kClusterTag;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    const Node& n = nodes_[i];
+    out += fmt::format("{}{}@{}={}{}", i ? ";" : "", n.id, n.run_id, n.done ? "done" : n.cursor, n.again ? "!" : "");
+  }
+  return out + "|" + EncodeOwners(owners_);
+}
+
+std::string Scanner::run_id() const { return topology_->cluster() || nodes_.empty() ? "" : nodes_[0].run_id; }
+
+Command Scanner::ScanCommand(const std::string& cursor, size_t nodes_active) const {
+  size_t count = std::max<size_t>(10, static_cast<size_t>(count_) / std::max<size_t>(1, nodes_active));
+  Command cmd{"SCAN", cursor, "MATCH", match_, "COUNT", std::to_string(count)};
+  if (type_) cmd.insert(cmd.end(), {"TYPE", KeyTypeName(*type_)});
+  return cmd;
+}
+
+// A node that now owns a slot it did not, or is importing one, may hold keys
+// its cursor already passed: it gets another pass.
+Status Scanner::CheckMoves() {
+  if (Status st = topology_->Refresh(); !st) return st;
+  std::vector<std::string> owners = topology_->SlotOwners();
+  auto importing = topology_->ImportingNodes();
+  if (!importing.ok()) return importing.error();
+  std::set<std::string> gained = *importing;
+  for (size_t s = 0; s < owners.size() && s < owners_.size(); ++s)
+    if (owners[s] != owners_[s]) gained.insert(owners[s]);
+  owners_ = std::move(owners);
+  bool unknown = false;
+  for (const std::string& id : gained) {
+    auto node = std::find_if(nodes_.begin(), nodes_.end(), [&](const Node& n) { return n.id == id; });
+    if (node == nodes_.end()) unknown = true;
+    else node->again = true;
+  }
+  // A primary that joined mid-run: start over with the new node list; every
+  // old node is scanned again too (the journal skips what was done).
+  if (unknown) {
+    if (Status st = ReadNodes(); !st) return st;
+    for (Node& n : nodes_) n.again = true;
+  }
+  return Status::Ok();
+}
+
+bool Scanner::StartAnotherPass() {
+  bool any = false;
+  for (Node& n : nodes_) {
+    if (!n.again) continue;
+    n = Node{n.id, n.run_id, "0", false, false, n.conn};
+    any = true;
+  }
+  if (any) ++extra_passes_;
+  return any;
+}
 
 Result<std::vector<std::string>> Scanner::Next() {
+  if (!started_)
+    if (Status st = Start(); !st) return st.error();
   if (done_) return std::vector<std::string>();
-  Command cmd{"SCAN", cursor_, "MATCH", match_, "COUNT", std::to_string(count_)};
-  if (type_) cmd.insert(cmd.end(), {"TYPE", KeyTypeName(*type_)});
-  auto reply = conn_->Call(cmd);
-  if (!reply.ok()) return reply.error();
-  if (reply->elements.size() != 2) return Fail("unexpected SCAN reply");
-  cursor_ = reply->elements[0].str;
-  done_ = cursor_ == "0";
+  std::vector<Node*> active;
+  for (Node& n : nodes_)
+    if (!n.done) active.push_back(&n);
+  if (active.empty()) {
+    if (topology_->cluster())
+      if (Status st = CheckMoves(); !st) return st.error();
+    if (!StartAnotherPass()) done_ = true;
+    return std::vector<std::string>();
+  }
+  std::vector<RedisConnection*> conns;
+  std::vector<std::vector<Command>> scans;
+  for (Node* n : active) {
+    conns.push_back(n->conn);
+    scans.push_back({ScanCommand(n->cursor, active.size())});
+  }
+  auto replies = PipelineEach(conns, scans);
+  if (!replies.ok()) return replies.error();
   std::vector<std::string> keys;
-  keys.reserve(reply->elements[1].elements.size());
-  for (auto& k : reply->elements[1].elements)
-    if (!state_ || !state_->Owns(k.str)) keys.push_back(std::move(k.str));
+  for (size_t i = 0; i < active.size(); ++i) {
+    Reply& reply = (*replies)[i].front();
+    if (reply.is_error()) return Fail(fmt::format("{} refused SCAN: {}", conns[i]->Describe(), reply.str));
+    if (reply.elements.size() != 2) return Fail("unexpected SCAN reply");
+    active[i]->cursor = reply.elements[0].str;
+    active[i]->done = active[i]->cursor == "0";
+    for (auto& k : reply.elements[1].elements)
+      if (!state_ || !state_->Owns(k.str)) keys.push_back(std::move(k.str));
+  }
+  if (topology_->cluster())
+    if (Status st = CheckMoves(); !st) return st.error();
+  bool all_done = std::all_of(nodes_.begin(), nodes_.end(), [](const Node& n) { return n.done; });
+  if (all_done && !topology_->cluster()) done_ = true;
   return keys;
+}
+
+Result<std::vector<std::string>> ListKeys(Topology* topology, const std::string& match) {
+  Scanner scanner(topology, match, std::nullopt, 1000, nullptr);
+  std::vector<std::string> out;
+  while (!scanner.done()) {
+    auto keys = scanner.Next();
+    if (!keys.ok()) return keys.error();
+    out.insert(out.end(), keys->begin(), keys->end());
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 }  // namespace keyshift

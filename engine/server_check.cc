@@ -110,18 +110,36 @@ std::string InfoValue(const std::string& info, const std::string& name) {
   return text.substr(start, text.find_first_of("\r\n", start) - start);
 }
 
-Status CheckServer(RedisConnection* conn, const ServerNeeds& needs) {
+namespace {
+
+// One primary's problems, each prefixed with `where` (the node, on a cluster).
+Status CheckNode(RedisConnection* conn, const ServerNeeds& needs, const std::string& where,
+                 std::vector<std::string>* problems) {
   auto replies = conn->Pipeline({{"INFO"}, {"ACL", "WHOAMI"}});
   if (!replies.ok()) return replies.error();
   const Reply& info = (*replies)[0];
   if (info.is_error())
-    return UsageError(fmt::format("cannot check the server: INFO was refused ({}); keyshift needs INFO ({})", info.str,
-                                  kAclHint));
+    return UsageError(fmt::format("cannot check the server{}: INFO was refused ({}); keyshift needs INFO ({})", where,
+                                  info.str, kAclHint));
   const Reply& whoami = (*replies)[1];
   std::string user = whoami.is_error() ? "this Redis user" : fmt::format("the Redis user '{}'", whoami.str);
-  std::vector<std::string> problems = InfoProblems(info.str, needs);
-  if (problems.empty() && !needs.commands.empty())
-    if (Status st = CheckCommands(conn, needs, user, &problems); !st) return st;
+  std::vector<std::string> found = InfoProblems(info.str, needs);
+  if (found.empty() && !needs.commands.empty())
+    if (Status st = CheckCommands(conn, needs, user, &found); !st) return st;
+  for (auto& p : found) problems->push_back(where.empty() ? p : fmt::format("{}: {}", where.substr(1), p));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status CheckServer(Topology* topology, const ServerNeeds& needs) {
+  auto nodes = topology->Primaries();
+  if (!nodes.ok()) return nodes.error();
+  std::vector<std::string> problems;
+  for (const NodeRef& node : *nodes) {
+    std::string where = topology->cluster() ? " " + node.address : "";
+    if (Status st = CheckNode(node.conn, needs, where, &problems); !st) return st;
+  }
   if (problems.empty()) return Status::Ok();
   std::string text = "this server is not fit for a run that writes; nothing was written:";
   if (!needs.writes) text = "this server cannot run keyshift:";
@@ -170,7 +188,7 @@ void AddDataCommands(std::vector<Command>* out, const StateKeys& keys, long long
   }
 }
 
-Status AddUndoCommands(RedisConnection* conn, std::vector<Command>* out, const StateKeys& keys, long long version,
+Status AddUndoCommands(Topology* conn, std::vector<Command>* out, const StateKeys& keys, long long version,
                        bool prune) {
   AddStateCommands(out, keys, version);
   auto hashes = ListJournalHashes(conn, keys, version);

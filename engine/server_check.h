@@ -25,6 +25,7 @@
 #include "core/value.h"
 #include "engine/state_keys.h"
 #include "redis/redis_client.h"
+#include "redis/topology.h"
 
 namespace keyshift {
 
@@ -36,7 +37,7 @@ struct ServerNeeds {
   std::vector<Command> commands;
 };
 
-Status CheckServer(RedisConnection* conn, const ServerNeeds& needs);
+Status CheckServer(Topology* topology, const ServerNeeds& needs);
 
 // The problems INFO alone shows (version, role, eviction policy), one line each.
 std::vector<std::string> InfoProblems(const std::string& info, const ServerNeeds& needs);
@@ -50,7 +51,7 @@ void AddDataCommands(std::vector<Command>* out, const StateKeys& keys, long long
 
 // What `down` (or, with `prune`, `prune`) needs for migration `version`: its
 // state, and the undo commands on a key its journal holds.
-Status AddUndoCommands(RedisConnection* conn, std::vector<Command>* out, const StateKeys& keys, long long version,
+Status AddUndoCommands(Topology* conn, std::vector<Command>* out, const StateKeys& keys, long long version,
                        bool prune);
 
 // A key that a SCAN MATCH glob matches ("user:*" -> "user:x").

@@ -87,8 +87,5 @@ std::string HiredisVersion();
 Result<std::unique_ptr<RedisConnection>> ConnectRedis(const RedisUrl& url, int timeout_ms = 5000,
                                                       int command_timeout_ms = 30000);
 
-// Opens a fresh connection to the same server (the lock's renewal thread,
-// the script watchdog): each needs its own, never shared.
-using ConnectionFactory = std::function<Result<std::unique_ptr<RedisConnection>>()>;
 
 }  // namespace keyshift

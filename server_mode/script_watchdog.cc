@@ -32,18 +32,26 @@ void ScriptWatchdog::Disarm() {
   armed_ = false;
 }
 
-void ScriptWatchdog::Check(RedisConnection* conn) {
-  // PING blocks while a script runs, until Redis starts answering BUSY.
-  auto reply = conn->Call({"PING"});
+void ScriptWatchdog::Check() {
+  auto nodes = conn_->Primaries();
+  if (!nodes.ok()) return;
+  std::vector<RedisConnection*> conns;
+  for (const NodeRef& n : *nodes) conns.push_back(n.conn);
+  // PING blocks while a script runs, until Redis starts answering BUSY; the
+  // primaries are asked at once, so one busy node delays none of the others.
+  auto pings = PipelineEach(conns, std::vector<std::vector<Command>>(conns.size(), {{"PING"}}));
+  if (!pings.ok()) return;
+  std::vector<RedisConnection*> busy;
+  for (size_t i = 0; i < conns.size(); ++i)
+    if ((*pings)[i].front().is_error() && (*pings)[i].front().str.compare(0, 4, "BUSY") == 0) busy.push_back(conns[i]);
   std::lock_guard<std::mutex> guard(mu_);
-  // An answer means no script runs now: the next one starts later. Timing
+  // No busy node means no script runs now: the next one starts later. Timing
   // from here (not from Arm) keeps a late key of a long batch its full limit.
-  if (reply.ok()) armed_at_ = std::chrono::steady_clock::now();
-  if (reply.ok() || reply.error().message.compare(0, 4, "BUSY") != 0) return;
+  if (busy.empty()) armed_at_ = std::chrono::steady_clock::now();
   auto elapsed = std::chrono::steady_clock::now() - armed_at_;
-  if (!armed_ || elapsed < std::chrono::milliseconds(limit_ms_)) return;
-  auto kill = conn->Call({"SCRIPT", "KILL"});
-  if (kill.ok()) fired_ = true;
+  if (busy.empty() || !armed_ || elapsed < std::chrono::milliseconds(limit_ms_)) return;
+  for (RedisConnection* conn : busy)
+    if (conn->Call({"SCRIPT", "KILL"}).ok()) fired_ = true;
 }
 
 void ScriptWatchdog::Loop() {
@@ -52,7 +60,7 @@ void ScriptWatchdog::Loop() {
     cv_.wait_for(guard, std::chrono::milliseconds(100), [this] { return stop_; });
     if (stop_ || !armed_) continue;
     guard.unlock();
-    Check(conn_.get());
+    Check();
     guard.lock();
   }
 }

@@ -1,6 +1,6 @@
 // Stops a runaway server-side script (SPEC 6). While armed around a pipeline
-// of server-mode calls, a thread with its own connection pings Redis; once
-// Redis answers BUSY (a script has run past busy-reply-threshold) and the
+// of server-mode calls, a thread with its own connections pings every
+// primary (on a cluster the scripts run on many); once a primary answers BUSY (a script has run past busy-reply-threshold) and the
 // migration's time limit has passed, it sends SCRIPT KILL. The killed call
 // fails with an error for its key, which is left untouched because the
 // script computes before it writes; Redis stays available.
@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "redis/redis_client.h"
+#include "redis/topology.h"
 
 namespace keyshift {
 
@@ -27,9 +28,9 @@ class ScriptWatchdog {
 
  private:
   void Loop();
-  void Check(RedisConnection* conn);
+  void Check();
 
-  std::unique_ptr<RedisConnection> conn_;  // opened before any script runs
+  std::unique_ptr<Topology> conn_;  // opened before any script runs
   long long limit_ms_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -54,23 +54,23 @@ std::vector<Scenario> Scenarios() {
   };
 }
 
-void Seed(RedisConnection& admin, const Scenario& s) {
+void Seed(Topology& admin, const Scenario& s) {
   Cmd(admin, {"FLUSHALL"});
   for (const auto& c : s.seed) Cmd(admin, c);
 }
 
-std::unique_ptr<RedisConnection> UserLacking(const RedisServer& server, RedisConnection& admin,
+std::unique_ptr<Topology> UserLacking(const RedisServer& server, Topology& admin,
                                              const std::string& command) {
   Cmd(admin, {"ACL", "SETUSER", "ks", "reset", "on", ">pw", "~*", "+@all", "-" + command});
   auto url = ParseRedisUrl(fmt::format("redis://ks:pw@127.0.0.1:{}/0", server.port()));
   REQUIRE(url.ok());
   auto conn = ConnectRedis(*url);
   REQUIRE(conn.ok());
-  return std::move(conn.value());
+  return SingleServer(std::move(conn.value()));
 }
 
 // Writes `s` through the CAS write script on `conn`; returns whether it says written.
-bool Write(RedisConnection& reader, RedisConnection& conn, const StateKeys& state, const Scenario& s) {
+bool Write(Topology& reader, Topology& conn, const StateKeys& state, const Scenario& s) {
   ScriptCache read_scripts(&reader), write_scripts(&conn);
   auto snaps = ReadKeys(read_scripts, state, kVersion, {s.key});
   REQUIRE(snaps.ok());
@@ -93,7 +93,7 @@ const char* kServerMigration = R"(return {
 })";
 
 // Makes `s`'s change with the server-mode script on `conn`; whether it says written.
-bool ServerWrite(RedisConnection& conn, const StateKeys& state, const Scenario& s) {
+bool ServerWrite(Topology& conn, const StateKeys& state, const Scenario& s) {
   TempDir dir;
   dir.Write("0001_server.lua", kServerMigration);
   auto files = ReadMigrationDir(dir.path());
@@ -108,18 +108,18 @@ bool ServerWrite(RedisConnection& conn, const StateKeys& state, const Scenario& 
 }
 
 // Undoes kVersion on `conn`; the lock is held through `admin`.
-Result<RollbackReport> Undo(RedisConnection& admin, RedisConnection& conn, const StateKeys& state) {
+Result<RollbackReport> Undo(Topology& admin, Topology& conn, const StateKeys& state) {
   auto lock = Lock::Acquire(&admin, state, "down");
   REQUIRE(lock.ok());
   Rollback rollback(&conn, state);
   return rollback.Run(kVersion, RollbackOptions{}, lock->get(), RollbackSinks{});
 }
 
-bool JournalEmpty(RedisConnection& admin) { return ScanKeys(admin, "keyshift:j:*").empty(); }
+bool JournalEmpty(Topology& admin) { return ScanKeys(admin, "keyshift:j:*").empty(); }
 
 // A script that answered "written" left the key written and journaled (so
 // `down` restores `before` exactly); any other answer left it untouched.
-void ExpectWholeOrNothing(RedisConnection& admin, const StateKeys& state, const std::map<std::string, std::string>& before,
+void ExpectWholeOrNothing(Topology& admin, const StateKeys& state, const std::map<std::string, std::string>& before,
                           bool written) {
   if (!written) {
     CHECK(SnapshotData(admin) == before);
@@ -154,7 +154,7 @@ void ForEachRefusal(Check check) {
 
 TEST_CASE("a refused command in the write script leaves the key as it was or written and journaled",
           "[redis][guarantee][refusal]") {
-  ForEachRefusal([](RedisConnection& admin, RedisConnection& user, const StateKeys& state, const Scenario& s,
+  ForEachRefusal([](Topology& admin, Topology& user, const StateKeys& state, const Scenario& s,
                     const std::map<std::string, std::string>& before) {
     ExpectWholeOrNothing(admin, state, before, Write(admin, user, state, s));
   });
@@ -162,7 +162,7 @@ TEST_CASE("a refused command in the write script leaves the key as it was or wri
 
 TEST_CASE("a refused command in the undo script leaves the key restored or still undoable",
           "[redis][guarantee][refusal]") {
-  ForEachRefusal([](RedisConnection& admin, RedisConnection& user, const StateKeys& state, const Scenario& s,
+  ForEachRefusal([](Topology& admin, Topology& user, const StateKeys& state, const Scenario& s,
                     const std::map<std::string, std::string>& before) {
     REQUIRE(Write(admin, admin, state, s));
     (void)Undo(admin, user, state);  // may fail part-way: that is the point
@@ -176,7 +176,7 @@ TEST_CASE("a refused command in the undo script leaves the key restored or still
 
 TEST_CASE("a refused command in the server-mode script leaves the key as it was or written and journaled",
           "[redis][guarantee][refusal]") {
-  ForEachRefusal([](RedisConnection& admin, RedisConnection& user, const StateKeys& state, const Scenario& s,
+  ForEachRefusal([](Topology& admin, Topology& user, const StateKeys& state, const Scenario& s,
                     const std::map<std::string, std::string>& before) {
     bool written = ServerWrite(user, state, s);
     if (written) CHECK_FALSE(ServerWrite(admin, state, s));  // journaled: done, not applied again

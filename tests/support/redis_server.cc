@@ -227,12 +227,12 @@ bool RedisServer::AnswersAsUs() const {
   return ours;
 }
 
-std::unique_ptr<RedisConnection> RedisServer::Connect() const {
+std::unique_ptr<Topology> RedisServer::Connect() const {
   auto url = ParseRedisUrl(url_with_password());
   REQUIRE(url.ok());
   auto connection = ConnectRedis(*url);
   if (!connection.ok()) FAIL("cannot connect to the test redis-server: " << connection.error().message);
-  return std::move(connection.value());
+  return SingleServer(std::move(connection.value()));
 }
 
 void RedisServer::Kill() {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "redis/redis_client.h"
+#include "redis/topology.h"
 
 namespace keyshift::testing {
 
@@ -52,8 +53,9 @@ class RedisServer {
   // The server's working dir (its log is redis.log in there).
   const std::string& dir() const { return dir_; }
 
-  // A connection to db 0, authenticated if needed; REQUIREs success.
-  std::unique_ptr<RedisConnection> Connect() const;
+  // A connection to db 0, authenticated if needed, as the engine sees a
+  // single server (redis/topology.h); REQUIREs success.
+  std::unique_ptr<Topology> Connect() const;
   // SIGKILL now and reap: for tests of "Redis goes away". pid() is -1 after.
   void Kill();
   // The last lines of the server's log and console output, for diagnostics.
