@@ -1,6 +1,8 @@
 // Checkpoint load/save as one Redis hash per migration.
 #include "engine/checkpoint.h"
 
+#include "engine/scanner.h"
+
 #include <cstdlib>
 #include <map>
 
@@ -41,9 +43,8 @@ Result<std::optional<Checkpoint>> ParseCheckpoint(const Reply& reply, const std:
   };
   Checkpoint cp;
   cp.cursor = f["cursor"].empty() ? "0" : f["cursor"];
-  // A SCAN cursor is an unsigned 64-bit number; Redis refuses anything else mid-run.
-  if (cp.cursor.size() > 20 || cp.cursor.find_first_not_of("0123456789") != std::string::npos)
-    return CorruptState(key, "field cursor is not a SCAN cursor");
+  // Redis refuses a cursor that is not an unsigned 64-bit number mid-run.
+  if (!ValidPosition(cp.cursor)) return CorruptState(key, "field cursor is not a SCAN cursor or cluster position");
   for (const auto& c : kCounterFields)
     if (Status st = number(c.name, &(cp.counters.*c.member)); !st) return st.error();
   if (Status st = number("elapsed_ms", &cp.elapsed_ms); !st) return st.error();

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "core/slot.h"
 #include "engine/interrupt.h"
 #include "engine/journal.h"
 #include "engine/ledger.h"
@@ -34,6 +35,15 @@ KeyChange ToKeyChange(const WriteOp& op) {
   c.new_key = op.new_key;
   c.after = op.value;
   return c;
+}
+
+// A rename is one atomic script over the key, its new name and both journal
+// entries; Redis Cluster runs a script only within one slot.
+std::string CrossSlotRename(const std::string& path, const std::string& key, const std::string& target) {
+  return fmt::format("{}: ks.rename of {} to {} crosses hash slots ({} -> {}): on Redis Cluster keyshift renames a key "
+                     "only within its slot, so that the move and its journal entry stay one atomic step. Give both "
+                     "names the same hash tag (e.g. user:{{42}}:profile -> profile:{{42}}); the key was left as it was",
+                     path, QuoteKey(key), QuoteKey(target), KeySlot(key), KeySlot(target));
 }
 
 }  // namespace
@@ -129,6 +139,10 @@ Status Migrator::TransformAll(Batch& b, const std::vector<KeySnapshot>& snaps, s
       KeyFailed(b, snap.key, Fail(fmt::format("{}: ks.rename target {} is inside keyshift's prefix '{}' (key {})",
                                               b.script->path(), QuoteKey(outcome->new_key), keys_.prefix(),
                                               QuoteKey(snap.key))));
+      continue;
+    }
+    if (outcome->action == TransformOutcome::kRename && conn_->cluster() && KeySlot(outcome->new_key) != KeySlot(snap.key)) {
+      KeyFailed(b, snap.key, Fail(CrossSlotRename(b.script->path(), snap.key, outcome->new_key)));
       continue;
     }
     ops->push_back(WriteOp{&snap, ToWriteAction(outcome->action), outcome->new_key, std::move(outcome->value)});

@@ -55,7 +55,25 @@ Result<std::vector<std::string>> RunIds(const std::vector<RedisConnection*>& con
   return ids;
 }
 
+bool IsCursor(const std::string& text) {
+  return !text.empty() && text.size() <= 20 && text.find_first_not_of("0123456789") == std::string::npos;
+}
+
 }  // namespace
+
+bool ValidPosition(const std::string& text) {
+  if (text.rfind(kClusterTag, 0) != 0) return IsCursor(text);
+  auto parts = Split(text.substr(std::string(kClusterTag).size()), '|');
+  if (parts.size() != 2 || (!parts[1].empty() && DecodeOwners(parts[1]).empty())) return false;
+  for (const std::string& entry : Split(parts[0], ';')) {
+    size_t at = entry.find('@'), eq = entry.find('=');
+    if (at == std::string::npos || eq == std::string::npos || eq < at) return false;
+    std::string cursor = entry.substr(eq + 1);
+    if (!cursor.empty() && cursor.back() == '!') cursor.pop_back();
+    if (cursor != "done" && !IsCursor(cursor)) return false;
+  }
+  return true;
+}
 
 Scanner::Scanner(Topology* topology, std::string match, std::optional<KeyType> type, int count,
                  const StateKeys* state)

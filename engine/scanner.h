@@ -75,6 +75,10 @@ class Scanner {
   int extra_passes_ = 0;
 };
 
+// Whether `text` is a position Scanner::position() could have written
+// (a corrupt checkpoint must be refused, not half-understood).
+bool ValidPosition(const std::string& text);
+
 // Every key matching `match` on every primary, sorted and without
 // duplicates (journal hashes: at most one per slot and migration).
 Result<std::vector<std::string>> ListKeys(Topology* topology, const std::string& match);

@@ -23,7 +23,11 @@ ServerKeyResult Make(ServerKeyResult::Kind kind, const std::string& key) {
 
 ServerRunner::ServerRunner(ScriptCache& scripts, const StateKeys& keys, const MigrationFile& file,
                            const MigrationInfo& info, ConnectionFactory watchdog_connection)
-    : scripts_(scripts), keys_(keys), file_(file), info_(info) {
+    : scripts_(scripts),
+      cluster_(dynamic_cast<Topology*>(scripts.connection()) && static_cast<Topology*>(scripts.connection())->cluster()),
+      keys_(keys),
+      file_(file),
+      info_(info) {
   std::string scan_type = info.scan.type ? KeyTypeName(*info.scan.type) : "";
   script_ = BuildServerScript(file, scan_type, keys.journal_prefix(file.version), keys.prefix());
   if (watchdog_connection)
@@ -91,8 +95,10 @@ Result<std::vector<ServerKeyResult>> ServerRunner::Run(const std::vector<std::st
   const LuaScript& body = dry_run ? script_.dry_body : script_.body;
   for (const auto& key : keys) {
     std::vector<std::string> ks{key, keys_.journal(file_.version, key)};
-    std::vector<std::string> args{dry_run ? "1" : "0"};
-    if (lock && !dry_run) {
+    std::vector<std::string> args{std::string(dry_run ? "1" : "0") + (cluster_ ? "c" : "")};
+    // On a cluster the lock lives in another slot than almost every key: the
+    // lock is then checked once per batch (Lock::Renew) instead of per key.
+    if (lock && !dry_run && !cluster_) {
       ks.push_back(lock->key());
       args.insert(args.end(), {lock->value(), std::to_string(lock->lease_ms())});
     }

@@ -43,6 +43,7 @@ class ServerRunner {
   ServerKeyResult Change(const std::string& key, const Reply& reply) const;
 
   ScriptCache& scripts_;
+  bool cluster_;  // keys in many slots: no per-key lock check (Run)
   const StateKeys& keys_;
   const MigrationFile& file_;
   const MigrationInfo& info_;

@@ -22,7 +22,9 @@ namespace {
 const char* const kServerMain = R"LUA(
 local runner, canon = modules.runner, modules.canon
 local key, jkey = KEYS[1], KEYS[2]
-local dry = ARGV[1] == '1'
+-- ARGV[1]: '1' dry-run, '0' write; a 'c' after it: on Redis Cluster.
+local dry = string.sub(ARGV[1], 1, 1) == '1'
+local cluster = string.sub(ARGV[1], 2, 2) == 'c'
 if redis.call('HEXISTS', jkey, key) == 1 then return {'done'} end
 -- KEYS[3], ARGV[2..3]: the runner's lock and lease. Another runner's lock
 -- stops the call; a lease that lapsed while Redis was blocked is retaken
@@ -64,6 +66,17 @@ end
 if action == 'rename' and new_key == key then action = 'write' end
 if action == 'rename' and string.sub(new_key, 1, #STATE_PREFIX) == STATE_PREFIX then
   return {'error', 'ks.rename target ' .. new_key .. " is inside keyshift's prefix '" .. STATE_PREFIX .. "'"}
+end
+-- One script writes the new name and both journal entries: on a cluster
+-- that needs one slot (host mode refuses the same way, migrator.cc).
+if action == 'rename' and cluster then
+  local from, to = redis.call('CLUSTER', 'KEYSLOT', key), redis.call('CLUSTER', 'KEYSLOT', new_key)
+  if from ~= to then
+    return {'error', 'ks.rename of ' .. key .. ' to ' .. new_key .. ' crosses hash slots (' .. from .. ' -> ' .. to ..
+      '): server mode renames a key only within its slot on Redis Cluster, since the key, its new name and both ' ..
+      'journal entries change in one atomic script. Give both names the same hash tag (e.g. user:{42}:profile -> ' ..
+      'profile:{42}); the key was left as it was'}
+  end
 end
 if action == 'write' and same(flat, before) then return {'keep'} end
 local code = ({write = 'W', delete = 'D', rename = 'R'})[action]
