@@ -172,7 +172,7 @@ void RedisCluster::FinishCli(ReshardRun& run, int timeout_seconds) {
   run.pid = -1;
   if (!exited) FAIL(run.what << " did not finish within " << timeout_seconds << " s (killed)\n" << LogTails());
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    FAIL(run.what << " failed (exited " << DescribeExit(status) << ")\n" << Tail(run.log_path) << LogTails());
+    FAIL(run.what << " failed (exited " << DescribeExit(status) << ")\n" << LogTails());
   }
 }
 
