@@ -4,24 +4,23 @@
 #include "tests/support/redis_server.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <thread>
+
+#include "tests/support/child_process.h"
 
 namespace keyshift::testing {
 namespace {
@@ -50,67 +49,24 @@ int FreeLoopbackPort() {
   return ntohs(addr.sin_port);
 }
 
+int FreeLoopbackPortBut(std::initializer_list<int> taken) {
+  int port = 0;
+  do port = FreeLoopbackPort();
+  while (std::find(taken.begin(), taken.end(), port) != taken.end());
+  return port;
+}
+
 // Resolved before fork: only async-signal-safe calls are allowed in the child.
 std::string RedisServerBinary() {
   if (const char* over = std::getenv("KEYSHIFT_TEST_REDIS_SERVER")) return over;
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path ? path : "/usr/local/bin:/usr/bin:/bin");
-  for (std::string dir; std::getline(dirs, dir, ':');) {
-    std::string candidate = dir + "/redis-server";
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  FAIL("redis-server not found in PATH (apt-get install redis-server)");
-  return {};
-}
-
-// Reaps pid if it has exited within `limit`; true when reaped.
-bool WaitForExit(pid_t pid, std::chrono::milliseconds limit, int* status) {
-  auto deadline = Clock::now() + limit;
-  while (true) {
-    pid_t r = waitpid(pid, status, WNOHANG);
-    if (r == pid || (r < 0 && errno == ECHILD)) return true;
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-}
-
-std::string DescribeExit(int status) {
-  if (WIFEXITED(status)) return "with code " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return "on signal " + std::to_string(WTERMSIG(status));
-  return "(status " + std::to_string(status) + ")";
-}
-
-void KillAndReap(pid_t pid) {
-  kill(pid, SIGKILL);
-  while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-  }
-}
-
-std::string Tail(const std::string& path, size_t max_bytes = 3000) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return "(no " + path + ")\n";
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (text.size() > max_bytes) text = "..." + text.substr(text.size() - max_bytes);
-  return "--- " + path + " ---\n" + text;
-}
-
-// Child side of fork: only async-signal-safe calls until exec.
-[[noreturn]] void ExecServer(pid_t parent, int console_fd, const std::vector<char*>& argv) {
-  // Dies with the test process even if that one crashes or is SIGKILLed.
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() != parent) _exit(127);
-  int null_fd = open("/dev/null", O_RDONLY);
-  dup2(null_fd, STDIN_FILENO);
-  dup2(console_fd, STDOUT_FILENO);
-  dup2(console_fd, STDERR_FILENO);
-  close_range(3, ~0U, 0);  // no client sockets of the test leak into the server
-  execv(argv[0], argv.data());
-  _exit(127);
+  return FindExecutable("redis-server", "apt-get install redis-server");
 }
 
 }  // namespace
 
 RedisServer::RedisServer(Tls tls, Options options) : options_(std::move(options)), tls_(std::move(tls)) { Start(); }
+
+RedisServer::RedisServer() : RedisServer(Options{}) {}
 
 RedisServer::RedisServer(Options options) : options_(std::move(options)) { Start(); }
 
@@ -164,25 +120,20 @@ bool RedisServer::StartOnce(std::string* why) {
     args.insert(args.end(), {"--requirepass", options_.requirepass});
   }
   if (tls_) {
-    do tls_port_ = FreeLoopbackPort();
-    while (tls_port_ == port_);
+    tls_port_ = FreeLoopbackPortBut({port_});
     std::vector<std::string> tls = TlsArgs(*tls_, tls_port_);
     args.insert(args.end(), tls.begin(), tls.end());
   }
+  if (options_.cluster) {
+    // The default bus port (port + 10000) may be taken or past 65535.
+    cluster_port_ = FreeLoopbackPortBut({port_, tls_port_});
+    args.insert(args.end(), {"--cluster-enabled", "yes", "--cluster-port", std::to_string(cluster_port_),
+                             "--cluster-config-file", dir_ + "/nodes.conf"});
+    unlink((dir_ + "/nodes.conf").c_str());  // a failed attempt's node must not come back
+  }
   args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  std::string console = dir_ + "/redis.out";
-  int console_fd = open(console.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   unlink((dir_ + "/redis.log").c_str());  // the tail shown on failure is this attempt's
-  REQUIRE(console_fd >= 0);
-  pid_t parent = getpid();
-  pid_ = fork();
-  if (pid_ == 0) ExecServer(parent, console_fd, argv);
-  close(console_fd);
-  REQUIRE(pid_ > 0);
+  pid_ = StartChild(args, dir_ + "/redis.out");
   if (WaitUntilReady(why)) return true;
   if (pid_ > 0) KillAndReap(pid_);
   pid_ = -1;

@@ -28,11 +28,17 @@ class RedisServer {
   struct Options {
     std::vector<std::string> extra_args;  // appended to the redis-server command line
     std::string requirepass;              // non-empty: --requirepass, and Connect() authenticates
+    // A cluster node: --cluster-enabled yes, nodes.conf in dir(), and the
+    // cluster bus on a free port of its own (cluster_port()).
+    bool cluster = false;
   };
 
   // Starts the server and waits until it answers PING; FAILs the test (with
   // the tail of the server's log) if it cannot.
-  explicit RedisServer(Options options = {});
+  // (Two constructors, not a default argument: GCC cannot use Options'
+  // member initializers before RedisServer is complete.)
+  RedisServer();
+  explicit RedisServer(Options options);
   // Also listens with TLS, on tls_port().
   RedisServer(Tls tls, Options options);
   // SIGTERM, wait up to 5 s, then SIGKILL; removes the temp dir.
@@ -43,6 +49,8 @@ class RedisServer {
   int port() const { return port_; }
   // The TLS port (Options::tls), else 0.
   int tls_port() const { return tls_port_; }
+  // The cluster bus port (Options::cluster), else 0.
+  int cluster_port() const { return cluster_port_; }
   // rediss://HOST:TLS_PORT/0; HOST 127.0.0.1 unless given (e.g. "localhost").
   std::string tls_url(const std::string& host = "127.0.0.1") const;
   // redis://127.0.0.1:PORT/0, never with a password (see url_with_password()).
@@ -73,6 +81,7 @@ class RedisServer {
   std::string dir_;
   int port_ = 0;
   int tls_port_ = 0;
+  int cluster_port_ = 0;
   pid_t pid_ = -1;
 };
 
