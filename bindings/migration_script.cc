@@ -177,9 +177,12 @@ Status MigrationScript::ReadInfo(const std::string& text) {
   if (st) st = text_field("owner", &info_.owner, false);
   if (st) st = text_field("expected", &info_.expected, false);
   if (st) st = text_field("rollback", &info_.rollback, false);
-  if (st) st = text_field("mode", &info_.mode, false);
-  if (st && info_.mode != "host" && info_.mode != "server")
-    st = Fail(fmt::format("{}: mode must be \"host\" or \"server\", not \"{}\"", where, info_.mode));
+  std::string mode = RunModeName(info_.mode);
+  if (st) st = text_field("mode", &mode, false);
+  auto parsed = ParseRunMode(mode);
+  if (st && !parsed.ok())
+    st = Fail(fmt::format("{}: mode must be \"host\" or \"server\", not \"{}\"", where, mode));
+  if (st) info_.mode = *parsed;
   if (!st) {
     lua_pop(L, 1);
     return st;
@@ -329,7 +332,7 @@ Result<TransformOutcome> MigrationScript::Transform(const std::string& key, cons
 Result<TransformOutcome> MigrationScript::Revert(const std::string& key, const Value& value) {
   if (!info_.has_revert) return Fail(fmt::format("{}: has no revert function", path_));
   auto out = Apply(revert_ref_, info_.revert_line, "revert", key, value);
-  if (out.ok() && out->action == TransformOutcome::kRename)
+  if (out.ok() && out->action == KeyAction::kRename)
     return KeyError(fmt::format("{}:{}: revert returned ks.rename(...); a revert cannot rename (`down` moves renamed "
                                 "keys back to the name the journal recorded)", path_, info_.revert_line), key);
   return out;
@@ -348,18 +351,18 @@ Result<TransformOutcome> MigrationScript::Apply(int fn_ref, int line, const char
     lua_pop(L, 3);
     return KeyError(fmt::format("{}:{}: {}", path_, line, msg), key);
   }
-  if (action == "delete") out.action = TransformOutcome::kDelete;
+  if (action == "delete") out.action = KeyAction::kDelete;
   if (action == "write" || action == "rename") {
     out.value = lua_istable(L, -2) ? FlatToValue(L, -2, value.type) : value;
-    out.action = action == "write" ? TransformOutcome::kWrite : TransformOutcome::kRename;
+    out.action = action == "write" ? KeyAction::kRewrite : KeyAction::kRename;
     if (action == "rename") {
       size_t len = 0;
       const char* s = lua_tolstring(L, -1, &len);
       out.new_key.assign(s, len);  // keys are binary: keep NUL bytes
     }
-    if (out.action == TransformOutcome::kWrite && SameValue(out.value, value)) out.action = TransformOutcome::kKeep;
-    if (out.action == TransformOutcome::kRename && out.new_key == key)
-      out.action = SameValue(out.value, value) ? TransformOutcome::kKeep : TransformOutcome::kWrite;
+    if (out.action == KeyAction::kRewrite && SameValue(out.value, value)) out.action = KeyAction::kKeep;
+    if (out.action == KeyAction::kRename && out.new_key == key)
+      out.action = SameValue(out.value, value) ? KeyAction::kKeep : KeyAction::kRewrite;
   }
   lua_pop(L, 3);
   return out;

@@ -33,7 +33,7 @@ void CheckFiles(const MigrationDir& dir, std::vector<Finding>* out) {
       out->push_back({"error", script.error().message});
       continue;
     }
-    auto issues = (*script)->info().mode == "server" ? CheckPortability(f.text) : std::vector<PortabilityIssue>{};
+    auto issues = (*script)->info().mode == RunMode::kServer ? CheckPortability(f.text) : std::vector<PortabilityIssue>{};
     for (const auto& issue : issues)
       out->push_back({"error", fmt::format("{}:{}: {} (mode = \"server\": Redis runs Lua 5.1)", f.path, issue.line,
                                            issue.message)});

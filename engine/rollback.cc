@@ -82,7 +82,7 @@ Result<std::vector<Loaded>> LoadEntries(RedisConnection* conn, const std::string
     if (reply->elements[i].is_nil()) continue;
     auto e = DecodeJournalEntry(reply->elements[i].str);
     if (!e.ok()) return Fail(fmt::format("{} entry for {}: {}", journal_hash, QuoteKey(fields[i]), e.error().message));
-    if (e->action != 'C') out.push_back(Loaded{fields[i], std::move(e.value())});
+    if (e->action != KeyAction::kCreate) out.push_back(Loaded{fields[i], std::move(e.value())});
   }
   return out;
 }
@@ -118,7 +118,7 @@ Status Rollback::UndoBatch(Pass& p, const std::string& journal_hash, const std::
     if (r.str != "changed" && r.str != "exists") continue;
     // A renamed key whose old name the application recreated has two
     // application values: a conflict either way.
-    if (p.options->revert && (r.str == "changed" || l.entry.action == 'D')) to_revert.push_back(std::move(l));
+    if (p.options->revert && (r.str == "changed" || l.entry.action == KeyAction::kDelete)) to_revert.push_back(std::move(l));
     else NoteConflict(p, l.key, r.str);
   }
   if (to_revert.empty()) return Status::Ok();
@@ -137,13 +137,13 @@ Status Rollback::PreviewBatch(Pass& p, const std::string& journal_hash, const st
     const KeySnapshot& now = (*current)[i];
     bool present = now.state == KeySnapshot::kPresent;
     const std::string& digest = l.entry.format == 1 ? now.dump_digest : now.digest;
-    bool conflict = l.entry.action == 'D' ? present : (!present || digest != l.entry.post_digest);
+    bool conflict = l.entry.action == KeyAction::kDelete ? present : (!present || digest != l.entry.post_digest);
     if (conflict && p.options->revert && now.state != KeySnapshot::kUnsupported) {
       if (Status st = PreviewRevert(p, l, now); !st) return st;
       continue;
     }
     if (conflict && !p.options->force) {
-      NoteConflict(p, l.key, l.entry.action == 'D' ? "exists" : "changed");
+      NoteConflict(p, l.key, l.entry.action == KeyAction::kDelete ? "exists" : "changed");
       continue;
     }
     ++p.report.restored;
@@ -159,11 +159,11 @@ Status Rollback::PreviewBatch(Pass& p, const std::string& journal_hash, const st
     c.before = now.value;
     c.after = std::move(old.value());
     c.before_pttl_ms = PttlFromExpireAt(l.entry.expire_at);
-    c.action = l.entry.action == 'D' || !present ? KeyChange::kCreate
-               : l.entry.action == 'R'           ? KeyChange::kRename
-                                                 : KeyChange::kRewrite;
+    // The entry's action (rewrite, rename) is what undoing it does too, but
+    // a deleted or vanished key comes back: created.
+    c.action = l.entry.action == KeyAction::kDelete || !present ? KeyAction::kCreate : l.entry.action;
     c.new_key = l.key;
-    if (c.action == KeyChange::kCreate) c.key = l.key;
+    if (c.action == KeyAction::kCreate) c.key = l.key;
     if (p.sinks->diff) p.sinks->diff(c);
   }
   return Status::Ok();

@@ -79,16 +79,10 @@ Result<std::vector<std::string>> RevertArgs(MigrationScript& script, const Rollb
   if (now.state != KeySnapshot::kPresent) return std::vector<std::string>{"", "-1", "X", "none"};
   auto outcome = script.Revert(l.key, now.value);
   if (!outcome.ok()) return outcome.error();
-  WriteOp op{&now, WriteOp::kDelete, "", {}};
-  const char* code = outcome->action == TransformOutcome::kDelete ? "D" : "K";
-  if (outcome->action == TransformOutcome::kWrite) {
-    op.action = WriteOp::kRewrite;
-    op.value = std::move(outcome->value);
-    code = "W";
-  }
-  std::vector<std::string> args = WriteArgs(op);
-  args[2] = code;
-  return args;
+  // The action's code is the script's: W, D or K (Revert never renames).
+  WriteOp op{&now, outcome->action, "", {}};
+  if (op.action == KeyAction::kRewrite) op.value = std::move(outcome->value);
+  return WriteArgs(op);
 }
 
 }  // namespace
@@ -138,16 +132,16 @@ Status Rollback::PreviewRevert(Pass& p, const RollbackLoaded& l, const KeySnapsh
   }
   auto outcome = p.options->revert->Revert(l.key, now.value);
   if (!outcome.ok()) return outcome.error();
-  KeyChange c{holder, now.value, PttlFromExpireAt(now.expire_at), KeyChange::kRewrite, "", now.value};
-  if (outcome->action == TransformOutcome::kDelete) c.action = KeyChange::kDelete;
-  if (outcome->action == TransformOutcome::kWrite) c.after = outcome->value;
-  if (holder != l.key && c.action != KeyChange::kDelete) {
-    c.action = KeyChange::kRename;
+  KeyChange c{holder, now.value, PttlFromExpireAt(now.expire_at), KeyAction::kRewrite, "", now.value};
+  if (outcome->action == KeyAction::kDelete) c.action = KeyAction::kDelete;
+  if (outcome->action == KeyAction::kRewrite) c.after = outcome->value;
+  if (holder != l.key && c.action != KeyAction::kDelete) {
+    c.action = KeyAction::kRename;
     c.new_key = l.key;
   }
   if (p.sinks->diff) p.sinks->diff(c);
   if (holder != l.key) Simulate(holder, nullptr, -1);
-  Simulate(l.key, c.action == KeyChange::kDelete ? nullptr : &c.after, now.expire_at);
+  Simulate(l.key, c.action == KeyAction::kDelete ? nullptr : &c.after, now.expire_at);
   return Status::Ok();
 }
 
@@ -191,7 +185,7 @@ void Rollback::SimulateRestore(const RollbackLoaded& l, const Value* old) {
   KeySnapshot& s = simulated_[l.key];
   s.state = KeySnapshot::kPresent;  // an undecodable payload still has its DUMP digest
   s.dump_digest = Sha1Hex(l.entry.dump);
-  if (l.entry.action == 'R') Simulate(l.entry.other_key, nullptr, -1);
+  if (l.entry.action == KeyAction::kRename) Simulate(l.entry.other_key, nullptr, -1);
 }
 
 // Mirrors content_digest in script_safety.cc over the elements Redis would
