@@ -116,10 +116,12 @@ Status Rollback::UndoBatch(Pass& p, const std::string& journal_hash, const std::
     if (r.is_error()) return Fail(fmt::format("restoring {}: {}", QuoteKey(l.key), r.str));
     if (r.str == "ok") ++p.report.restored;
     if (r.str != "changed" && r.str != "exists") continue;
+    auto kind = r.str == "changed" ? ConflictKind::kChanged : ConflictKind::kExists;
     // A renamed key whose old name the application recreated has two
     // application values: a conflict either way.
-    if (p.options->revert && (r.str == "changed" || l.entry.action == KeyAction::kDelete)) to_revert.push_back(std::move(l));
-    else NoteConflict(p, l.key, r.str);
+    if (p.options->revert && (kind == ConflictKind::kChanged || l.entry.action == KeyAction::kDelete))
+      to_revert.push_back(std::move(l));
+    else NoteConflict(p, l.key, kind);
   }
   if (to_revert.empty()) return Status::Ok();
   return RevertBatch(p, journal_hash, std::move(to_revert));
@@ -143,7 +145,7 @@ Status Rollback::PreviewBatch(Pass& p, const std::string& journal_hash, const st
       continue;
     }
     if (conflict && !p.options->force) {
-      NoteConflict(p, l.key, l.entry.action == KeyAction::kDelete ? "exists" : "changed");
+      NoteConflict(p, l.key, l.entry.action == KeyAction::kDelete ? ConflictKind::kExists : ConflictKind::kChanged);
       continue;
     }
     ++p.report.restored;

@@ -97,7 +97,7 @@ Status Rollback::RevertBatch(Pass& p, const std::string& journal_hash, std::vect
     std::vector<RollbackLoaded> sent;
     for (size_t i = 0; i < pending.size(); ++i) {
       if ((*now)[i].state == KeySnapshot::kUnsupported) {
-        NoteConflict(p, pending[i].key, "unsupported");
+        NoteConflict(p, pending[i].key, ConflictKind::kUnsupported);
         continue;
       }
       auto args = RevertArgs(*p.options->revert, pending[i], (*now)[i]);
@@ -114,10 +114,10 @@ Status Rollback::RevertBatch(Pass& p, const std::string& journal_hash, std::vect
       if (r.is_error()) return Fail(fmt::format("reverting {}: {}", QuoteKey(sent[i].key), r.str));
       if (r.str == "ok") ++p.report.reverted;
       else if (r.str == "changed") pending.push_back(std::move(sent[i]));
-      else if (r.str == "exists") NoteConflict(p, sent[i].key, "exists");
+      else if (r.str == "exists") NoteConflict(p, sent[i].key, ConflictKind::kExists);
     }
   }
-  for (const auto& l : pending) NoteConflict(p, l.key, "busy");
+  for (const auto& l : pending) NoteConflict(p, l.key, ConflictKind::kBusy);
   return Status::Ok();
 }
 
@@ -145,13 +145,13 @@ Status Rollback::PreviewRevert(Pass& p, const RollbackLoaded& l, const KeySnapsh
   return Status::Ok();
 }
 
-void Rollback::NoteConflict(Pass& p, const std::string& key, const std::string& status) {
+void Rollback::NoteConflict(Pass& p, const std::string& key, ConflictKind kind) {
   ++p.report.conflicts;
   if (p.report.conflict_samples.size() >= kMaxConflictSamples) return;
-  const char* why = status == "changed"   ? "changed by the application since the migration wrote it"
-                    : status == "exists"  ? "exists again (the application recreated it)"
-                    : status == "busy"    ? "kept changing while `down` reverted it; run `keyshift down` again"
-                                          : "now of a type keyshift cannot read";
+  const char* why = kind == ConflictKind::kChanged ? "changed by the application since the migration wrote it"
+                    : kind == ConflictKind::kExists ? "exists again (the application recreated it)"
+                    : kind == ConflictKind::kBusy   ? "kept changing while `down` reverted it; run `keyshift down` again"
+                                                    : "now of a type keyshift cannot read";
   p.report.conflict_samples.push_back(Conflict{key, why});
 }
 
