@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "bindings/convert.h"
+#include "core/enum_words.h"
 #include "core/text.h"
 #include "lauxlib.h"
 #include "lua.h"
@@ -19,6 +20,9 @@ namespace {
 constexpr const char* kKnownFields[] = {"description", "owner",  "expected", "rollback", "scan",
                                         "mode",        "transform", "verify", "limits", "revert"};
 constexpr const char* kScanTypes[] = {"string", "hash", "list", "set", "zset"};
+// runner.apply's first result (stdlib/runner.lua), when it is not "error".
+constexpr EnumWord<KeyAction> kRunnerActions[] = {
+    {KeyAction::kKeep, "keep"}, {KeyAction::kRewrite, "write"}, {KeyAction::kDelete, "delete"}, {KeyAction::kRename, "rename"}};
 
 // Line of the file's last top-level `return`, where the migration table is
 // built: the best place to point at for a missing or malformed field.
@@ -345,17 +349,19 @@ Result<TransformOutcome> MigrationScript::Apply(int fn_ref, int line, const char
   if (!st) return st.error();
   std::string action = lua_isstring(L, -3) ? lua_tostring(L, -3) : "";
   TransformOutcome out;
-  if (action == "error") {
-    std::string msg = lua_isstring(L, -2) ? lua_tostring(L, -2) : "failed";
+  auto parsed = ParseWord(kRunnerActions, action, "runner action");
+  if (!parsed.ok()) {  // "error", with the message second
+    std::string msg = action != "error"        ? parsed.error().message
+                      : lua_isstring(L, -2) ? lua_tostring(L, -2)
+                                             : "failed";
     if (std::strcmp(what, "transform") != 0 && msg.compare(0, 9, "transform") == 0) msg = what + msg.substr(9);
     lua_pop(L, 3);
     return KeyError(fmt::format("{}:{}: {}", path_, line, msg), key);
   }
-  if (action == "delete") out.action = KeyAction::kDelete;
-  if (action == "write" || action == "rename") {
+  out.action = *parsed;
+  if (out.action == KeyAction::kRewrite || out.action == KeyAction::kRename) {
     out.value = lua_istable(L, -2) ? FlatToValue(L, -2, value.type) : value;
-    out.action = action == "write" ? KeyAction::kRewrite : KeyAction::kRename;
-    if (action == "rename") {
+    if (out.action == KeyAction::kRename) {
       size_t len = 0;
       const char* s = lua_tolstring(L, -1, &len);
       out.new_key.assign(s, len);  // keys are binary: keep NUL bytes
