@@ -21,8 +21,10 @@ constexpr const char* kKnownFields[] = {"description", "owner",  "expected", "ro
                                         "mode",        "transform", "verify", "limits", "revert"};
 constexpr const char* kScanTypes[] = {"string", "hash", "list", "set", "zset"};
 // runner.apply's first result (stdlib/runner.lua), when it is not "error".
-constexpr EnumWord<KeyAction> kRunnerActions[] = {
-    {KeyAction::kKeep, "keep"}, {KeyAction::kRewrite, "write"}, {KeyAction::kDelete, "delete"}, {KeyAction::kRename, "rename"}};
+constexpr EnumWord<KeyAction> kRunnerActions[] = {{KeyAction::kKeep, "keep"},
+                                                   {KeyAction::kRewrite, "write"},
+                                                   {KeyAction::kDelete, "delete"},
+                                                   {KeyAction::kRename, "rename"}};
 
 // Line of the file's last top-level `return`, where the migration table is
 // built: the best place to point at for a missing or malformed field.

@@ -409,7 +409,8 @@ std::optional<int> Parse(int argc, char** argv, CliOptions& o, const CommandSpec
   app.add_option("--dir", o.dir, "Migration directory (env KEYSHIFT_DIR, default ./migrations)");
   app.add_option("--prefix", o.prefix, "Prefix of keyshift's own keys in Redis (env KEYSHIFT_PREFIX, default keyshift:)");
   AddWordOption(app, "--output", &o.output, Words(kOutputWords),
-                [](std::string_view w) { return ParseWord(kOutputWords, w, "--output"); }, "text (default) or json, for CI");
+                [](std::string_view w) { return ParseWord(kOutputWords, w, "--output"); },
+                "text (default) or json, for CI");
   app.add_option("--password-file", o.password_file,
                  "Read the Redis password from this file (else env KEYSHIFT_PASSWORD or REDISCLI_AUTH)");
   AddTlsOptions(app, o);

@@ -38,10 +38,11 @@ void CheckFiles(const MigrationDir& dir, std::vector<Finding>* out) {
       out->push_back({Level::kError, script.error().message});
       continue;
     }
-    auto issues = (*script)->info().mode == RunMode::kServer ? CheckPortability(f.text) : std::vector<PortabilityIssue>{};
+    bool server = (*script)->info().mode == RunMode::kServer;
+    auto issues = server ? CheckPortability(f.text) : std::vector<PortabilityIssue>{};
     for (const auto& issue : issues)
-      out->push_back({Level::kError, fmt::format("{}:{}: {} (mode = \"server\": Redis runs Lua 5.1)", f.path, issue.line,
-                                           issue.message)});
+      out->push_back({Level::kError, fmt::format("{}:{}: {} (mode = \"server\": Redis runs Lua 5.1)", f.path,
+                                                 issue.line, issue.message)});
     if (issues.empty()) out->push_back({Level::kOk, fmt::format("{}: {}", f.path, (*script)->info().description)});
   }
 }
@@ -60,7 +61,8 @@ void CheckRevertRoundTrips(RedisConnection* conn, const StateKeys& keys, const C
       continue;
     }
     for (const auto& x : r->examples)
-      out->push_back({Level::kWarning, fmt::format("{}: revert does not undo transform on sampled key {}", m.file->path, x)});
+      out->push_back({Level::kWarning,
+                      fmt::format("{}: revert does not undo transform on sampled key {}", m.file->path, x)});
     if (r->mismatched > static_cast<long long>(r->examples.size()))
       out->push_back({Level::kWarning, fmt::format("{}: ... and {} more sampled keys", m.file->path,
                                              r->mismatched - static_cast<long long>(r->examples.size()))});

@@ -35,8 +35,9 @@ end
 )LUA";
 
 std::string EncodeJournalEntry(const JournalEntry& e) {
-  return fmt::format("{}|{}|{}|{}|{}|", e.format, KeyActionCode(e.action), e.expire_at, e.post_digest, e.other_key.size()) + e.other_key +
-         e.dump;
+  return fmt::format("{}|{}|{}|{}|{}|", e.format, KeyActionCode(e.action), e.expire_at, e.post_digest,
+                     e.other_key.size()) +
+         e.other_key + e.dump;
 }
 
 Result<std::vector<std::string>> ListJournalHashes(RedisConnection* conn, const StateKeys& keys, long long version) {

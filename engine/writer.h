@@ -26,7 +26,7 @@ namespace keyshift {
 
 struct WriteOp {
   const KeySnapshot* before;  // as read; its digest and expiry are the CAS condition
-  KeyAction action = KeyAction::kRewrite;  // kRewrite, kDelete or kRename
+  KeyAction action = KeyAction::kRewrite;  // kRewrite, kDelete, kRename (kKeep: rollback's revert only)
   std::string new_key;        // kRename
   Value value;                // kRewrite, kRename
 };
