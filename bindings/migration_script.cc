@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "bindings/convert.h"
+#include "core/enum_words.h"
 #include "core/text.h"
 #include "lauxlib.h"
 #include "lua.h"
@@ -19,6 +20,11 @@ namespace {
 constexpr const char* kKnownFields[] = {"description", "owner",  "expected", "rollback", "scan",
                                         "mode",        "transform", "verify", "limits", "revert"};
 constexpr const char* kScanTypes[] = {"string", "hash", "list", "set", "zset"};
+// runner.apply's first result (stdlib/runner.lua), when it is not "error".
+constexpr EnumWord<KeyAction> kRunnerActions[] = {{KeyAction::kKeep, "keep"},
+                                                   {KeyAction::kRewrite, "write"},
+                                                   {KeyAction::kDelete, "delete"},
+                                                   {KeyAction::kRename, "rename"}};
 
 // Line of the file's last top-level `return`, where the migration table is
 // built: the best place to point at for a missing or malformed field.
@@ -177,9 +183,12 @@ Status MigrationScript::ReadInfo(const std::string& text) {
   if (st) st = text_field("owner", &info_.owner, false);
   if (st) st = text_field("expected", &info_.expected, false);
   if (st) st = text_field("rollback", &info_.rollback, false);
-  if (st) st = text_field("mode", &info_.mode, false);
-  if (st && info_.mode != "host" && info_.mode != "server")
-    st = Fail(fmt::format("{}: mode must be \"host\" or \"server\", not \"{}\"", where, info_.mode));
+  std::string mode = RunModeName(info_.mode);
+  if (st) st = text_field("mode", &mode, false);
+  auto parsed = ParseRunMode(mode);
+  if (st && !parsed.ok())
+    st = Fail(fmt::format("{}: mode must be \"host\" or \"server\", not \"{}\"", where, mode));
+  if (st) info_.mode = *parsed;
   if (!st) {
     lua_pop(L, 1);
     return st;
@@ -329,7 +338,7 @@ Result<TransformOutcome> MigrationScript::Transform(const std::string& key, cons
 Result<TransformOutcome> MigrationScript::Revert(const std::string& key, const Value& value) {
   if (!info_.has_revert) return Fail(fmt::format("{}: has no revert function", path_));
   auto out = Apply(revert_ref_, info_.revert_line, "revert", key, value);
-  if (out.ok() && out->action == TransformOutcome::kRename)
+  if (out.ok() && out->action == KeyAction::kRename)
     return KeyError(fmt::format("{}:{}: revert returned ks.rename(...); a revert cannot rename (`down` moves renamed "
                                 "keys back to the name the journal recorded)", path_, info_.revert_line), key);
   return out;
@@ -342,24 +351,26 @@ Result<TransformOutcome> MigrationScript::Apply(int fn_ref, int line, const char
   if (!st) return st.error();
   std::string action = lua_isstring(L, -3) ? lua_tostring(L, -3) : "";
   TransformOutcome out;
-  if (action == "error") {
-    std::string msg = lua_isstring(L, -2) ? lua_tostring(L, -2) : "failed";
+  auto parsed = ParseWord(kRunnerActions, action, "runner action");
+  if (!parsed.ok()) {  // "error", with the message second
+    std::string msg = action != "error"        ? parsed.error().message
+                      : lua_isstring(L, -2) ? lua_tostring(L, -2)
+                                             : "failed";
     if (std::strcmp(what, "transform") != 0 && msg.compare(0, 9, "transform") == 0) msg = what + msg.substr(9);
     lua_pop(L, 3);
     return KeyError(fmt::format("{}:{}: {}", path_, line, msg), key);
   }
-  if (action == "delete") out.action = TransformOutcome::kDelete;
-  if (action == "write" || action == "rename") {
+  out.action = *parsed;
+  if (out.action == KeyAction::kRewrite || out.action == KeyAction::kRename) {
     out.value = lua_istable(L, -2) ? FlatToValue(L, -2, value.type) : value;
-    out.action = action == "write" ? TransformOutcome::kWrite : TransformOutcome::kRename;
-    if (action == "rename") {
+    if (out.action == KeyAction::kRename) {
       size_t len = 0;
       const char* s = lua_tolstring(L, -1, &len);
       out.new_key.assign(s, len);  // keys are binary: keep NUL bytes
     }
-    if (out.action == TransformOutcome::kWrite && SameValue(out.value, value)) out.action = TransformOutcome::kKeep;
-    if (out.action == TransformOutcome::kRename && out.new_key == key)
-      out.action = SameValue(out.value, value) ? TransformOutcome::kKeep : TransformOutcome::kWrite;
+    if (out.action == KeyAction::kRewrite && SameValue(out.value, value)) out.action = KeyAction::kKeep;
+    if (out.action == KeyAction::kRename && out.new_key == key)
+      out.action = SameValue(out.value, value) ? KeyAction::kKeep : KeyAction::kRewrite;
   }
   lua_pop(L, 3);
   return out;

@@ -7,7 +7,9 @@
 #include <string>
 
 #include "bindings/sandbox.h"
+#include "core/key_action.h"
 #include "core/result.h"
+#include "core/run_mode.h"
 #include "core/value.h"
 
 namespace keyshift {
@@ -21,7 +23,7 @@ struct ScanSpec {
 struct MigrationInfo {
   std::string description, owner, expected, rollback;
   ScanSpec scan;
-  std::string mode = "host";  // "host" or "server"
+  RunMode mode = RunMode::kHost;
   bool has_transform = false;
   bool has_verify = false;
   bool has_revert = false;    // the inverse transform `down` applies to keys changed since
@@ -31,10 +33,9 @@ struct MigrationInfo {
 };
 
 struct TransformOutcome {
-  enum Action { kKeep, kWrite, kDelete, kRename };
-  Action action = kKeep;
+  KeyAction action = KeyAction::kKeep;  // kKeep, kRewrite, kDelete or kRename
   std::string new_key;  // kRename
-  Value value;          // kWrite, kRename: the new value (kRename without a value: the old one)
+  Value value;          // kRewrite, kRename: the new value (kRename without a value: the old one)
 };
 
 class MigrationScript {

@@ -19,6 +19,7 @@
 #include "cli/json_output.h"
 #include "cli/secrets.h"
 #include "cli/version.h"
+#include "core/enum_words.h"
 #include "core/text.h"
 #include "engine/interrupt.h"
 
@@ -54,6 +55,18 @@ CLI::Validator IntIn(long long lo, long long hi) {
       },
       fmt::format("{}..{}", lo, hi));
 }
+
+// An option whose words are an enum's (its name table's `words`): CLI11
+// checks the word first, so `parse` always succeeds and `out` gets the enumerator.
+template <typename T, typename Parse>
+CLI::Option* AddWordOption(CLI::App& app, const std::string& name, T* out, std::vector<std::string> words, Parse parse,
+                           const std::string& help) {
+  return app.add_option_function<std::string>(name, [out, parse](const std::string& w) { *out = *parse(w); }, help)
+      ->check(CLI::IsMember(std::move(words)));
+}
+
+constexpr EnumWord<OnError> kOnErrorWords[] = {{OnError::kAbort, "abort"}, {OnError::kSkip, "skip"}};
+constexpr EnumWord<OutputFormat> kOutputWords[] = {{OutputFormat::kText, "text"}, {OutputFormat::kJson, "json"}};
 
 // Versions are at most 15 digits (directory.h); counts stay far below 2^63.
 constexpr long long kMaxVersion = 999'999'999'999'999;
@@ -125,12 +138,12 @@ void AddUp(CLI::App& app, CliOptions& o) {
   app.add_option("--to", o.to, "Apply pending migrations up to and including this version")
       ->check(IntIn(0, kMaxVersion));
   app.add_flag("--dry-run", o.dry_run, "Print a diff for every key that would change; write nothing at all");
-  app.add_option("--mode", o.mode, "Override the files' mode: host or server")->check(CLI::IsMember({"host", "server"}));
+  AddWordOption(app, "--mode", &o.mode, RunModeNames(), ParseRunMode, "Override the files' mode: host or server");
   app.add_option("--batch", o.batch, "Keys per SCAN batch and write pipeline (default: the file's scan.batch, or 500)")
       ->check(IntIn(1, 100000));
-  app.add_option("--on-error", o.on_error,
-                 "abort: stop at the first failing key (default); skip: log it, leave it as it was, go on")
-      ->check(CLI::IsMember({"abort", "skip"}));
+  AddWordOption(app, "--on-error", &o.on_error, Words(kOnErrorWords),
+                [](std::string_view w) { return ParseWord(kOnErrorWords, w, "--on-error"); },
+                "abort: stop at the first failing key (default); skip: log it, leave it as it was, go on");
   app.add_option("--max-errors", o.max_errors, "With --on-error skip: stop once this many keys have failed")
       ->check(IntIn(0, kMaxCount));
   app.add_flag("--allow-drift", o.allow_drift, "Run even though an applied migration's file has changed since");
@@ -395,7 +408,9 @@ std::optional<int> Parse(int argc, char** argv, CliOptions& o, const CommandSpec
   app.add_option("--url", o.url, "redis[s]://[user:pass@]host:port[/db] (env KEYSHIFT_URL; rediss:// for TLS)");
   app.add_option("--dir", o.dir, "Migration directory (env KEYSHIFT_DIR, default ./migrations)");
   app.add_option("--prefix", o.prefix, "Prefix of keyshift's own keys in Redis (env KEYSHIFT_PREFIX, default keyshift:)");
-  app.add_option("--output", o.output, "text (default) or json, for CI")->check(CLI::IsMember({"text", "json"}));
+  AddWordOption(app, "--output", &o.output, Words(kOutputWords),
+                [](std::string_view w) { return ParseWord(kOutputWords, w, "--output"); },
+                "text (default) or json, for CI");
   app.add_option("--password-file", o.password_file,
                  "Read the Redis password from this file (else env KEYSHIFT_PASSWORD or REDISCLI_AUTH)");
   AddTlsOptions(app, o);

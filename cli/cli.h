@@ -10,18 +10,23 @@
 #include <vector>
 
 #include "core/result.h"
+#include "core/run_mode.h"
 #include "engine/catalog.h"
 #include "engine/lock.h"
+#include "engine/migrator.h"
 #include "engine/state_keys.h"
 #include "redis/redis_client.h"
 #include "redis/topology.h"
 
 namespace keyshift {
 
+enum class OutputFormat { kText, kJson };  // --output text|json
+
 // Every option of every command; each command reads the ones it declared.
 struct CliOptions {
   // global
-  std::string url, dir, prefix, output = "text";
+  std::string url, dir, prefix;
+  OutputFormat output = OutputFormat::kText;
   std::string password_file;
   std::string password;  // from --password-file, KEYSHIFT_PASSWORD or REDISCLI_AUTH; the URL's wins
   TlsSettings tls;              // --cacert --cert --key --sni --insecure; on with rediss://
@@ -31,9 +36,9 @@ struct CliOptions {
   // up
   std::optional<long long> to;
   bool dry_run = false;
-  std::string mode;
+  std::optional<RunMode> mode;  // --mode; unset: each file's own
   std::optional<int> batch;
-  std::string on_error = "abort";
+  OnError on_error = OnError::kAbort;
   long long max_errors = 0;
   bool allow_drift = false;
   bool out_of_order = false;  // up: apply a pending migration older than the newest applied one
@@ -65,7 +70,7 @@ class Context {
  public:
   explicit Context(CliOptions options);
   const CliOptions& options() const { return options_; }
-  bool json() const { return options_.output == "json"; }
+  bool json() const { return options_.output == OutputFormat::kJson; }
   bool stdout_tty() const { return stdout_tty_; }
   bool stderr_tty() const { return stderr_tty_; }
   const StateKeys& state() const { return state_; }

@@ -7,6 +7,7 @@
 
 #include "bindings/migration_script.h"
 #include "cli/commands.h"
+#include "core/enum_words.h"
 #include "core/text.h"
 #include "engine/catalog.h"
 #include "engine/planner.h"
@@ -16,8 +17,12 @@ namespace keyshift {
 
 namespace {
 
+enum class Level { kError, kWarning, kOk };
+// The words text and JSON output show ("level").
+constexpr EnumWord<Level> kLevelWords[] = {{Level::kError, "error"}, {Level::kWarning, "warning"}, {Level::kOk, "ok"}};
+
 struct Finding {
-  std::string level;  // error | warning | ok
+  Level level;
   std::string text;
 };
 
@@ -25,19 +30,20 @@ void CheckFiles(const MigrationDir& dir, std::vector<Finding>* out) {
   long long expected = dir.files.empty() ? 0 : dir.files.front().version;
   for (const auto& f : dir.files) {
     if (f.version != expected)
-      out->push_back({"warning", fmt::format("{}: version {} follows {} (gap in numbering)", f.path, f.version,
+      out->push_back({Level::kWarning, fmt::format("{}: version {} follows {} (gap in numbering)", f.path, f.version,
                                              expected - 1)});
     expected = f.version + 1;
     auto script = MigrationScript::Load(f.path, f.text, SandboxLimits{});
     if (!script.ok()) {
-      out->push_back({"error", script.error().message});
+      out->push_back({Level::kError, script.error().message});
       continue;
     }
-    auto issues = (*script)->info().mode == "server" ? CheckPortability(f.text) : std::vector<PortabilityIssue>{};
+    bool server = (*script)->info().mode == RunMode::kServer;
+    auto issues = server ? CheckPortability(f.text) : std::vector<PortabilityIssue>{};
     for (const auto& issue : issues)
-      out->push_back({"error", fmt::format("{}:{}: {} (mode = \"server\": Redis runs Lua 5.1)", f.path, issue.line,
-                                           issue.message)});
-    if (issues.empty()) out->push_back({"ok", fmt::format("{}: {}", f.path, (*script)->info().description)});
+      out->push_back({Level::kError, fmt::format("{}:{}: {} (mode = \"server\": Redis runs Lua 5.1)", f.path,
+                                                 issue.line, issue.message)});
+    if (issues.empty()) out->push_back({Level::kOk, fmt::format("{}: {}", f.path, (*script)->info().description)});
   }
 }
 
@@ -51,13 +57,14 @@ void CheckRevertRoundTrips(Topology* conn, const StateKeys& keys, const Catalog&
     (*script)->SetLogSink([](const std::string&) {});
     auto r = SampleRevert(conn, keys, *m.file, **script);
     if (!r.ok()) {
-      out->push_back({"warning", fmt::format("{}: revert not sampled: {}", m.file->path, r.error().message)});
+      out->push_back({Level::kWarning, fmt::format("{}: revert not sampled: {}", m.file->path, r.error().message)});
       continue;
     }
     for (const auto& x : r->examples)
-      out->push_back({"warning", fmt::format("{}: revert does not undo transform on sampled key {}", m.file->path, x)});
+      out->push_back({Level::kWarning,
+                      fmt::format("{}: revert does not undo transform on sampled key {}", m.file->path, x)});
     if (r->mismatched > static_cast<long long>(r->examples.size()))
-      out->push_back({"warning", fmt::format("{}: ... and {} more sampled keys", m.file->path,
+      out->push_back({Level::kWarning, fmt::format("{}: ... and {} more sampled keys", m.file->path,
                                              r->mismatched - static_cast<long long>(r->examples.size()))});
   }
 }
@@ -65,18 +72,18 @@ void CheckRevertRoundTrips(Topology* conn, const StateKeys& keys, const Catalog&
 void CheckDrift(Context& ctx, const MigrationDir& dir, std::vector<Finding>* out) {
   auto conn = ctx.Redis();
   if (!conn.ok()) {
-    out->push_back({"warning", fmt::format("drift not checked: {}", conn.error().message)});
+    out->push_back({Level::kWarning, fmt::format("drift not checked: {}", conn.error().message)});
     return;
   }
   auto cat = LoadCatalog(*conn, ctx.state(), dir);
   if (!cat.ok()) {
-    out->push_back({"warning", fmt::format("drift not checked: {}", cat.error().message)});
+    out->push_back({Level::kWarning, fmt::format("drift not checked: {}", cat.error().message)});
     return;
   }
   CheckRevertRoundTrips(*conn, ctx.state(), *cat, out);
   for (const auto& m : cat->migrations)
     if (m.status == MigrationStatus::kDrifted)
-      out->push_back({"error", fmt::format("{}: drifted: {} since it was applied at {}", m.name,
+      out->push_back({Level::kError, fmt::format("{}: drifted: {} since it was applied at {}", m.name,
                                            m.file ? "the file changed" : "the file was removed",
                                            m.record->applied_at)});
 }
@@ -87,18 +94,18 @@ int CmdCheck(Context& ctx) {
   auto dir = ReadMigrationDir(ctx.options().dir);
   if (!dir.ok()) return ReportError(ctx, dir.error());
   std::vector<Finding> findings;
-  for (const auto& w : dir->warnings) findings.push_back({"warning", w});
+  for (const auto& w : dir->warnings) findings.push_back({Level::kWarning, w});
   CheckFiles(*dir, &findings);
   CheckDrift(ctx, *dir, &findings);
   int errors = 0;
-  for (const auto& f : findings) errors += f.level == "error";
+  for (const auto& f : findings) errors += f.level == Level::kError;
   if (ctx.json()) {
     nlohmann::json list = nlohmann::json::array();
-    for (const auto& f : findings) list.push_back({{"level", f.level}, {"message", f.text}});
+    for (const auto& f : findings) list.push_back({{"level", WordOf(kLevelWords, f.level)}, {"message", f.text}});
     fmt::print("{}\n", nlohmann::json({{"ok", errors == 0}, {"findings", list}})
                            .dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   } else {
-    for (const auto& f : findings) fmt::print("{:<8} {}\n", f.level, TerminalSafe(f.text));
+    for (const auto& f : findings) fmt::print("{:<8} {}\n", WordOf(kLevelWords, f.level), TerminalSafe(f.text));
     fmt::print("{} file(s), {} error(s)\n", dir->files.size(), errors);
   }
   return errors ? kExitFailed : kExitOk;

@@ -103,8 +103,9 @@ Status RecordRollback(Topology* conn, const StateKeys& keys, const MigrationStat
   if (rec.name.empty()) rec.name = m.name;
   rec.rolled_back_at = NowIso8601();
   rec.conflicts = r.conflicts;
-  if (r.conflicts == 0) rec.status = "rolled_back";
-  else if (rec.status.empty()) rec.status = "failed";
+  // With conflicts, a record keeps its status; a run that left none is failed.
+  if (r.conflicts == 0) rec.status = LedgerStatus::kRolledBack;
+  else if (!m.record) rec.status = LedgerStatus::kFailed;
   if (Status st = Ledger(conn, keys).Put(rec); !st) return st;
   if (r.conflicts == 0) {
     auto dropped = conn->Call({"DEL", keys.failed_keys(m.version)});

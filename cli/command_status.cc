@@ -45,7 +45,7 @@ std::string Detail(const MigrationState& m) {
       return s;
     }
     case MigrationStatus::kPending:
-      return m.record && m.record->status == "rolled_back" ? "rolled back" : "";
+      return m.record && m.record->status == LedgerStatus::kRolledBack ? "rolled back" : "";
   }
   return "";
 }

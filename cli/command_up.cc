@@ -30,7 +30,7 @@ namespace {
 struct Pending {
   const MigrationState* state;
   std::unique_ptr<MigrationScript> script;
-  std::string mode = "host";
+  RunMode mode = RunMode::kHost;
 };
 
 // Refuses drifted migrations unless allowed; collects what `up` must run.
@@ -74,8 +74,8 @@ Status LoadScripts(const Context& ctx, std::vector<Pending>& pending) {
       errors.push_back(script.error().message);
       continue;
     }
-    p.mode = ctx.options().mode.empty() ? (*script)->info().mode : ctx.options().mode;
-    if (p.mode == "server") {
+    p.mode = ctx.options().mode.value_or((*script)->info().mode);
+    if (p.mode == RunMode::kServer) {
       auto issues = CheckPortability(p.state->file->text);
       if (!issues.empty()) {
         errors.push_back(fmt::format("{} cannot run in server mode (Redis runs Lua 5.1):\n{}", p.state->file->path,
@@ -223,7 +223,7 @@ RunOptions MakeRunOptions(Context& ctx, Topology* conn) {
   RunOptions run;
   run.dry_run = o.dry_run;
   run.batch = o.batch;
-  run.on_error = o.on_error == "skip" ? OnError::kSkip : OnError::kAbort;
+  run.on_error = o.on_error;
   run.max_errors = o.max_errors;
   run.connect = ctx.ConnectionFactory();
   run.guard = MemoryGuard(conn, o.memory_headroom);

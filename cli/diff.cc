@@ -385,25 +385,25 @@ std::string SizeText(const Value& value) {
 // What the key is: action, type (and its size when deleted), TTL.
 std::string Summary(const KeyChange& change) {
   const std::string ttl = TtlText(change.before_pttl_ms);
-  if (change.action == KeyChange::kDelete) return "deleted, " + SizeText(change.before) + ", " + ttl;
-  if (change.action == KeyChange::kCreate) return "created, " + SizeText(change.after) + ", " + ttl;
+  if (change.action == KeyAction::kDelete) return "deleted, " + SizeText(change.before) + ", " + ttl;
+  if (change.action == KeyAction::kCreate) return "created, " + SizeText(change.after) + ", " + ttl;
   std::string type = KeyTypeName(change.before.type);
   if (change.after.type != change.before.type) type += std::string(" -> ") + KeyTypeName(change.after.type);
-  return (change.action == KeyChange::kRename ? "renamed, " : "") + type + ", " + ttl;
+  return (change.action == KeyAction::kRename ? "renamed, " : "") + type + ", " + ttl;
 }
 
 void AddHeader(const KeyChange& change, Lines* out) {
-  out->push_back({Mark::kFrom, change.action == KeyChange::kCreate ? "/dev/null" : Printable(change.key)});
-  if (change.action == KeyChange::kDelete)
+  out->push_back({Mark::kFrom, change.action == KeyAction::kCreate ? "/dev/null" : Printable(change.key)});
+  if (change.action == KeyAction::kDelete)
     out->push_back({Mark::kTo, "/dev/null"});
   else
-    out->push_back({Mark::kTo, Printable(change.action == KeyChange::kRename ? change.new_key : change.key)});
+    out->push_back({Mark::kTo, Printable(change.action == KeyAction::kRename ? change.new_key : change.key)});
   out->push_back({Mark::kHunk, "@@ " + Summary(change) + " @@"});
 }
 
 void AddBody(const KeyChange& change, int context, Lines* out) {
-  if (change.action == KeyChange::kDelete) return AddWholeValue(Mark::kOld, change.before, out);
-  if (change.action == KeyChange::kCreate) return AddWholeValue(Mark::kNew, change.after, out);
+  if (change.action == KeyAction::kDelete) return AddWholeValue(Mark::kOld, change.before, out);
+  if (change.action == KeyAction::kCreate) return AddWholeValue(Mark::kNew, change.after, out);
   if (change.before == change.after) return AddNote("value unchanged", out);
   if (change.before.type == change.after.type) return AddValueDiff(change.before, change.after, context, out);
   // Not produced by keyshift's transforms (same type in, same type out), but

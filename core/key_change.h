@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "core/key_action.h"
 #include "core/value.h"
 
 namespace keyshift {
@@ -15,7 +16,8 @@ struct KeyChange {
   long long before_pttl_ms;  // -1 = no expiry (any negative value reads as none)
   // kCreate: the key does not exist and would be created with `after` (undo
   // of a delete); `before` is unused and the TTL shown is the new key's.
-  enum Action { kRewrite, kDelete, kRename, kCreate } action;
+  // Never kKeep: an unchanged key has no KeyChange.
+  KeyAction action;
   std::string new_key;  // kRename: the target key
   Value after;          // kRewrite / kRename: the new value (same type as before)
 };

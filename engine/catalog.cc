@@ -22,17 +22,17 @@ const char* MigrationStatusName(MigrationStatus status) {
 namespace {
 
 MigrationStatus Decide(const MigrationState& m, bool locked) {
-  if (m.record && m.record->status == "applied") {
+  if (m.record && m.record->status == LedgerStatus::kApplied) {
     // A run that left failed keys is not finished: fixing its file so that
     // `up` can retry them is the way forward, not drift.
     bool changed = !m.file || (m.file->sha256 != m.record->sha256 && m.failed_keys() == 0);
     return changed ? MigrationStatus::kDrifted : MigrationStatus::kApplied;
   }
   if (m.checkpoint) {
-    if (m.checkpoint->status == "failed") return MigrationStatus::kFailed;
+    if (m.checkpoint->status == CheckpointStatus::kFailed) return MigrationStatus::kFailed;
     return locked ? MigrationStatus::kRunning : MigrationStatus::kInterrupted;
   }
-  if (m.record && m.record->status == "failed") return MigrationStatus::kFailed;
+  if (m.record && m.record->status == LedgerStatus::kFailed) return MigrationStatus::kFailed;
   return MigrationStatus::kPending;
 }
 

@@ -37,7 +37,9 @@ struct MigrationState {
   MigrationStatus status = MigrationStatus::kPending;
   bool applied() const { return status == MigrationStatus::kApplied || status == MigrationStatus::kDrifted; }
   // Keys an applied run left as they were (--on-error skip); `up` retries them.
-  long long failed_keys() const { return record && record->status == "applied" ? record->counters.failed : 0; }
+  long long failed_keys() const {
+    return record && record->status == LedgerStatus::kApplied ? record->counters.failed : 0;
+  }
   // Applied, but with failed keys for `up` to retry.
   bool retryable() const { return status == MigrationStatus::kApplied && failed_keys() > 0; }
 };

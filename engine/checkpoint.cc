@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "core/enum_words.h"
+
 namespace keyshift {
 
 namespace {
@@ -22,7 +24,16 @@ constexpr CounterField kCounterFields[] = {
     {"renamed", &Counters::renamed}, {"failed", &Counters::failed},   {"skipped", &Counters::skipped},
     {"journal_bytes", &Counters::journal_bytes}};
 
+constexpr EnumWord<CheckpointStatus> kStatusNames[] = {{CheckpointStatus::kRunning, "running"},
+                                                       {CheckpointStatus::kFailed, "failed"}};
+
 }  // namespace
+
+const char* CheckpointStatusName(CheckpointStatus status) { return WordOf(kStatusNames, status); }
+
+Result<CheckpointStatus> ParseCheckpointStatus(std::string_view word) {
+  return ParseWord(kStatusNames, word, "status");
+}
 
 Counters& Counters::operator+=(const Counters& o) {
   for (const auto& c : kCounterFields) this->*c.member += o.*c.member;
@@ -50,9 +61,9 @@ Result<std::optional<Checkpoint>> ParseCheckpoint(const Reply& reply, const std:
   if (Status st = number("elapsed_ms", &cp.elapsed_ms); !st) return st.error();
   cp.started_at = f["started_at"];
   cp.by = f["by"];
-  cp.status = f["status"].empty() ? "running" : f["status"];
-  if (cp.status != "running" && cp.status != "failed")
-    return CorruptState(key, "field status is neither running nor failed");
+  auto status = ParseCheckpointStatus(f["status"].empty() ? CheckpointStatusName(cp.status) : f["status"]);
+  if (!status.ok()) return CorruptState(key, "field status is neither running nor failed");
+  cp.status = *status;
   cp.error = f["error"];
   cp.failed_key = f["failed_key"];
   cp.run_id = f["run_id"];
@@ -67,7 +78,7 @@ Result<std::optional<Checkpoint>> CheckpointStore::Load(long long version) {
 
 Command CheckpointStore::SaveCommand(long long version, const Checkpoint& cp) const {
   Command cmd{"HSET", Key(version), "cursor", cp.cursor, "started_at", cp.started_at, "by", cp.by,
-              "status", cp.status, "error", cp.error, "failed_key", cp.failed_key,
+              "status", CheckpointStatusName(cp.status), "error", cp.error, "failed_key", cp.failed_key,
               "elapsed_ms", std::to_string(cp.elapsed_ms), "run_id", cp.run_id};
   for (const auto& c : kCounterFields) cmd.insert(cmd.end(), {c.name, std::to_string(cp.counters.*c.member)});
   return cmd;

@@ -16,6 +16,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/result.h"
 #include "engine/state_keys.h"
@@ -29,12 +30,19 @@ struct Counters {
   Counters& operator+=(const Counters& o);
 };
 
+// A checkpoint's "status" (stored as CheckpointStatusName: running, failed).
+enum class CheckpointStatus { kRunning, kFailed };
+
+const char* CheckpointStatusName(CheckpointStatus status);
+// An unknown word is an error naming it.
+Result<CheckpointStatus> ParseCheckpointStatus(std::string_view word);
+
 struct Checkpoint {
   std::string cursor = "0";
   Counters counters;
   std::string started_at;
   std::string by;
-  std::string status = "running";
+  CheckpointStatus status = CheckpointStatus::kRunning;  // also when the field is missing
   std::string error;
   std::string failed_key;
   long long elapsed_ms = 0;  // run time accumulated over earlier runs

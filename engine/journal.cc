@@ -37,8 +37,9 @@ end
 )LUA";
 
 std::string EncodeJournalEntry(const JournalEntry& e) {
-  return fmt::format("{}|{}|{}|{}|{}|", e.format, e.action, e.expire_at, e.post_digest, e.other_key.size()) + e.other_key +
-         e.dump;
+  return fmt::format("{}|{}|{}|{}|{}|", e.format, KeyActionCode(e.action), e.expire_at, e.post_digest,
+                     e.other_key.size()) +
+         e.other_key + e.dump;
 }
 
 Result<std::vector<std::string>> ListJournalHashes(Topology* conn, const StateKeys& keys, long long version) {
@@ -59,9 +60,9 @@ Result<JournalEntry> DecodeJournalEntry(const std::string& text) {
     return Fail(fmt::format("journal entry of unknown format version '{}'", fields[0]));
   JournalEntry e;
   e.format = fields[0][0] - '0';
-  if (fields[1].size() != 1 || std::string("WDRC").find(fields[1][0]) == std::string::npos)
-    return Fail("corrupt journal entry: bad action");
-  e.action = fields[1][0];
+  auto action = ParseKeyActionCode(fields[1]);  // K (keep) is never journaled
+  if (!action.ok() || *action == KeyAction::kKeep) return Fail("corrupt journal entry: bad action");
+  e.action = *action;
   auto number = [](const std::string& f, long long* out) {
     auto [end, ec] = std::from_chars(f.data(), f.data() + f.size(), *out);
     return ec == std::errc() && end == f.data() + f.size() && !f.empty();

@@ -14,6 +14,7 @@
 //              `down` reads both.
 //   ACTION     W rewritten, D deleted, R renamed away to OTHER,
 //              C created by a rename from OTHER (DUMP empty: it did not exist)
+//              (core/key_action.h: KeyActionCode)
 //   EXPIREAT   the key's absolute expiry in ms before the change, -1 for none
 //   POSTDIGEST digest of what keyshift wrote (W, R: of the new key; C: of
 //              this key), empty for D; `down` compares it with the current
@@ -35,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "core/key_action.h"
 #include "core/result.h"
 #include "engine/state_keys.h"
 #include "redis/redis_client.h"
@@ -45,7 +47,7 @@ namespace keyshift {
 
 struct JournalEntry {
   int format = 2;             // 1: POSTDIGEST is sha1 of DUMP; 2: content digest
-  char action = 'W';          // W, D, R, C
+  KeyAction action = KeyAction::kRewrite;  // kRewrite, kDelete, kRename or kCreate (ACTION above)
   long long expire_at = -1;   // ms since epoch, -1 = no expiry
   std::string post_digest;
   std::string other_key;

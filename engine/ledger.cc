@@ -13,17 +13,19 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/enum_words.h"
+
 namespace keyshift {
 
 using nlohmann::json;
 
 std::string LedgerRecord::ToJson() const {
   json j = {{"version", version},   {"name", name},
-            {"sha256", sha256},     {"status", status},
+            {"sha256", sha256},     {"status", LedgerStatusName(status)},
             {"applied_at", applied_at}, {"duration_ms", duration_ms},
             {"scanned", counters.scanned}, {"changed", counters.changed},
             {"deleted", counters.deleted}, {"renamed", counters.renamed},
-            {"failed", counters.failed},   {"mode", mode},
+            {"failed", counters.failed},   {"mode", RunModeName(mode)},
             {"by", by}};
   if (!error.empty()) j["error"] = error;
   if (!failed_key.empty()) j["failed_key"] = failed_key;
@@ -73,19 +75,24 @@ class FieldReader {
   std::optional<std::string> problem_;
 };
 
-bool KnownStatus(const std::string& s) { return s == "applied" || s == "failed" || s == "rolled_back"; }
+constexpr EnumWord<LedgerStatus> kStatusNames[] = {
+    {LedgerStatus::kApplied, "applied"}, {LedgerStatus::kFailed, "failed"}, {LedgerStatus::kRolledBack, "rolled_back"}};
 
 }  // namespace
+
+const char* LedgerStatusName(LedgerStatus status) { return WordOf(kStatusNames, status); }
+
+Result<LedgerStatus> ParseLedgerStatus(std::string_view word) { return ParseWord(kStatusNames, word, "status"); }
 
 Result<LedgerRecord> LedgerRecord::FromJson(const std::string& text) {
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return Fail("not a JSON object");
   LedgerRecord r;
-  r.status = "applied";
+  std::string status = LedgerStatusName(r.status), mode = RunModeName(r.mode);
   FieldReader f(j);
   f.Int("version", &r.version);
-  for (auto [name, out] : {std::pair{"name", &r.name}, {"sha256", &r.sha256}, {"status", &r.status},
-                           {"applied_at", &r.applied_at}, {"mode", &r.mode}, {"by", &r.by}, {"error", &r.error},
+  for (auto [name, out] : {std::pair{"name", &r.name}, {"sha256", &r.sha256}, {"status", &status},
+                           {"applied_at", &r.applied_at}, {"mode", &mode}, {"by", &r.by}, {"error", &r.error},
                            {"failed_key", &r.failed_key}, {"rolled_back_at", &r.rolled_back_at},
                            {"pruned_at", &r.pruned_at}, {"caught_at", &r.caught_at}})
     f.Str(name, out);
@@ -95,7 +102,12 @@ Result<LedgerRecord> LedgerRecord::FromJson(const std::string& text) {
                            {"conflicts", &r.conflicts}, {"caught", &r.caught}})
     f.Int(name, out);
   if (f.problem()) return Fail(*f.problem());
-  if (!KnownStatus(r.status)) return Fail(fmt::format("status \"{}\" is none of applied, failed, rolled_back", r.status));
+  auto parsed_status = ParseLedgerStatus(status);
+  if (!parsed_status.ok()) return parsed_status.error();
+  auto parsed_mode = ParseRunMode(mode);
+  if (!parsed_mode.ok()) return parsed_mode.error();
+  r.status = *parsed_status;
+  r.mode = *parsed_mode;
   return r;
 }
 

@@ -18,23 +18,32 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "core/result.h"
+#include "core/run_mode.h"
 #include "engine/checkpoint.h"
 #include "engine/state_keys.h"
 #include "redis/redis_client.h"
 
 namespace keyshift {
 
+// A record's "status" (stored as LedgerStatusName: applied, failed, rolled_back).
+enum class LedgerStatus { kApplied, kFailed, kRolledBack };
+
+const char* LedgerStatusName(LedgerStatus status);
+// An unknown word is an error naming it.
+Result<LedgerStatus> ParseLedgerStatus(std::string_view word);
+
 struct LedgerRecord {
   long long version = 0;
   std::string name;
   std::string sha256;
-  std::string status;  // applied | failed | rolled_back
+  LedgerStatus status = LedgerStatus::kApplied;  // also when a record has no "status"
   std::string applied_at;
   long long duration_ms = 0;
   Counters counters;
-  std::string mode = "host";
+  RunMode mode = RunMode::kHost;  // also when a record has no "mode"
   std::string by;
   std::string error;
   std::string failed_key;

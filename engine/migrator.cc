@@ -18,20 +18,12 @@ namespace keyshift {
 
 namespace {
 
-WriteOp::Action ToWriteAction(TransformOutcome::Action a) {
-  return a == TransformOutcome::kDelete ? WriteOp::kDelete
-         : a == TransformOutcome::kRename ? WriteOp::kRename
-                                          : WriteOp::kRewrite;
-}
-
 KeyChange ToKeyChange(const WriteOp& op) {
   KeyChange c;
   c.key = op.before->key;
   c.before = op.before->value;
   c.before_pttl_ms = PttlFromExpireAt(op.before->expire_at);
-  c.action = op.action == WriteOp::kDelete ? KeyChange::kDelete
-             : op.action == WriteOp::kRename ? KeyChange::kRename
-                                             : KeyChange::kRewrite;
+  c.action = op.action;
   c.new_key = op.new_key;
   c.after = op.value;
   return c;
@@ -48,8 +40,8 @@ std::string CrossSlotRename(const std::string& path, const std::string& key, con
 
 }  // namespace
 
-void CountChange(Counters* c, WriteOp::Action action, long long journal_bytes) {
-  ++(action == WriteOp::kDelete ? c->deleted : action == WriteOp::kRename ? c->renamed : c->changed);
+void CountChange(Counters* c, KeyAction action, long long journal_bytes) {
+  ++(action == KeyAction::kDelete ? c->deleted : action == KeyAction::kRename ? c->renamed : c->changed);
   c->journal_bytes += journal_bytes;
 }
 
@@ -134,18 +126,18 @@ Status Migrator::TransformAll(Batch& b, const std::vector<KeySnapshot>& snaps, s
       KeyFailed(b, snap.key, outcome.error());
       continue;
     }
-    if (outcome->action == TransformOutcome::kKeep) continue;
-    if (outcome->action == TransformOutcome::kRename && keys_.Owns(outcome->new_key)) {
+    if (outcome->action == KeyAction::kKeep) continue;
+    if (outcome->action == KeyAction::kRename && keys_.Owns(outcome->new_key)) {
       KeyFailed(b, snap.key, Fail(fmt::format("{}: ks.rename target {} is inside keyshift's prefix '{}' (key {})",
                                               b.script->path(), QuoteKey(outcome->new_key), keys_.prefix(),
                                               QuoteKey(snap.key))));
       continue;
     }
-    if (outcome->action == TransformOutcome::kRename && conn_->cluster() && KeySlot(outcome->new_key) != KeySlot(snap.key)) {
+    if (outcome->action == KeyAction::kRename && conn_->cluster() && KeySlot(outcome->new_key) != KeySlot(snap.key)) {
       KeyFailed(b, snap.key, Fail(CrossSlotRename(b.script->path(), snap.key, outcome->new_key)));
       continue;
     }
-    ops->push_back(WriteOp{&snap, ToWriteAction(outcome->action), outcome->new_key, std::move(outcome->value)});
+    ops->push_back(WriteOp{&snap, outcome->action, outcome->new_key, std::move(outcome->value)});
   }
   return Status::Ok();
 }
@@ -194,7 +186,7 @@ return 1
 Status Migrator::DropExistingTargets(Batch& b, std::vector<WriteOp>* ops) {
   std::vector<Command> exists;
   for (const auto& op : *ops)
-    if (op.action == WriteOp::kRename)
+    if (op.action == KeyAction::kRename)
       exists.push_back(b.options->catchup ? scripts_.Evalsha(TargetBlocksScript(),
                                                              {op.new_key, keys_.journal(b.version, op.new_key)},
                                                              {op.before->key})
@@ -205,7 +197,7 @@ Status Migrator::DropExistingTargets(Batch& b, std::vector<WriteOp>* ops) {
   std::vector<WriteOp> kept;
   size_t i = 0;
   for (auto& op : *ops) {
-    if (op.action == WriteOp::kRename && (*replies)[i++].integer == 1) {
+    if (op.action == KeyAction::kRename && (*replies)[i++].integer == 1) {
       TargetExists(b, op);
       continue;
     }
@@ -280,7 +272,7 @@ Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& scrip
       if (options.retry_failed) cp.counters = *options.retry_failed;
     }
     cp.by = CurrentUserAtHost();
-    cp.status = "running";
+    cp.status = CheckpointStatus::kRunning;
   }
   const ScanSpec& scan = script.info().scan;
   int batch_size = options.batch.value_or(scan.batch);
@@ -296,7 +288,7 @@ Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& scrip
   hot_keys_.reset();
   // The server-side paths know only up's "done": catch-up stays on the CAS writer.
   if (options.catchup) {
-  } else if (options.mode == "server")
+  } else if (options.mode == RunMode::kServer)
     server_ = std::make_unique<ServerRunner>(scripts_, keys_, file, script.info(), options.connect);
   else if (!options.dry_run && CheckPortability(file.text).empty())
     hot_keys_ = std::make_unique<ServerRunner>(scripts_, keys_, file, script.info(), options.connect);
@@ -378,7 +370,7 @@ Result<RunReport> Migrator::Finish(const MigrationFile& file, const RunOptions& 
   // applied with its failed keys, for the next `up` to retry; the checkpoint
   // counts them right (a stopped batch is not counted, its keys stay in the set).
   bool retry = options.retry_failed.has_value();
-  rec.status = report.ok || retry ? "applied" : "failed";
+  rec.status = report.ok || retry ? LedgerStatus::kApplied : LedgerStatus::kFailed;
   rec.applied_at = NowIso8601();
   rec.duration_ms = report.duration_ms;
   rec.counters = report.ok || !retry ? report.counters : cp.counters;
@@ -387,14 +379,14 @@ Result<RunReport> Migrator::Finish(const MigrationFile& file, const RunOptions& 
   if (!report.ok && !retry) {
     rec.error = report.error.message;
     rec.failed_key = report.failed_key;
-    cp.status = "failed";
+    cp.status = CheckpointStatus::kFailed;
     cp.error = rec.error;
     cp.failed_key = rec.failed_key;
     cp.elapsed_ms = report.duration_ms;
     if (Status st = checkpoints.Save(file.version, cp); !st) return st.error();
   }
   if (Status st = Ledger(conn_, keys_).Put(rec); !st) return st.error();
-  if (rec.status == "applied") {
+  if (rec.status == LedgerStatus::kApplied) {
     if (Status st = checkpoints.Delete(file.version); !st) return st.error();
   }
   return report;
@@ -408,7 +400,7 @@ Result<RunReport> Migrator::FinishCatchup(long long version, Checkpoint& cp, Run
     if (Status st = checkpoints.Delete(version); !st) return st.error();
     return report;
   }
-  cp.status = "failed";
+  cp.status = CheckpointStatus::kFailed;
   cp.error = report.error.message;
   cp.failed_key = report.failed_key;
   cp.elapsed_ms = report.duration_ms;

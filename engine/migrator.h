@@ -11,6 +11,7 @@
 #include "bindings/migration_script.h"
 #include "core/key_change.h"
 #include "core/result.h"
+#include "core/run_mode.h"
 #include "engine/checkpoint.h"
 #include "engine/directory.h"
 #include "engine/lock.h"
@@ -26,7 +27,7 @@
 namespace keyshift {
 
 // Adds one written (or, in a dry-run, would-be-written) key to the counters.
-void CountChange(Counters* counters, WriteOp::Action action, long long journal_bytes);
+void CountChange(Counters* counters, KeyAction action, long long journal_bytes);
 
 enum class OnError { kAbort, kSkip };
 
@@ -36,7 +37,7 @@ struct RunOptions {
   OnError on_error = OnError::kAbort;
   long long max_errors = 0;   // with kSkip: abort once this many keys failed (0 = no limit)
   int max_cas_retries = 50;   // re-reads of a key the application keeps changing
-  std::string mode = "host";   // "server": the transform runs inside Redis (server_runner.h)
+  RunMode mode = RunMode::kHost;  // kServer: the transform runs inside Redis (server_runner.h)
   ConnectionFactory connect;   // server mode: the script watchdog's own connection
   // Before every batch of a run that writes: an error stops the run there,
   // as a failed run (checkpoint saved, resumable). memory_guard.h.

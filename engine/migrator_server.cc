@@ -7,14 +7,6 @@
 
 namespace keyshift {
 
-namespace {
-
-WriteOp::Action FromCode(char code) {
-  return code == 'D' ? WriteOp::kDelete : code == 'R' ? WriteOp::kRename : WriteOp::kRewrite;
-}
-
-}  // namespace
-
 Status Migrator::Preflight(Batch& b) {
   auto snaps = ReadKeys(scripts_, keys_, b.version, b.keys);
   if (!snaps.ok()) return snaps.error();
@@ -53,7 +45,7 @@ void Migrator::Account(Batch& b, const ServerKeyResult& r) {
       break;
     case ServerKeyResult::kWritten:
     case ServerKeyResult::kChange:
-      CountChange(b.counters, FromCode(r.action), JournalEntryBytes(r.journal_bytes, r.key.size()));
+      CountChange(b.counters, r.action, JournalEntryBytes(r.journal_bytes, r.key.size()));
       if (r.kind == ServerKeyResult::kChange && b.sinks->diff) b.sinks->diff(r.change);
       break;
     case ServerKeyResult::kFailed:

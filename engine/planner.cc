@@ -54,14 +54,14 @@ Result<std::vector<std::string>> SampleKeys(Topology* topology, const StateKeys&
 }
 
 void AddRoundTrip(MigrationScript& script, const KeySnapshot& s, const TransformOutcome& out, RevertSample* r) {
-  if (!script.info().has_revert || out.action == TransformOutcome::kKeep || out.action == TransformOutcome::kDelete)
+  if (!script.info().has_revert || out.action == KeyAction::kKeep || out.action == KeyAction::kDelete)
     return;
   ++r->checked;
   auto back = script.Revert(s.key, out.value);
   std::string why;
   if (!back.ok()) why = back.error().message;
-  else if (back->action == TransformOutcome::kDelete) why = "revert deletes the migrated value";
-  else if (!SameValue(back->action == TransformOutcome::kKeep ? out.value : back->value, s.value))
+  else if (back->action == KeyAction::kDelete) why = "revert deletes the migrated value";
+  else if (!SameValue(back->action == KeyAction::kKeep ? out.value : back->value, s.value))
     why = "revert(transform(value)) differs from value";
   if (why.empty()) return;
   ++r->mismatched;
@@ -109,7 +109,7 @@ Result<PlanEstimate> EstimatePlan(Topology* conn, const StateKeys& keys, const M
     auto outcome = script.Transform(s.key, s.value);
     if (!outcome.ok() && ++e.sample_errors <= static_cast<long long>(PlanEstimate::kNamedFailures))
       e.failures.emplace_back(s.key, outcome.error().message);
-    if (!outcome.ok() || outcome->action == TransformOutcome::kKeep) continue;
+    if (!outcome.ok() || outcome->action == KeyAction::kKeep) continue;
     changed.emplace_back(&s, std::move(outcome.value()));
     ++e.sample_changed;
     changed_bytes += JournalEntryBytes(s.dump_bytes, s.key.size());

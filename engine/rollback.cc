@@ -82,7 +82,7 @@ Result<std::vector<Loaded>> LoadEntries(RedisConnection* conn, const std::string
     if (reply->elements[i].is_nil()) continue;
     auto e = DecodeJournalEntry(reply->elements[i].str);
     if (!e.ok()) return Fail(fmt::format("{} entry for {}: {}", journal_hash, QuoteKey(fields[i]), e.error().message));
-    if (e->action != 'C') out.push_back(Loaded{fields[i], std::move(e.value())});
+    if (e->action != KeyAction::kCreate) out.push_back(Loaded{fields[i], std::move(e.value())});
   }
   return out;
 }
@@ -116,10 +116,12 @@ Status Rollback::UndoBatch(Pass& p, const std::string& journal_hash, const std::
     if (r.is_error()) return Fail(fmt::format("restoring {}: {}", QuoteKey(l.key), r.str));
     if (r.str == "ok") ++p.report.restored;
     if (r.str != "changed" && r.str != "exists") continue;
+    auto kind = r.str == "changed" ? ConflictKind::kChanged : ConflictKind::kExists;
     // A renamed key whose old name the application recreated has two
     // application values: a conflict either way.
-    if (p.options->revert && (r.str == "changed" || l.entry.action == 'D')) to_revert.push_back(std::move(l));
-    else NoteConflict(p, l.key, r.str);
+    if (p.options->revert && (kind == ConflictKind::kChanged || l.entry.action == KeyAction::kDelete))
+      to_revert.push_back(std::move(l));
+    else NoteConflict(p, l.key, kind);
   }
   if (to_revert.empty()) return Status::Ok();
   return RevertBatch(p, journal_hash, std::move(to_revert));
@@ -137,13 +139,13 @@ Status Rollback::PreviewBatch(Pass& p, const std::string& journal_hash, const st
     const KeySnapshot& now = (*current)[i];
     bool present = now.state == KeySnapshot::kPresent;
     const std::string& digest = l.entry.format == 1 ? now.dump_digest : now.digest;
-    bool conflict = l.entry.action == 'D' ? present : (!present || digest != l.entry.post_digest);
+    bool conflict = l.entry.action == KeyAction::kDelete ? present : (!present || digest != l.entry.post_digest);
     if (conflict && p.options->revert && now.state != KeySnapshot::kUnsupported) {
       if (Status st = PreviewRevert(p, l, now); !st) return st;
       continue;
     }
     if (conflict && !p.options->force) {
-      NoteConflict(p, l.key, l.entry.action == 'D' ? "exists" : "changed");
+      NoteConflict(p, l.key, l.entry.action == KeyAction::kDelete ? ConflictKind::kExists : ConflictKind::kChanged);
       continue;
     }
     ++p.report.restored;
@@ -159,11 +161,11 @@ Status Rollback::PreviewBatch(Pass& p, const std::string& journal_hash, const st
     c.before = now.value;
     c.after = std::move(old.value());
     c.before_pttl_ms = PttlFromExpireAt(l.entry.expire_at);
-    c.action = l.entry.action == 'D' || !present ? KeyChange::kCreate
-               : l.entry.action == 'R'           ? KeyChange::kRename
-                                                 : KeyChange::kRewrite;
+    // The entry's action (rewrite, rename) is what undoing it does too, but
+    // a deleted or vanished key comes back: created.
+    c.action = l.entry.action == KeyAction::kDelete || !present ? KeyAction::kCreate : l.entry.action;
     c.new_key = l.key;
-    if (c.action == KeyChange::kCreate) c.key = l.key;
+    if (c.action == KeyAction::kCreate) c.key = l.key;
     if (p.sinks->diff) p.sinks->diff(c);
   }
   return Status::Ok();

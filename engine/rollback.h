@@ -67,7 +67,10 @@ class Rollback {
   // rollback_revert.cc: `revert` applied to keys changed since, CAS per key.
   Status RevertBatch(Pass& pass, const std::string& journal_hash, std::vector<RollbackLoaded> entries);
   Status PreviewRevert(Pass& pass, const RollbackLoaded& entry, const KeySnapshot& now);
-  void NoteConflict(Pass& pass, const std::string& key, const std::string& status);
+  // Why `down` left a key alone: kChanged and kExists are also the undo and
+  // revert scripts' replies ("changed", "exists").
+  enum class ConflictKind { kChanged, kExists, kBusy, kUnsupported };
+  void NoteConflict(Pass& pass, const std::string& key, ConflictKind kind);
   // Dry-run: the holders' states as the steps simulated so far left them.
   Result<std::vector<KeySnapshot>> ReadSimulated(Pass& pass, const std::vector<std::string>& holders);
   void Simulate(const std::string& key, const Value* value, long long expire_at);  // null: missing

@@ -25,7 +25,7 @@ struct Rollback::Pass {
 
 // Where the journaled key's value is now: where a rename moved it, or the key itself.
 inline const std::string& Holder(const RollbackLoaded& l) {
-  return l.entry.action == 'R' ? l.entry.other_key : l.key;
+  return l.entry.action == KeyAction::kRename ? l.entry.other_key : l.key;
 }
 
 // Lua 5.1: `parse_entry(entry)` -> format, action, expire_at, post_digest,

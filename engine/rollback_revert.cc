@@ -79,16 +79,10 @@ Result<std::vector<std::string>> RevertArgs(MigrationScript& script, const Rollb
   if (now.state != KeySnapshot::kPresent) return std::vector<std::string>{"", "-1", "X", "none"};
   auto outcome = script.Revert(l.key, now.value);
   if (!outcome.ok()) return outcome.error();
-  WriteOp op{&now, WriteOp::kDelete, "", {}};
-  const char* code = outcome->action == TransformOutcome::kDelete ? "D" : "K";
-  if (outcome->action == TransformOutcome::kWrite) {
-    op.action = WriteOp::kRewrite;
-    op.value = std::move(outcome->value);
-    code = "W";
-  }
-  std::vector<std::string> args = WriteArgs(op);
-  args[2] = code;
-  return args;
+  // The action's code is the script's: W, D or K (Revert never renames).
+  WriteOp op{&now, outcome->action, "", {}};
+  if (op.action == KeyAction::kRewrite) op.value = std::move(outcome->value);
+  return WriteArgs(op);
 }
 
 }  // namespace
@@ -103,7 +97,7 @@ Status Rollback::RevertBatch(Pass& p, const std::string& journal_hash, std::vect
     std::vector<RollbackLoaded> sent;
     for (size_t i = 0; i < pending.size(); ++i) {
       if ((*now)[i].state == KeySnapshot::kUnsupported) {
-        NoteConflict(p, pending[i].key, "unsupported");
+        NoteConflict(p, pending[i].key, ConflictKind::kUnsupported);
         continue;
       }
       auto args = RevertArgs(*p.options->revert, pending[i], (*now)[i]);
@@ -120,10 +114,10 @@ Status Rollback::RevertBatch(Pass& p, const std::string& journal_hash, std::vect
       if (r.is_error()) return Fail(fmt::format("reverting {}: {}", QuoteKey(sent[i].key), r.str));
       if (r.str == "ok") ++p.report.reverted;
       else if (r.str == "changed") pending.push_back(std::move(sent[i]));
-      else if (r.str == "exists") NoteConflict(p, sent[i].key, "exists");
+      else if (r.str == "exists") NoteConflict(p, sent[i].key, ConflictKind::kExists);
     }
   }
-  for (const auto& l : pending) NoteConflict(p, l.key, "busy");
+  for (const auto& l : pending) NoteConflict(p, l.key, ConflictKind::kBusy);
   return Status::Ok();
 }
 
@@ -138,26 +132,26 @@ Status Rollback::PreviewRevert(Pass& p, const RollbackLoaded& l, const KeySnapsh
   }
   auto outcome = p.options->revert->Revert(l.key, now.value);
   if (!outcome.ok()) return outcome.error();
-  KeyChange c{holder, now.value, PttlFromExpireAt(now.expire_at), KeyChange::kRewrite, "", now.value};
-  if (outcome->action == TransformOutcome::kDelete) c.action = KeyChange::kDelete;
-  if (outcome->action == TransformOutcome::kWrite) c.after = outcome->value;
-  if (holder != l.key && c.action != KeyChange::kDelete) {
-    c.action = KeyChange::kRename;
+  KeyChange c{holder, now.value, PttlFromExpireAt(now.expire_at), KeyAction::kRewrite, "", now.value};
+  if (outcome->action == KeyAction::kDelete) c.action = KeyAction::kDelete;
+  if (outcome->action == KeyAction::kRewrite) c.after = outcome->value;
+  if (holder != l.key && c.action != KeyAction::kDelete) {
+    c.action = KeyAction::kRename;
     c.new_key = l.key;
   }
   if (p.sinks->diff) p.sinks->diff(c);
   if (holder != l.key) Simulate(holder, nullptr, -1);
-  Simulate(l.key, c.action == KeyChange::kDelete ? nullptr : &c.after, now.expire_at);
+  Simulate(l.key, c.action == KeyAction::kDelete ? nullptr : &c.after, now.expire_at);
   return Status::Ok();
 }
 
-void Rollback::NoteConflict(Pass& p, const std::string& key, const std::string& status) {
+void Rollback::NoteConflict(Pass& p, const std::string& key, ConflictKind kind) {
   ++p.report.conflicts;
   if (p.report.conflict_samples.size() >= kMaxConflictSamples) return;
-  const char* why = status == "changed"   ? "changed by the application since the migration wrote it"
-                    : status == "exists"  ? "exists again (the application recreated it)"
-                    : status == "busy"    ? "kept changing while `down` reverted it; run `keyshift down` again"
-                                          : "now of a type keyshift cannot read";
+  const char* why = kind == ConflictKind::kChanged ? "changed by the application since the migration wrote it"
+                    : kind == ConflictKind::kExists ? "exists again (the application recreated it)"
+                    : kind == ConflictKind::kBusy   ? "kept changing while `down` reverted it; run `keyshift down` again"
+                                                    : "now of a type keyshift cannot read";
   p.report.conflict_samples.push_back(Conflict{key, why});
 }
 
@@ -191,7 +185,7 @@ void Rollback::SimulateRestore(const RollbackLoaded& l, const Value* old) {
   KeySnapshot& s = simulated_[l.key];
   s.state = KeySnapshot::kPresent;  // an undecodable payload still has its DUMP digest
   s.dump_digest = Sha1Hex(l.entry.dump);
-  if (l.entry.action == 'R') Simulate(l.entry.other_key, nullptr, -1);
+  if (l.entry.action == KeyAction::kRename) Simulate(l.entry.other_key, nullptr, -1);
 }
 
 // Mirrors content_digest in script_safety.cc over the elements Redis would

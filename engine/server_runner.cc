@@ -34,10 +34,10 @@ ServerRunner::ServerRunner(ScriptCache& scripts, const StateKeys& keys, const Mi
     watchdog_ = std::make_unique<ScriptWatchdog>(std::move(watchdog_connection), info.limits.wall_ms);
 }
 
-ServerKeyResult ServerRunner::Change(const std::string& key, const Reply& reply) const {
+ServerKeyResult ServerRunner::Change(const std::string& key, const Reply& reply, KeyAction action) const {
   const auto& el = reply.elements;
   ServerKeyResult r = Make(ServerKeyResult::kChange, key);
-  r.action = el[1].str.empty() ? 'W' : el[1].str[0];
+  r.action = action;
   KeyType type = KeyTypeFromName(el[3].str);
   long long expire_at = std::atoll(el[4].str.c_str());
   r.journal_bytes = std::atoll(el[5].str.c_str());
@@ -47,9 +47,9 @@ ServerKeyResult ServerRunner::Change(const std::string& key, const Reply& reply)
   r.change.before = ValueFromReplies(type, el, first, split);
   r.change.after = ValueFromReplies(type, el, split, el.size());
   r.change.before_pttl_ms = PttlFromExpireAt(expire_at);
-  r.change.action = r.action == 'D' ? KeyChange::kDelete : r.action == 'R' ? KeyChange::kRename : KeyChange::kRewrite;
+  r.change.action = action;
   r.change.new_key = el[2].str;
-  if (r.action == 'R' && split == el.size()) r.change.after = r.change.before;
+  if (action == KeyAction::kRename && split == el.size()) r.change.after = r.change.before;
   return r;
 }
 
@@ -78,10 +78,13 @@ ServerKeyResult ServerRunner::Interpret(const std::string& key, const Reply& rep
   if (head == "target_exists")
     return failed(fmt::format("{}: ks.rename target {} already exists", file_.path,
                               QuoteKey(el.size() > 1 ? el[1].str : "")));
-  if (head == "change" && el.size() >= 7) return Change(key, reply);
-  if (head == "ok" && el.size() >= 3) {
+  // "change" and "ok" carry the key's action code (W, D or R) second.
+  auto action = ParseKeyActionCode(el.size() > 1 ? el[1].str : "");
+  bool changed = action.ok() && *action != KeyAction::kKeep && *action != KeyAction::kCreate;
+  if (head == "change" && el.size() >= 7 && changed) return Change(key, reply, *action);
+  if (head == "ok" && el.size() >= 3 && changed) {
     ServerKeyResult r = Make(ServerKeyResult::kWritten, key);
-    r.action = el[1].str.empty() ? 'W' : el[1].str[0];
+    r.action = *action;
     r.journal_bytes = std::atoll(el[2].str.c_str());
     return r;
   }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bindings/migration_script.h"
+#include "core/key_action.h"
 #include "core/key_change.h"
 #include "core/result.h"
 #include "engine/directory.h"
@@ -23,7 +24,7 @@ struct ServerKeyResult {
   enum Kind { kDone, kUntouched, kWritten, kChange, kFailed };
   Kind kind = kUntouched;
   std::string key;
-  char action = 'W';       // kWritten, kChange: W, D or R
+  KeyAction action = KeyAction::kRewrite;  // kWritten, kChange: kRewrite, kDelete or kRename
   long long journal_bytes = 0;
   KeyChange change;        // kChange (dry-run)
   Error error;             // kFailed
@@ -40,7 +41,7 @@ class ServerRunner {
 
  private:
   ServerKeyResult Interpret(const std::string& key, const Reply& reply, bool dry_run) const;
-  ServerKeyResult Change(const std::string& key, const Reply& reply) const;
+  ServerKeyResult Change(const std::string& key, const Reply& reply, KeyAction action) const;
 
   ScriptCache& scripts_;
   bool cluster_;  // keys in many slots: no per-key lock check (Run)

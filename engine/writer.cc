@@ -56,14 +56,12 @@ const LuaScript& WriteScript(bool catchup) {
   return catchup ? catchup_script : up;
 }
 
-const char* ActionCode(WriteOp::Action a) { return a == WriteOp::kDelete ? "D" : a == WriteOp::kRename ? "R" : "W"; }
-
 }  // namespace
 
 std::vector<std::string> WriteArgs(const WriteOp& op) {
   const KeySnapshot& b = *op.before;
-  std::vector<std::string> args{b.digest, std::to_string(b.expire_at), ActionCode(op.action), b.type_name};
-  if (op.action == WriteOp::kDelete) return args;
+  std::vector<std::string> args{b.digest, std::to_string(b.expire_at), KeyActionCode(op.action), b.type_name};
+  if (op.action == KeyAction::kDelete) return args;
   const Value& v = op.value;
   switch (v.type) {
     case KeyType::kString:
@@ -87,7 +85,7 @@ Result<std::vector<WriteStatus>> WriteBatch(ScriptCache& scripts, const StateKey
   commands.reserve(ops.size());
   for (const auto& op : ops) {
     const std::string& key = op.before->key;
-    const std::string& target = op.action == WriteOp::kRename ? op.new_key : key;
+    const std::string& target = op.action == KeyAction::kRename ? op.new_key : key;
     commands.push_back(scripts.Evalsha(
         WriteScript(catchup), {key, state.journal(version, key), target, state.journal(version, target)}, WriteArgs(op)));
   }

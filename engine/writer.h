@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "core/key_action.h"
 #include "core/result.h"
 #include "core/value.h"
 #include "engine/reader.h"
@@ -24,9 +25,8 @@
 namespace keyshift {
 
 struct WriteOp {
-  enum Action { kRewrite, kDelete, kRename };
   const KeySnapshot* before;  // as read; its digest and expiry are the CAS condition
-  Action action = kRewrite;
+  KeyAction action = KeyAction::kRewrite;  // kRewrite, kDelete, kRename (kKeep: rollback's revert only)
   std::string new_key;        // kRename
   Value value;                // kRewrite, kRename
 };

@@ -11,6 +11,7 @@
 using keyshift::KeyType;
 using keyshift::MigrationScript;
 using keyshift::SandboxLimits;
+using keyshift::KeyAction;
 using keyshift::TransformOutcome;
 using keyshift::Value;
 
@@ -40,7 +41,7 @@ Value Text(const std::string& s) {
 std::string Run(MigrationScript& m, const Value& v = Text("v")) {
   auto r = m.Transform("k", v);
   if (!r.ok()) return "error: " + r.error().message;
-  if (r->action == TransformOutcome::kKeep) return "keep";
+  if (r->action == KeyAction::kKeep) return "keep";
   return r->value.str;
 }
 

@@ -15,6 +15,7 @@ using keyshift::KeyType;
 using keyshift::MigrationScript;
 using keyshift::QuoteKey;
 using keyshift::SandboxLimits;
+using keyshift::KeyAction;
 using keyshift::TransformOutcome;
 using keyshift::Value;
 
@@ -111,7 +112,7 @@ std::string VerifyReason(MigrationScript& m, const std::string& key, const Value
 std::string EvalInTransform(const std::string& expr) {
   auto m = MustLoad(WithTransform("    return " + expr));
   auto out = MustTransform(*m, "k", Str("unused"));
-  REQUIRE(out.action == TransformOutcome::kWrite);
+  REQUIRE(out.action == KeyAction::kRewrite);
   return out.value.str;
 }
 
@@ -148,7 +149,7 @@ return {
   REQUIRE(info.scan.type.has_value());
   CHECK(*info.scan.type == KeyType::kHash);
   CHECK(info.scan.batch == 250);
-  CHECK(info.mode == "server");
+  CHECK(info.mode == keyshift::RunMode::kServer);
   CHECK(info.limits.memory_bytes == (size_t{32} << 20));
   CHECK(info.limits.instructions == 5'000'000);
   CHECK(info.limits.wall_ms == 1'500);
@@ -165,7 +166,7 @@ TEST_CASE("optional fields take their documented defaults", "[sandbox]") {
   CHECK(info.scan.match == "*");
   CHECK_FALSE(info.scan.type.has_value());
   CHECK(info.scan.batch == 500);
-  CHECK(info.mode == "host");
+  CHECK(info.mode == keyshift::RunMode::kHost);
   CHECK_FALSE(info.has_verify);
   CHECK(info.transform_line == 3);
 }
@@ -391,7 +392,7 @@ TEST_CASE("a memory bomb is a memory limit error naming file and key", "[sandbox
   }
   // Either way the state stays usable for the next key.
   auto out = MustTransform(*m, "ok", Str("v"));
-  CHECK(out.action == TransformOutcome::kWrite);
+  CHECK(out.action == KeyAction::kRewrite);
   CHECK(out.value.str == "v!");
 }
 
@@ -529,7 +530,7 @@ TEST_CASE("numbers in results are written canonically", "[sandbox]") {
   SECTION("hash values and field names") {
     auto m = MustLoad(WithTransform("    return { n = 1e3, f = 2.5, [7] = 'seven', [1.5] = 'x' }"));
     auto out = MustTransform(*m, "h", WithPairs(KeyType::kHash, {{"n", "1"}}));
-    REQUIRE(out.action == TransformOutcome::kWrite);
+    REQUIRE(out.action == KeyAction::kRewrite);
     CHECK(out.value == WithPairs(KeyType::kHash, {{"n", "1000"}, {"f", "2.5"}, {"7", "seven"}, {"1.5", "x"}}));
   }
   SECTION("list items") {
@@ -556,33 +557,33 @@ TEST_CASE("transform actions", "[sandbox]") {
       "    if key == 'edit' then return value .. '!' end\n"
       "    return nil"));
   const Value v = Str("v");
-  SECTION("ks.DELETE deletes") { CHECK(MustTransform(*m, "del", v).action == TransformOutcome::kDelete); }
+  SECTION("ks.DELETE deletes") { CHECK(MustTransform(*m, "del", v).action == KeyAction::kDelete); }
   SECTION("ks.rename(new, value) moves with the new value") {
     auto out = MustTransform(*m, "mv", v);
-    CHECK(out.action == TransformOutcome::kRename);
+    CHECK(out.action == KeyAction::kRename);
     CHECK(out.new_key == "new:mv");
     CHECK(out.value == Str("v2"));
   }
   SECTION("ks.rename(new) moves the value unchanged") {
     auto out = MustTransform(*m, "mv-same", v);
-    CHECK(out.action == TransformOutcome::kRename);
+    CHECK(out.action == KeyAction::kRename);
     CHECK(out.new_key == "new:mv-same");
     CHECK(out.value == v);
   }
   SECTION("a rename onto the key itself is a keep, or a write if the value changed") {
-    CHECK(MustTransform(*m, "mv-self", v).action == TransformOutcome::kKeep);
+    CHECK(MustTransform(*m, "mv-self", v).action == KeyAction::kKeep);
     auto out = MustTransform(*m, "mv-self-edit", v);
-    CHECK(out.action == TransformOutcome::kWrite);
+    CHECK(out.action == KeyAction::kRewrite);
     CHECK(out.value == Str("v!"));
   }
-  SECTION("nil keeps") { CHECK(MustTransform(*m, "other", v).action == TransformOutcome::kKeep); }
+  SECTION("nil keeps") { CHECK(MustTransform(*m, "other", v).action == KeyAction::kKeep); }
   SECTION("an identical value keeps") {
-    CHECK(MustTransform(*m, "same", v).action == TransformOutcome::kKeep);
-    CHECK(MustTransform(*m, "copy", v).action == TransformOutcome::kKeep);
+    CHECK(MustTransform(*m, "same", v).action == KeyAction::kKeep);
+    CHECK(MustTransform(*m, "copy", v).action == KeyAction::kKeep);
   }
   SECTION("a changed value writes") {
     auto out = MustTransform(*m, "edit", v);
-    CHECK(out.action == TransformOutcome::kWrite);
+    CHECK(out.action == KeyAction::kRewrite);
     CHECK(out.value == Str("v!"));
   }
 }
@@ -590,7 +591,7 @@ TEST_CASE("transform actions", "[sandbox]") {
 TEST_CASE("ks.rename to a key with a NUL byte keeps the whole key", "[sandbox]") {
   auto m = MustLoad(WithTransform("    return ks.rename('new\\0key')"));
   auto out = MustTransform(*m, "old", Str("v"));
-  CHECK(out.action == TransformOutcome::kRename);
+  CHECK(out.action == KeyAction::kRename);
   CHECK(out.new_key == std::string("new\0key", 7));
 }
 
@@ -641,10 +642,10 @@ TEST_CASE("every value type round-trips through a transform", "[sandbox]") {
     const std::string kind = keyshift::KeyTypeName(v.type);
     INFO(kind);
     auto same = MustTransform(*m, "copy:" + kind, v);
-    CHECK(same.action == TransformOutcome::kKeep);
+    CHECK(same.action == KeyAction::kKeep);
 
     auto added = MustTransform(*m, "add:" + kind, v);
-    CHECK(added.action == TransformOutcome::kWrite);
+    CHECK(added.action == KeyAction::kRewrite);
     Value expected = v;
     if (v.type == KeyType::kString) expected.str += "+";
     if (v.type == KeyType::kList || v.type == KeyType::kSet) expected.items.push_back("+");
@@ -691,13 +692,13 @@ TEST_CASE("a zset with only score text changes is kept", "[sandbox]") {
   // Redis may print a score as "1.5000000000000000"; numerically equal is unchanged.
   auto m = MustLoad(WithTransform("    return value"));
   CHECK(MustTransform(*m, "z", WithPairs(KeyType::kZSet, {{"a", "1.50"}, {"b", "2"}})).action ==
-        TransformOutcome::kKeep);
+        KeyAction::kKeep);
 }
 
 TEST_CASE("set results are sorted and de-duplicated", "[sandbox]") {
   auto m = MustLoad(WithTransform("    return { 'b', 'a', 'b', 'C' }"));
   auto out = MustTransform(*m, "s", WithItems(KeyType::kSet, {"x"}));
-  CHECK(out.action == TransformOutcome::kWrite);
+  CHECK(out.action == KeyAction::kRewrite);
   CHECK(out.value.items == std::vector<std::string>{"C", "a", "b"});
 }
 
@@ -769,7 +770,7 @@ TEST_CASE("json and time are globals", "[sandbox]") {
   SECTION("json round-trips a compact document") {
     auto m = MustLoad(WithTransform("    return json.encode(json.decode(value))"));
     const std::string doc = R"({"b":1,"a":[1.50,9007199254740993,null],"c":"\u00e9"})";
-    CHECK(MustTransform(*m, "k", Str(doc)).action == TransformOutcome::kKeep);
+    CHECK(MustTransform(*m, "k", Str(doc)).action == KeyAction::kKeep);
   }
   SECTION("json edits keep the other fields") {
     auto m = MustLoad(WithTransform("    local d = json.decode(value)\n    d.n = d.n + 1\n    return json.encode(d)"));

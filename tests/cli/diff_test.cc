@@ -8,6 +8,7 @@
 #include <vector>
 
 using keyshift::DiffStyle;
+using keyshift::KeyAction;
 using keyshift::KeyChange;
 using keyshift::KeyType;
 using keyshift::RenderDiff;
@@ -40,16 +41,16 @@ Value WithItems(KeyType type, Items items) {
 }
 
 KeyChange Rewrite(std::string key, Value before, Value after, long long pttl = -1) {
-  return KeyChange{std::move(key), std::move(before), pttl, KeyChange::kRewrite, "", std::move(after)};
+  return KeyChange{std::move(key), std::move(before), pttl, KeyAction::kRewrite, "", std::move(after)};
 }
 
 KeyChange Delete(std::string key, Value before, long long pttl = -1) {
-  return KeyChange{std::move(key), std::move(before), pttl, KeyChange::kDelete, "", Value{}};
+  return KeyChange{std::move(key), std::move(before), pttl, KeyAction::kDelete, "", Value{}};
 }
 
 KeyChange Rename(std::string key, std::string new_key, Value before, Value after, long long pttl = -1) {
   return KeyChange{std::move(key),     std::move(before),  pttl,
-                   KeyChange::kRename, std::move(new_key), std::move(after)};
+                   KeyAction::kRename, std::move(new_key), std::move(after)};
 }
 
 std::string Plain(const KeyChange& change, int context = 3) {

@@ -300,7 +300,7 @@ TEST_CASE("the template loads as a migration", "[directory]") {
   if (!m.ok()) FAIL("template does not load: " << m.error().message);
   const auto& info = (*m)->info();
   CHECK_FALSE(info.description.empty());
-  CHECK(info.mode == "host");
+  CHECK(info.mode == keyshift::RunMode::kHost);
   CHECK(info.has_transform);
   CHECK(info.has_verify);
   // Its transform leaves keys alone and its verify passes them.
@@ -309,7 +309,7 @@ TEST_CASE("the template loads as a migration", "[directory]") {
   v.pairs = {{"f", "v"}};
   auto out = (*m)->Transform("k", v);
   REQUIRE(out.ok());
-  CHECK(out->action == keyshift::TransformOutcome::kKeep);
+  CHECK(out->action == keyshift::KeyAction::kKeep);
   auto verdict = (*m)->Verify("k", v);
   REQUIRE(verdict.ok());
   CHECK(verdict->first);

@@ -18,9 +18,10 @@ namespace {
 // A DUMP-like payload with the bytes that would break a naive parser.
 const std::string kDump("\x00\x03|a|\x00\xff\x0b\x00|tail\x00", 17);
 
-JournalEntry Entry(char action, long long expire_at, std::string digest, std::string other, std::string dump) {
+// `code`: the entry's ACTION as stored (W, D, R, C).
+JournalEntry Entry(char code, long long expire_at, std::string digest, std::string other, std::string dump) {
   JournalEntry e;
-  e.action = action;
+  e.action = keyshift::ParseKeyActionCode(std::string(1, code)).value();
   e.expire_at = expire_at;
   e.post_digest = std::move(digest);
   e.other_key = std::move(other);
@@ -69,7 +70,7 @@ TEST_CASE("every action round-trips", "[journal]") {
       Entry('C', -1, kDigest, "old:key", ""),
   };
   for (const auto& e : entries) {
-    INFO(e.action);
+    INFO(keyshift::KeyActionCode(e.action));
     CheckSame(MustDecode(EncodeJournalEntry(e)), e);
   }
 }
@@ -106,6 +107,7 @@ TEST_CASE("corrupt entries are rejected", "[journal]") {
       {"unknown action", "1|X|-1||0|DUMP"},
       {"empty action", "1||-1||0|DUMP"},
       {"two-letter action", "1|WW|-1||0|DUMP"},
+      {"keep, an action never journaled", "2|K|-1||0|DUMP"},
       {"other key longer than the rest", "1|R|-1|d|10|short"},
   };
   for (const auto& c : cases) {
@@ -149,10 +151,10 @@ TEST_CASE("the server-side journal_entry builds the same bytes", "[journal]") {
       Entry('D', 7, "", "", kDump),
   };
   for (const auto& e : entries) {
-    INFO(e.action);
+    INFO(keyshift::KeyActionCode(e.action));
     std::string chunk = std::string(keyshift::kJournalEntryLua) + "\nreturn journal_entry(...)\n";
     REQUIRE((*sb)->LoadChunk(chunk, "=journal").ok());
-    const std::string action(1, e.action), expire = std::to_string(e.expire_at);
+    const std::string action = keyshift::KeyActionCode(e.action), expire = std::to_string(e.expire_at);
     for (const std::string* arg : {&action, &expire, &e.post_digest, &e.other_key, &e.dump})
       lua_pushlstring(L, arg->data(), arg->size());
     auto st = (*sb)->ProtectedCall(5, 1);

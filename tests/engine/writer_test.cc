@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+using keyshift::KeyAction;
 using keyshift::KeySnapshot;
 using keyshift::KeyType;
 using keyshift::Value;
@@ -36,7 +37,7 @@ KeySnapshot Before(const std::string& type_name, long long expire_at = -1) {
 WriteOp Rewrite(const KeySnapshot& before, Value value) {
   WriteOp op;
   op.before = &before;
-  op.action = WriteOp::kRewrite;
+  op.action = KeyAction::kRewrite;
   op.value = std::move(value);
   return op;
 }
@@ -79,7 +80,7 @@ TEST_CASE("WriteArgs: delete sends no elements", "[writer]") {
   auto before = Before("hash", 1700000000123);
   WriteOp op;
   op.before = &before;
-  op.action = WriteOp::kDelete;
+  op.action = KeyAction::kDelete;
   op.value = Pairs(KeyType::kHash, {{"ignored", "x"}});
   CHECK(WriteArgs(op) == Args{kDigest, "1700000000123", "D", "hash"});
 }
@@ -88,7 +89,7 @@ TEST_CASE("WriteArgs: rename sends the new value", "[writer]") {
   auto before = Before("list", 42);
   WriteOp op;
   op.before = &before;
-  op.action = WriteOp::kRename;
+  op.action = KeyAction::kRename;
   op.new_key = "new:k";
   op.value = Items(KeyType::kList, {"x", "y"});
   CHECK(WriteArgs(op) == Args{kDigest, "42", "R", "list", "x", "y"});

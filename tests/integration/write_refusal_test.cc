@@ -32,7 +32,7 @@ struct Scenario {
   const char* name;
   std::vector<Command> seed;
   std::string key;
-  WriteOp::Action action;
+  KeyAction action;
   std::string new_key;
   Value value;
 };
@@ -41,16 +41,16 @@ std::vector<Scenario> Scenarios() {
   return {
       {"rewrite a hash with a TTL",
        {{"HSET", "user:h", "a", "1", "b", "2"}, {"PEXPIRE", "user:h", "900000"}},
-       "user:h", WriteOp::kRewrite, "", Pairs(KeyType::kHash, {{"a", "10"}, {"c", "3"}})},
+       "user:h", KeyAction::kRewrite, "", Pairs(KeyType::kHash, {{"a", "10"}, {"c", "3"}})},
       {"rename a string with a TTL",
-       {{"SET", "user:s", "hello", "PX", "900000"}}, "user:s", WriteOp::kRename, "user:s2", Text("HELLO")},
+       {{"SET", "user:s", "hello", "PX", "900000"}}, "user:s", KeyAction::kRename, "user:s2", Text("HELLO")},
       // integer members: an intset, whose DUMP survives RESTORE byte for byte
-      {"delete a set", {{"SADD", "user:set", "1", "2", "3"}}, "user:set", WriteOp::kDelete, "", Value{}},
-      {"rewrite a list", {{"RPUSH", "user:l", "x", "y"}}, "user:l", WriteOp::kRewrite, "",
+      {"delete a set", {{"SADD", "user:set", "1", "2", "3"}}, "user:set", KeyAction::kDelete, "", Value{}},
+      {"rewrite a list", {{"RPUSH", "user:l", "x", "y"}}, "user:l", KeyAction::kRewrite, "",
        Items(KeyType::kList, {"y", "x", "z"})},
       {"rewrite a zset with a TTL",
        {{"ZADD", "user:z", "1", "a", "2", "b"}, {"PEXPIRE", "user:z", "900000"}},
-       "user:z", WriteOp::kRewrite, "", Pairs(KeyType::kZSet, {{"a", "5"}})},
+       "user:z", KeyAction::kRewrite, "", Pairs(KeyType::kZSet, {{"a", "5"}})},
   };
 }
 
@@ -191,9 +191,9 @@ TEST_CASE("a write Redis rejects after the script started writing is undone in t
   StateKeys state("keyshift:");
   Scenario bad_score{"a zset score Redis rejects",
                      {{"ZADD", "user:z", "1", "a"}, {"PEXPIRE", "user:z", "900000"}},
-                     "user:z", WriteOp::kRewrite, "", Pairs(KeyType::kZSet, {{"a", "2"}, {"b", "not-a-number"}})};
+                     "user:z", KeyAction::kRewrite, "", Pairs(KeyType::kZSet, {{"a", "2"}, {"b", "not-a-number"}})};
   Scenario bad_rename = bad_score;
-  bad_rename.action = WriteOp::kRename;
+  bad_rename.action = KeyAction::kRename;
   bad_rename.new_key = "user:z2";
   for (const auto& s : {bad_score, bad_rename}) {
     INFO(s.name << (s.new_key.empty() ? "" : " (rename)"));
