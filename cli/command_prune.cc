@@ -29,16 +29,6 @@ Status Confirm(const Context& ctx, const MigrationState& m, size_t hashes) {
   return Status::Ok();
 }
 
-Status DropJournal(Topology* conn, const std::vector<std::string>& hashes) {
-  for (size_t i = 0; i < hashes.size(); i += 500) {
-    Command cmd{"UNLINK"};
-    for (size_t j = i; j < hashes.size() && j < i + 500; ++j) cmd.push_back(hashes[j]);
-    auto r = conn->Call(cmd);
-    if (!r.ok()) return r.error();
-  }
-  return Status::Ok();
-}
-
 // The applied migration `version` of `cat`, or why it cannot be pruned.
 Result<const MigrationState*> Prunable(const Catalog& cat, long long version) {
   for (const auto& s : cat.migrations)
@@ -88,7 +78,7 @@ int CmdPrune(Context& ctx) {
   LedgerRecord rec = *(*m)->record;
   rec.pruned_at = NowIso8601();
   if (Status st = Ledger(conn, ctx.state()).Put(rec); !st) return ReportError(ctx, st.error());
-  if (Status st = DropJournal(conn, *hashes); !st) return ReportError(ctx, st.error());
+  if (Status st = DropJournalHashes(conn, *hashes); !st) return ReportError(ctx, st.error());
   if (ctx.json()) fmt::print("{}\n", nlohmann::json({{"ok", true}, {"pruned", (*m)->name}}).dump());
   else fmt::print("{}: journal pruned ({} hashes dropped); this migration is now final\n", (*m)->name, hashes->size());
   return kExitOk;

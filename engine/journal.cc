@@ -46,6 +46,19 @@ Result<std::vector<std::string>> ListJournalHashes(Topology* conn, const StateKe
   return ListKeys(conn, keys.journal_pattern(version));
 }
 
+Status DropJournalHashes(Topology* conn, const std::vector<std::string>& hashes) {
+  for (size_t i = 0; i < hashes.size(); i += 500) {
+    std::vector<Command> unlinks;
+    for (size_t j = i; j < hashes.size() && j < i + 500; ++j) unlinks.push_back({"UNLINK", hashes[j]});
+    auto replies = conn->Pipeline(unlinks);
+    if (!replies.ok()) return replies.error();
+    for (size_t j = 0; j < replies->size(); ++j)
+      if ((*replies)[j].is_error())
+        return Fail(fmt::format("Redis refused UNLINK {}: {}", unlinks[j][1], (*replies)[j].str));
+  }
+  return Status::Ok();
+}
+
 Result<JournalEntry> DecodeJournalEntry(const std::string& text) {
   // Five '|'-terminated header fields; none of them can contain '|'.
   std::string fields[5];

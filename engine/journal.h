@@ -68,6 +68,10 @@ inline long long JournalEntryBytes(long long dump_bytes, size_t key_bytes) {
 // Names of migration V's journal hashes (at most one per slot), via SCAN. Keys
 // of another type under the journal prefix are listed too: reading them then
 // fails naming the key, where skipping them would silently leave keys undone.
+// Deletes journal hashes (prune), one UNLINK each: on a cluster they live
+// in every slot, and a multi-key UNLINK must stay within one.
+Status DropJournalHashes(Topology* conn, const std::vector<std::string>& hashes);
+
 Result<std::vector<std::string>> ListJournalHashes(Topology* conn, const StateKeys& keys, long long version);
 
 // Lua 5.1 source of `caught_up(jkey, key)` (needs kScriptSafetyLua first):
