@@ -17,50 +17,11 @@
 #include "engine/journal.h"
 #include "engine/rollback.h"
 #include "engine/server_check.h"
+#include "engine/undo_plan.h"
 
 namespace keyshift {
 
 namespace {
-
-// Migrations that have a journal to undo: applied ones, and runs that
-// stopped half way (failed, interrupted).
-bool Undoable(const MigrationState& m) {
-  return m.applied() || m.status == MigrationStatus::kFailed || m.status == MigrationStatus::kInterrupted;
-}
-
-// --only V: V alone, when no later migration with a journal has an entry
-// for any key V's journal has (a rename's new name included: it carries a C
-// entry). A later pruned migration has no journal to tell: refused too.
-Status CheckNothingLaterOverlaps(Topology* conn, const StateKeys& keys, const Catalog& cat, long long version) {
-  std::vector<const MigrationState*> later;
-  for (const auto& m : cat.migrations)
-    if (m.version > version && Undoable(m)) later.push_back(&m);
-  for (const auto* m : later)
-    if (m->record && !m->record->pruned_at.empty())
-      return Fail(fmt::format("cannot undo {} alone: the later migration {} was pruned, so its journal cannot tell "
-                              "whether it changed the same keys; nothing was changed", version, m->name));
-  auto hashes = ListJournalHashes(conn, keys, version);
-  if (!hashes.ok()) return hashes.error();
-  for (const auto& hash : *hashes) {
-    auto fields = CallState(conn, {"HKEYS", hash}, hash);
-    if (!fields.ok()) return fields.error();
-    const auto& f = fields->elements;
-    for (const auto* m : later)
-      for (size_t from = 0; from < f.size(); from += 1000) {
-        std::vector<Command> probes;
-        for (size_t i = from; i < f.size() && i < from + 1000; ++i)
-          probes.push_back({"HEXISTS", keys.journal(m->version, f[i].str), f[i].str});
-        auto replies = conn->Pipeline(probes);
-        if (!replies.ok()) return replies.error();
-        for (size_t i = 0; i < replies->size(); ++i)
-          if ((*replies)[i].integer == 1)
-            return Fail(fmt::format("cannot undo {} alone: the later migration {} also changed key {}; undo it first "
-                                    "(keyshift down --to {}); nothing was changed",
-                                    version, m->name, QuoteKey(f[from + i].str), version - 1));
-      }
-  }
-  return Status::Ok();
-}
 
 Result<std::vector<const MigrationState*>> SelectOnly(const Context& ctx, const Catalog& cat, long long version) {
   const CliOptions& o = ctx.options();
@@ -94,25 +55,6 @@ Result<std::vector<const MigrationState*>> SelectForDown(const Context& ctx, con
                               "before it; nothing was changed",
                               m->name, m->record->pruned_at, m->version));
   return out;
-}
-
-Status RecordRollback(Topology* conn, const StateKeys& keys, const MigrationState& m,
-                      const RollbackReport& r) {
-  LedgerRecord rec = m.record.value_or(LedgerRecord{});
-  rec.version = m.version;
-  if (rec.name.empty()) rec.name = m.name;
-  rec.rolled_back_at = NowIso8601();
-  rec.conflicts = r.conflicts;
-  // With conflicts, a record keeps its status; a run that left none is failed.
-  if (r.conflicts == 0) rec.status = LedgerStatus::kRolledBack;
-  else if (!m.record) rec.status = LedgerStatus::kFailed;
-  if (Status st = Ledger(conn, keys).Put(rec); !st) return st;
-  if (r.conflicts == 0) {
-    auto dropped = conn->Call({"DEL", keys.failed_keys(m.version)});
-    if (!dropped.ok()) return dropped.error();
-    return CheckpointStore(conn, keys).Delete(m.version);
-  }
-  return Status::Ok();
 }
 
 // Refuses a server unfit for the undo (server_check.h) before the lock.
@@ -152,20 +94,6 @@ std::unique_ptr<MigrationScript> LoadRevert(const Context& ctx, const MigrationS
   if (m.status == MigrationStatus::kDrifted && !ctx.json())
     fmt::print(stderr, "warning: {} changed since it was applied; `down` uses its revert as the file is now\n", m.name);
   return std::move(script.value());
-}
-
-// Journal entries of migration `version`: the denominator of `down`'s
-// progress, read only when the progress line is shown.
-long long JournalEntries(Topology* conn, const StateKeys& keys, long long version, bool shown) {
-  if (!shown) return 0;
-  auto hashes = ListJournalHashes(conn, keys, version);
-  if (!hashes.ok()) return 0;
-  long long total = 0;
-  for (const auto& hash : *hashes) {
-    auto n = conn->Call({"HLEN", hash});
-    if (n.ok() && !n->is_error()) total += n->integer;
-  }
-  return total;
 }
 
 // Conflicts as key error objects (json_output.h): the file is the
@@ -224,7 +152,7 @@ int CmdDown(Context& ctx) {
     };
     sinks.note = [&](const std::string& text) { if (!ctx.json()) fmt::print("{}\n", TerminalSafe(text)); };
     bool shown = ctx.stderr_tty() && !ctx.json();
-    Progress progress(shown, m->name, JournalEntries(conn, ctx.state(), m->version, shown), "journal entries undone");
+    Progress progress(shown, m->name, shown ? JournalEntries(conn, ctx.state(), m->version) : 0, "journal entries undone");
     sinks.progress = [&progress](long long handled, long long restored) { progress.Update(handled, restored); };
     auto revert = LoadRevert(ctx, *m);
     options.revert = revert.get();
