@@ -64,17 +64,6 @@ Status CheckServerForCatchup(const Context& ctx, Topology* conn, const Target& t
   return CheckServer(conn, needs);
 }
 
-// The ledger counts every key catch-up transformed, over all its runs.
-Status RecordCaught(Topology* conn, const StateKeys& keys, long long version, long long caught) {
-  Ledger ledger(conn, keys);
-  auto all = ledger.LoadAll();
-  if (!all.ok()) return all.error();
-  auto it = all->find(version);
-  if (it == all->end()) return Status::Ok();
-  it->second.caught += caught;
-  it->second.caught_at = NowIso8601();
-  return ledger.Put(it->second);
-}
 
 // The state of one `catchup` invocation.
 struct Run {
@@ -221,7 +210,7 @@ int Finish(Run& r, int exit_code) {
 struct EventsRestorer {
   std::vector<EventsSetting> changed;
   ~EventsRestorer() {
-    for (const EventsSetting& c : changed) (void)c.node->Call({"CONFIG", "SET", "notify-keyspace-events", c.old});
+    RestoreKeyspaceEvents(changed);
   }
 };
 

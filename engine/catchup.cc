@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/ledger.h"
 #include "engine/migrator.h"
 
 namespace keyshift {
@@ -59,6 +60,21 @@ Result<std::vector<EventsSetting>> EnableKeyspaceEvents(Topology* topology) {
     if (*old) changed.push_back(EventsSetting{node.conn, **old});
   }
   return changed;
+}
+
+Status RecordCaught(Topology* conn, const StateKeys& keys, long long version, long long caught) {
+  Ledger ledger(conn, keys);
+  auto all = ledger.LoadAll();
+  if (!all.ok()) return all.error();
+  auto it = all->find(version);
+  if (it == all->end()) return Status::Ok();
+  it->second.caught += caught;
+  it->second.caught_at = NowIso8601();
+  return ledger.Put(it->second);
+}
+
+void RestoreKeyspaceEvents(const std::vector<EventsSetting>& changed) {
+  for (const EventsSetting& c : changed) (void)c.node->Call({"CONFIG", "SET", "notify-keyspace-events", c.old});
 }
 
 Result<long long> ParseDurationMs(const std::string& text) {

@@ -26,6 +26,7 @@
 
 #include "core/result.h"
 #include "redis/redis_client.h"
+#include "engine/state_keys.h"
 #include "redis/topology.h"
 
 namespace keyshift {
@@ -49,6 +50,11 @@ struct EventsSetting {
   std::string old;
 };
 Result<std::vector<EventsSetting>> EnableKeyspaceEvents(Topology* topology);
+// Puts back what EnableKeyspaceEvents changed (best effort: on the way out).
+void RestoreKeyspaceEvents(const std::vector<EventsSetting>& changed);
+
+// The ledger counts every key catch-up transformed, over all its runs.
+Status RecordCaught(Topology* conn, const StateKeys& keys, long long version, long long caught);
 
 // Durations for --for: "90", "90s", "500ms", "5m", "2h".
 Result<long long> ParseDurationMs(const std::string& text);
