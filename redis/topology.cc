@@ -147,6 +147,7 @@ class Cluster final : public Topology {
  private:
   static constexpr int kMaxRounds = 400;  // redirects plus TRYAGAIN waits (~20 s of a stuck migration)
   Result<RedisConnection*> Node(const std::string& key);
+  Result<Reply> ReadSlotMap();
   std::string OwnerOf(const Command& command) const;
   Status RunRound(const std::vector<Command>& commands, std::vector<Routed>& round, std::vector<Reply>& replies,
                   std::vector<Routed>* next, bool* refresh);
@@ -162,10 +163,21 @@ class Cluster final : public Topology {
   std::map<std::string, std::unique_ptr<RedisConnection>> conns_;
 };
 
-Status Cluster::Refresh() {
+// Asks the seed, then each known primary: the seed may be the node that died.
+Result<Reply> Cluster::ReadSlotMap() {
   auto slots = seed_->Call({"CLUSTER", "SLOTS"});
+  for (size_t i = 0; !slots.ok() && i < primaries_.size(); ++i) {
+    auto conn = Node(primaries_[i]);
+    if (conn.ok()) slots = (*conn)->Call({"CLUSTER", "SLOTS"});
+  }
   if (!slots.ok()) return UsageError(fmt::format("cannot read the Redis Cluster slot map from {}: {}",
                                                  seed_->Describe(), slots.error().message));
+  return slots;
+}
+
+Status Cluster::Refresh() {
+  auto slots = ReadSlotMap();
+  if (!slots.ok()) return slots.error();
   std::vector<std::string> owner(kSlotCount);
   std::vector<std::string> primaries;
   for (const Reply& range : slots->elements) {
