@@ -1,9 +1,10 @@
 // Host mode's KeySink: each batch is read (reader.h), transformed in the
 // host sandbox and written through the CAS writer (writer.h), or, in a
 // dry-run, rendered as diffs. A key whose CAS lost to an application write
-// is re-read and re-transformed alone, up to --max-cas-retries times; a
-// portable migration hands a key that keeps losing to the server-side path
-// (the hot-key fallback, server_strategy.h) after kHotKeyAttempts.
+// is re-read and re-transformed alone, up to RunOptions::max_cas_retries
+// times; a portable migration hands a key that keeps losing to the
+// server-side path (the hot-key fallback, server_strategy.h) after
+// kHotKeyAttempts.
 #pragma once
 
 #include <memory>

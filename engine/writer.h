@@ -2,7 +2,7 @@
 // application key. One script call per key, pipelined per batch, that
 //   1. refuses if migration V already journaled the key ("done"),
 //   2. refuses if the key's type, content digest (script_safety.h) or expiry
-//      differs from what was read
+//      differs from what was read (the op's CasCondition, cas_condition.h)
 //      ("changed": the application wrote it; the caller re-reads and
 //      re-transforms, so no application write is lost),
 //   3. journals the key's previous DUMP and expiry (journal.h),
