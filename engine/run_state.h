@@ -44,7 +44,7 @@ class RunState {
 
   Topology* conn_;
   const StateKeys& keys_;
-  const RunOptions& options_;
+  RunOptions options_;  // a copy: a run state may outlive the caller's options
   long long version_;
   CheckpointStore store_;
   Checkpoint cp_;
