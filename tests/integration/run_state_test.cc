@@ -4,6 +4,7 @@
 #include <catch.hpp>
 
 #include <algorithm>
+#include <memory>
 
 #include "engine/key_source.h"
 #include "engine/ledger.h"
@@ -40,59 +41,63 @@ LedgerRecord Record(Topology& conn, const StateKeys& keys) {
   return all->at(kVersion);
 }
 
+// A server, keyshift's state keys on it, and runs of kVersion over them.
+struct Fixture {
+  RedisServer server;
+  std::unique_ptr<Topology> conn = server.Connect();
+  StateKeys keys{"keyshift:"};
+  // A run begun and its scan's start saved.
+  std::unique_ptr<RunState> Started(const RunOptions& options, const std::string& run_id = "") {
+    auto state = std::make_unique<RunState>(conn.get(), keys, options, kVersion);
+    REQUIRE(state->Begin());
+    REQUIRE(state->SaveStart("0", run_id));
+    return state;
+  }
+};
+
 }  // namespace
 
 TEST_CASE("RunState: the next run resumes from the last batch's checkpoint and failed keys", "[redis][run_state]") {
-  RedisServer server;
-  auto conn = server.Connect();
-  StateKeys keys("keyshift:");
-  RunOptions options;
-  RunState first(conn.get(), keys, options, kVersion);
-  REQUIRE(first.Begin());
-  CHECK_FALSE(first.resumed());
-  REQUIRE(first.SaveStart("0", "run-a"));
-  first.counters().scanned = 3;
-  first.counters().failed = 2;
-  first.Advance("12");
-  REQUIRE(first.SaveBatch({}, {"k1", "k2"}));
-  CHECK(Failed(*conn, keys) == std::vector<std::string>{"k1", "k2"});
+  Fixture f;
+  auto first = f.Started(RunOptions{}, "run-a");
+  CHECK_FALSE(first->resumed());
+  first->counters().scanned = 3;
+  first->counters().failed = 2;
+  first->Advance("12");
+  REQUIRE(first->SaveBatch({}, {"k1", "k2"}));
+  CHECK(Failed(*f.conn, f.keys) == std::vector<std::string>{"k1", "k2"});
 
-  RunState second(conn.get(), keys, options, kVersion);
+  RunState second(f.conn.get(), f.keys, RunOptions{}, kVersion);
   REQUIRE(second.Begin());
   CHECK(second.resumed());
   CHECK(second.checkpoint().cursor == "12");
   CHECK(second.checkpoint().run_id == "run-a");
   CHECK(second.counters().scanned == 3);
   REQUIRE(second.SaveBatch({"k1"}, {}));  // retried, and did not fail again
-  CHECK(Failed(*conn, keys) == std::vector<std::string>{"k2"});
+  CHECK(Failed(*f.conn, f.keys) == std::vector<std::string>{"k2"});
 
   RunReport report;
   report.counters = second.counters();
   REQUIRE(second.Finish(File(), report).ok());
-  CHECK(Record(*conn, keys).status == LedgerStatus::kApplied);
-  CHECK(Record(*conn, keys).counters.scanned == 3);
-  CHECK(Cmd(*conn, {"EXISTS", keys.checkpoint(kVersion)}).integer == 0);
+  CHECK(Record(*f.conn, f.keys).status == LedgerStatus::kApplied);
+  CHECK(Record(*f.conn, f.keys).counters.scanned == 3);
+  CHECK(Cmd(*f.conn, {"EXISTS", f.keys.checkpoint(kVersion)}).integer == 0);
 }
 
 TEST_CASE("RunState: a failed run keeps its checkpoint, marked failed, and the ledger says failed",
           "[redis][run_state]") {
-  RedisServer server;
-  auto conn = server.Connect();
-  StateKeys keys("keyshift:");
-  RunOptions options;
-  RunState state(conn.get(), keys, options, kVersion);
-  REQUIRE(state.Begin());
-  REQUIRE(state.SaveStart("0", ""));
+  Fixture f;
+  auto state = f.Started(RunOptions{});
   RunReport report;
   report.ok = false;
   report.error = Fail("boom");
   report.failed_key = "user:1";
-  REQUIRE(state.Finish(File(), report).ok());
-  LedgerRecord rec = Record(*conn, keys);
+  REQUIRE(state->Finish(File(), report).ok());
+  LedgerRecord rec = Record(*f.conn, f.keys);
   CHECK(rec.status == LedgerStatus::kFailed);
   CHECK(rec.error == "boom");
   CHECK(rec.failed_key == "user:1");
-  auto cp = CheckpointStore(conn.get(), keys).Load(kVersion);
+  auto cp = CheckpointStore(f.conn.get(), f.keys).Load(kVersion);
   REQUIRE(cp.ok());
   REQUIRE(cp->has_value());
   CHECK((*cp)->status == CheckpointStatus::kFailed);
@@ -100,24 +105,18 @@ TEST_CASE("RunState: a failed run keeps its checkpoint, marked failed, and the l
 }
 
 TEST_CASE("RunState: a dry-run and an interrupted run leave their state as it was", "[redis][run_state]") {
-  RedisServer server;
-  auto conn = server.Connect();
-  StateKeys keys("keyshift:");
+  Fixture f;
   RunOptions dry;
   dry.dry_run = true;
-  RunState preview(conn.get(), keys, dry, kVersion);
-  REQUIRE(preview.Begin());
-  REQUIRE(preview.SaveStart("0", ""));
-  REQUIRE(preview.SaveBatch({}, {"k1"}));
-  REQUIRE(preview.Finish(File(), RunReport{}).ok());
-  CHECK(Cmd(*conn, {"DBSIZE"}).integer == 0);
+  auto preview = f.Started(dry);
+  REQUIRE(preview->SaveBatch({}, {"k1"}));
+  REQUIRE(preview->Finish(File(), RunReport{}).ok());
+  CHECK(Cmd(*f.conn, {"DBSIZE"}).integer == 0);
 
-  RunState run(conn.get(), keys, RunOptions{}, kVersion);
-  REQUIRE(run.Begin());
-  REQUIRE(run.SaveStart("0", ""));
+  auto run = f.Started(RunOptions{});
   RunReport interrupted;
   interrupted.interrupted = true;
-  REQUIRE(run.Finish(File(), interrupted).ok());
-  CHECK(Cmd(*conn, {"EXISTS", keys.checkpoint(kVersion)}).integer == 1);  // the next run resumes from it
-  CHECK(Cmd(*conn, {"EXISTS", keys.ledger()}).integer == 0);
+  REQUIRE(run->Finish(File(), interrupted).ok());
+  CHECK(Cmd(*f.conn, {"EXISTS", f.keys.checkpoint(kVersion)}).integer == 1);  // the next run resumes from it
+  CHECK(Cmd(*f.conn, {"EXISTS", f.keys.ledger()}).integer == 0);
 }
