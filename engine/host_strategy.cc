@@ -170,23 +170,19 @@ Status HostStrategy::Migrate(const std::vector<std::string>& keys) {
   if (Status st = Pass(&pending); !st || ctx_.errors.stopped()) return st;
   // Keys the application is writing right now: retry them one at a time, so
   // the window between keyshift's read and its write is one key wide.
-  for (const std::string& key : pending) {
-    auto go_on = RetryAlone(key);
-    if (!go_on.ok()) return go_on.error();
-    if (!*go_on || ctx_.errors.stopped()) return Status::Ok();
-  }
+  // A key that loses every attempt fails alone: with --on-error skip the
+  // batch's other keys still get theirs, so none is left unmigrated unreported.
+  for (const std::string& key : pending)
+    if (Status st = RetryAlone(key); !st || ctx_.errors.stopped()) return st;
   return Status::Ok();
 }
 
-// Whether the batch goes on to its next hot key: not after one that lost
-// every attempt (it failed; see the error policy).
-Result<bool> HostStrategy::RetryAlone(const std::string& key) {
+Status HostStrategy::RetryAlone(const std::string& key) {
   std::vector<std::string> one{key};
   for (int attempt = 1; !one.empty(); ++attempt) {
     if (attempt > kHotKeyAttempts && hot_keys_) {
       ++moved_server_side_;
-      if (Status st = hot_keys_->Send({key}); !st) return st.error();
-      return true;
+      return hot_keys_->Send({key});
     }
     if (attempt > ctx_.options.max_cas_retries) {
       ctx_.errors.KeyFailed(key, Fail(fmt::format(
@@ -195,13 +191,12 @@ Result<bool> HostStrategy::RetryAlone(const std::string& key) {
                                      "migration that `check` accepts as portable is migrated inside Redis for such "
                                      "keys (see docs/server-mode.md)",
                                      QuoteKey(key), attempt - 1)));
-      return false;
+      return Status::Ok();
     }
     ++cas_retries_;
-    if (Status st = Pass(&one); !st) return st.error();
-    if (ctx_.errors.stopped()) return true;
+    if (Status st = Pass(&one); !st || ctx_.errors.stopped()) return st;
   }
-  return true;
+  return Status::Ok();
 }
 
 }  // namespace keyshift

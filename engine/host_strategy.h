@@ -37,7 +37,8 @@ class HostStrategy : public KeySink {
   static constexpr int kHotKeyAttempts = 5;  // CAS attempts before a portable migration goes server-side
 
   Status Pass(std::vector<std::string>* pending);
-  Result<bool> RetryAlone(const std::string& key);
+  // Re-reads `key` alone until its CAS wins, it goes server-side, or it fails.
+  Status RetryAlone(const std::string& key);
   void TransformAll(const std::vector<KeySnapshot>& snaps, Writes* writes);
   // Why the transform's outcome for `snap` cannot be written ("" if it can).
   std::string Refusal(const KeySnapshot& snap, const TransformOutcome& outcome) const;
