@@ -7,8 +7,6 @@
 #include "engine/error_policy.h"
 #include "engine/host_strategy.h"
 #include "engine/interrupt.h"
-#include "engine/key_source.h"
-#include "engine/run_state.h"
 #include "engine/server_strategy.h"
 #include "server_mode/portability.h"
 
@@ -80,6 +78,16 @@ Status RunBatches(Loop& l) {
   return Status::Ok();
 }
 
+// The report of a run whose batches are over (a stopped run's counters are
+// set where it stopped).
+void Summarize(Loop& l) {
+  if (!l.errors.stopped()) l.report.counters = l.state.counters();
+  l.report.cas_retries = l.sink.cas_retries();
+  l.report.moved_server_side = l.sink.moved_server_side();
+  l.report.duration_ms = l.state.elapsed_ms();
+  l.errors.Report(&l.report);
+}
+
 // A resumed run first retries the keys earlier runs skipped (--on-error
 // skip); that set is up's: catch-up's rescan reaches those keys anyway.
 Result<std::vector<std::string>> KeysToRetry(Topology* conn, const StateKeys& keys, const RunOptions& options,
@@ -89,6 +97,11 @@ Result<std::vector<std::string>> KeysToRetry(Topology* conn, const StateKeys& ke
 }
 
 }  // namespace
+
+Result<std::unique_ptr<KeyScan>> Migrator::ResumeScan(const RunState& state, const ScanSpec& spec, int batch) {
+  if (!state.resumed()) return StartScan(conn_, keys_, spec, batch);
+  return StartScan(conn_, keys_, spec, batch, state.checkpoint().cursor, state.checkpoint().run_id);
+}
 
 std::unique_ptr<KeySink> Migrator::MakeSink(const SinkContext& ctx, const MigrationFile& file) {
   const MigrationInfo& info = ctx.script.info();
@@ -105,11 +118,8 @@ Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& scrip
                                Lock* lock, const RunSinks& sinks) {
   RunState state(conn_, keys_, options, file.version);
   if (Status st = state.Begin(); !st) return st.error();
-  const ScanSpec& spec = script.info().scan;
-  int batch = options.batch.value_or(spec.batch);
-  const Checkpoint& cp = state.checkpoint();
-  auto scan = state.resumed() ? StartScan(conn_, keys_, spec, batch, cp.cursor, cp.run_id)
-                              : StartScan(conn_, keys_, spec, batch);
+  int batch = options.batch.value_or(script.info().scan.batch);
+  auto scan = ResumeScan(state, script.info().scan, batch);
   if (!scan.ok()) return scan.error();
   if (Status st = state.SaveStart((*scan)->position(), (*scan)->run_id()); !st) return st.error();
   ErrorPolicy errors(options.on_error, options.max_errors, sinks.key_error, &state.counters());
@@ -123,11 +133,7 @@ Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& scrip
   report.resumed = state.resumed();
   Loop loop{source, *sink, state, errors, options, sinks, report};
   if (Status st = RunBatches(loop); !st) return st.error();
-  if (!errors.stopped()) report.counters = state.counters();
-  report.cas_retries = sink->cas_retries();
-  report.moved_server_side = sink->moved_server_side();
-  report.duration_ms = state.elapsed_ms();
-  errors.Report(&report);
+  Summarize(loop);
   return state.Finish(file, report);
 }
 

@@ -14,8 +14,10 @@
 #include "core/migration_file.h"
 #include "core/result.h"
 #include "engine/key_sink.h"
+#include "engine/key_source.h"
 #include "engine/lock.h"
 #include "engine/run_options.h"
+#include "engine/run_state.h"
 #include "engine/state_keys.h"
 #include "redis/script_cache.h"
 #include "redis/topology.h"
@@ -40,6 +42,8 @@ class Migrator {
   // Where the transform runs: server mode, or the host (with the hot-key
   // fallback for a portable migration that writes).
   std::unique_ptr<KeySink> MakeSink(const SinkContext& ctx, const MigrationFile& file);
+  // The scan from where an interrupted run stopped, or from the start.
+  Result<std::unique_ptr<KeyScan>> ResumeScan(const RunState& state, const ScanSpec& spec, int batch);
 
   Topology* conn_;
   const StateKeys& keys_;
