@@ -13,7 +13,7 @@
 #include "core/run_mode.h"
 #include "engine/catalog.h"
 #include "engine/lock.h"
-#include "engine/migrator.h"
+#include "engine/run_options.h"
 #include "engine/state_keys.h"
 #include "redis/redis_client.h"
 #include "redis/topology.h"

@@ -1,5 +1,5 @@
-// Catch-up's pieces that `up` does not have: keyspace notifications, the
-// subscriber, and running notified keys through the migrator.
+// Catch-up's pieces that `up` does not have: keyspace notifications and the
+// subscriber (Migrator::CatchKeys runs the notified keys).
 #include "engine/catchup.h"
 
 #include <charconv>
@@ -8,7 +8,6 @@
 #include <fmt/format.h>
 
 #include "engine/ledger.h"
-#include "engine/migrator.h"
 
 namespace keyshift {
 
@@ -126,20 +125,6 @@ Result<std::optional<std::string>> KeyspaceSubscriber::Next(int timeout_ms) {
     return std::optional<std::string>(name.substr(channel.size()));
   } while (std::chrono::steady_clock::now() < deadline);
   return std::optional<std::string>();
-}
-
-Result<RunReport> Migrator::CatchKeys(const MigrationFile& file, MigrationScript& script, const RunOptions& options,
-                                      Lock* lock, const RunSinks& sinks, std::vector<std::string> keys,
-                                      Counters* counters) {
-  server_.reset();
-  hot_keys_.reset();
-  Batch b{file.version, &script, &options, &sinks, lock, counters, std::move(keys), std::nullopt, "", true, {},
-          std::nullopt, ""};
-  if (Status st = ProcessBatch(b); !st) return st.error();
-  RunReport report;
-  report.counters = *counters;
-  ReportStop(b, &report);
-  return report;
 }
 
 }  // namespace keyshift

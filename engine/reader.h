@@ -11,6 +11,7 @@
 
 #include "core/result.h"
 #include "core/value.h"
+#include "engine/cas_condition.h"
 #include "engine/state_keys.h"
 #include "redis/script_cache.h"
 
@@ -26,6 +27,8 @@ struct KeySnapshot {
   std::string digest;        // content digest (script_safety.h)
   std::string dump_digest;   // sha1 of DUMP: what format-1 journal entries hold
   long long dump_bytes = 0;  // journal cost of changing this key
+  // What a write of this key must find unchanged (kPresent only).
+  CasCondition cas() const { return CasCondition{type_name, digest, expire_at}; }
 };
 
 Result<std::vector<KeySnapshot>> ReadKeys(ScriptCache& scripts, const StateKeys& state, long long version,

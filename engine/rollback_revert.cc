@@ -80,7 +80,7 @@ Result<std::vector<std::string>> RevertArgs(MigrationScript& script, const Rollb
   auto outcome = script.Revert(l.key, now.value);
   if (!outcome.ok()) return outcome.error();
   // The action's code is the script's: W, D or K (Revert never renames).
-  WriteOp op{&now, outcome->action, "", {}};
+  WriteOp op{now.key, now.cas(), outcome->action, "", {}};
   if (op.action == KeyAction::kRewrite) op.value = std::move(outcome->value);
   return WriteArgs(op);
 }

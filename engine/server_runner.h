@@ -1,6 +1,7 @@
 // Server mode's batch step: one EVALSHA of the migration's server script per
 // key, pipelined, under the script watchdog; the replies turned into per-key
-// results the migrator counts, renders or reports.
+// results the server strategy (server_strategy.h) counts, renders or
+// reports.
 #pragma once
 
 #include <memory>

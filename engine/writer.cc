@@ -59,8 +59,8 @@ const LuaScript& WriteScript(bool catchup) {
 }  // namespace
 
 std::vector<std::string> WriteArgs(const WriteOp& op) {
-  const KeySnapshot& b = *op.before;
-  std::vector<std::string> args{b.digest, std::to_string(b.expire_at), KeyActionCode(op.action), b.type_name};
+  const CasCondition& c = op.expect;
+  std::vector<std::string> args{c.digest, std::to_string(c.expire_at), KeyActionCode(op.action), c.type_name};
   if (op.action == KeyAction::kDelete) return args;
   const Value& v = op.value;
   switch (v.type) {
@@ -84,7 +84,7 @@ Result<std::vector<WriteStatus>> WriteBatch(ScriptCache& scripts, const StateKey
   std::vector<Command> commands;
   commands.reserve(ops.size());
   for (const auto& op : ops) {
-    const std::string& key = op.before->key;
+    const std::string& key = op.key;
     const std::string& target = op.action == KeyAction::kRename ? op.new_key : key;
     commands.push_back(scripts.Evalsha(
         WriteScript(catchup), {key, state.journal(version, key), target, state.journal(version, target)}, WriteArgs(op)));
@@ -94,7 +94,7 @@ Result<std::vector<WriteStatus>> WriteBatch(ScriptCache& scripts, const StateKey
   std::vector<WriteStatus> out;
   for (size_t i = 0; i < ops.size(); ++i) {
     const Reply& r = (*replies)[i];
-    if (r.is_error()) return Fail(fmt::format("writing key '{}': {}", ops[i].before->key, r.str));
+    if (r.is_error()) return Fail(fmt::format("writing key '{}': {}", ops[i].key, r.str));
     if (r.str == "ok") out.push_back(WriteStatus::kWritten);
     else if (r.str == "done") out.push_back(WriteStatus::kDone);
     else if (r.str == "target_exists") out.push_back(WriteStatus::kTargetExists);

@@ -2,7 +2,7 @@
 // application key. One script call per key, pipelined per batch, that
 //   1. refuses if migration V already journaled the key ("done"),
 //   2. refuses if the key's type, content digest (script_safety.h) or expiry
-//      differs from what was read
+//      differs from what was read (the op's CasCondition, cas_condition.h)
 //      ("changed": the application wrote it; the caller re-reads and
 //      re-transforms, so no application write is lost),
 //   3. journals the key's previous DUMP and expiry (journal.h),
@@ -17,7 +17,7 @@
 #include "core/key_action.h"
 #include "core/result.h"
 #include "core/value.h"
-#include "engine/reader.h"
+#include "engine/cas_condition.h"
 #include "engine/state_keys.h"
 #include "redis/script_cache.h"
 #include "server_mode/write_lua.h"
@@ -25,7 +25,8 @@
 namespace keyshift {
 
 struct WriteOp {
-  const KeySnapshot* before;  // as read; its digest and expiry are the CAS condition
+  std::string key;
+  CasCondition expect;        // the key as read (KeySnapshot::cas())
   KeyAction action = KeyAction::kRewrite;  // kRewrite, kDelete, kRename (kKeep: rollback's revert only)
   std::string new_key;        // kRename
   Value value;                // kRewrite, kRename

@@ -1,6 +1,7 @@
 // The CAS writer's script arguments (engine/writer.h), unit level: what
 // WriteArgs sends for each value type and action. The script itself is
 // exercised against a real server by the [redis] tests.
+#include "engine/reader.h"
 #include "engine/writer.h"
 
 #include "tests/support/values.h"
@@ -9,6 +10,7 @@
 #include <string>
 #include <vector>
 
+using keyshift::CasCondition;
 using keyshift::KeyAction;
 using keyshift::KeySnapshot;
 using keyshift::KeyType;
@@ -36,7 +38,8 @@ KeySnapshot Before(const std::string& type_name, long long expire_at = -1) {
 
 WriteOp Rewrite(const KeySnapshot& before, Value value) {
   WriteOp op;
-  op.before = &before;
+  op.key = before.key;
+  op.expect = before.cas();
   op.action = KeyAction::kRewrite;
   op.value = std::move(value);
   return op;
@@ -78,20 +81,13 @@ TEST_CASE("WriteArgs: zset is score before member", "[writer]") {
 
 TEST_CASE("WriteArgs: delete sends no elements", "[writer]") {
   auto before = Before("hash", 1700000000123);
-  WriteOp op;
-  op.before = &before;
-  op.action = KeyAction::kDelete;
-  op.value = Pairs(KeyType::kHash, {{"ignored", "x"}});
+  WriteOp op{before.key, before.cas(), KeyAction::kDelete, "", Pairs(KeyType::kHash, {{"ignored", "x"}})};
   CHECK(WriteArgs(op) == Args{kDigest, "1700000000123", "D", "hash"});
 }
 
 TEST_CASE("WriteArgs: rename sends the new value", "[writer]") {
   auto before = Before("list", 42);
-  WriteOp op;
-  op.before = &before;
-  op.action = KeyAction::kRename;
-  op.new_key = "new:k";
-  op.value = Items(KeyType::kList, {"x", "y"});
+  WriteOp op{before.key, before.cas(), KeyAction::kRename, "new:k", Items(KeyType::kList, {"x", "y"})};
   CHECK(WriteArgs(op) == Args{kDigest, "42", "R", "list", "x", "y"});
 }
 
@@ -105,4 +101,19 @@ TEST_CASE("WriteArgs: the CAS condition is the digest and expiry as read", "[wri
   REQUIRE(args.size() == 5);
   CHECK(args[0] == "da39a3ee5e6b4b0d3255bfef95601890afd80709");
   CHECK(args[1] == "1893456000000");
+}
+
+TEST_CASE("CasCondition: a snapshot's condition is its type, digest and expiry, not its value", "[writer]") {
+  auto before = Before("hash", 1893456000000);
+  before.value = Pairs(KeyType::kHash, {{"name", "Ada"}});
+  before.dump_bytes = 99;
+  CasCondition c = before.cas();
+  CHECK(c.type_name == "hash");
+  CHECK(c.digest == kDigest);
+  CHECK(c.expire_at == 1893456000000);
+}
+
+TEST_CASE("WriteArgs: an op needs only its key and CAS condition, no snapshot", "[writer]") {
+  WriteOp op{"k", CasCondition{"set", "d1", 7}, KeyAction::kRewrite, "", Items(KeyType::kSet, {"z"})};
+  CHECK(WriteArgs(op) == Args{"d1", "7", "W", "set", "z"});
 }

@@ -74,7 +74,7 @@ bool Write(Topology& reader, Topology& conn, const StateKeys& state, const Scena
   ScriptCache read_scripts(&reader), write_scripts(&conn);
   auto snaps = ReadKeys(read_scripts, state, kVersion, {s.key});
   REQUIRE(snaps.ok());
-  WriteOp op{&snaps->front(), s.action, s.new_key, s.value};
+  WriteOp op{s.key, snaps->front().cas(), s.action, s.new_key, s.value};
   auto statuses = WriteBatch(write_scripts, state, kVersion, {op});
   return statuses.ok() && statuses->front() == WriteStatus::kWritten;
 }

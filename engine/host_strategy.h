@@ -1,0 +1,58 @@
+// Host mode's KeySink: each batch is read (reader.h), transformed in the
+// host sandbox and written through the CAS writer (writer.h), or, in a
+// dry-run, rendered as diffs. A key whose CAS lost to an application write
+// is re-read and re-transformed alone, up to RunOptions::max_cas_retries
+// times; a portable migration hands a key that keeps losing to the
+// server-side path (the hot-key fallback, server_strategy.h) after
+// kHotKeyAttempts.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/key_sink.h"
+#include "engine/reader.h"
+#include "engine/server_strategy.h"
+#include "engine/writer.h"
+
+namespace keyshift {
+
+class HostStrategy : public KeySink {
+ public:
+  // `cluster`: renames must stay within a hash slot. `hot_keys` may be null.
+  HostStrategy(const SinkContext& ctx, bool cluster, std::unique_ptr<ServerStrategy> hot_keys)
+      : ctx_(ctx), cluster_(cluster), hot_keys_(std::move(hot_keys)) {}
+  Status Migrate(const std::vector<std::string>& keys) override;
+  long long cas_retries() const override { return cas_retries_; }
+  long long moved_server_side() const override { return moved_server_side_; }
+
+ private:
+  // Write ops and, at the same index, the snapshot each was made from (for
+  // counting the journal and rendering diffs; the writer needs only the op).
+  struct Writes {
+    std::vector<WriteOp> ops;
+    std::vector<const KeySnapshot*> read;
+  };
+  static constexpr int kHotKeyAttempts = 5;  // CAS attempts before a portable migration goes server-side
+
+  Status Pass(std::vector<std::string>* pending);
+  // Re-reads `key` alone until its CAS wins, it goes server-side, or it fails.
+  Status RetryAlone(const std::string& key);
+  void TransformAll(const std::vector<KeySnapshot>& snaps, Writes* writes);
+  // Why the transform's outcome for `snap` cannot be written ("" if it can).
+  std::string Refusal(const KeySnapshot& snap, const TransformOutcome& outcome) const;
+  Status ApplyWrites(const Writes& writes, std::vector<std::string>* changed);
+  // Dry-run: a rename onto an existing key fails in a real run; say so now.
+  Status DropExistingTargets(Writes* writes);
+  void Preview(const Writes& writes);
+  void TargetExists(const WriteOp& op);
+
+  const SinkContext& ctx_;
+  bool cluster_;
+  std::unique_ptr<ServerStrategy> hot_keys_;
+  long long cas_retries_ = 0;
+  long long moved_server_side_ = 0;
+};
+
+}  // namespace keyshift

@@ -1,0 +1,117 @@
+// HostStrategy (engine/host_strategy.h) against a real server, with the
+// application's writes made deterministic: a connection that appends to a
+// key just before keyshift's CAS write of it, so that write loses.
+#include <catch.hpp>
+
+#include <algorithm>
+#include <map>
+
+#include "bindings/migration_script.h"
+#include "engine/host_strategy.h"
+#include "tests/support/integration_fixtures.h"
+
+using namespace keyshift;
+using namespace keyshift::testing;
+
+namespace {
+
+// Forwards to `real`; before each CAS write (the only EVALSHA with 4 keys)
+// of a key, the first `times` times for that key, appends "!" to the key as
+// an application would (times < 0: every time).
+class WritesFirst : public RedisConnection {
+ public:
+  WritesFirst(Topology* real, int times) : real_(real), times_(times) {}
+  Result<std::vector<Reply>> Pipeline(const std::vector<Command>& commands) override {
+    for (const Command& c : commands)
+      if (c.size() > 3 && c[0] == "EVALSHA" && c[2] == "4" && (times_ < 0 || written_[c[3]]++ < times_))
+        REQUIRE(real_->Call({"APPEND", c[3], "!"}).ok());
+    return real_->Pipeline(commands);
+  }
+  std::string Describe() const override { return real_->Describe(); }
+
+ private:
+  Topology* real_;
+  int times_;
+  std::map<std::string, int> written_;
+};
+
+// Portable (server_mode/portability.h), so it may go server-side.
+const char* const kAppendX = R"(return {
+  description = "append x",
+  scan = { match = "e:*", type = "string" },
+  transform = function(key, value) return value .. "x" end,
+})";
+
+// One host-mode batch over `keys` (strings "v"), the application racing it
+// `times` times per key; with `hot_keys`, the server-side fallback.
+struct Race {
+  RedisServer server;
+  std::unique_ptr<Topology> admin = server.Connect();
+  StateKeys state{"keyshift:"};
+  std::vector<std::string> reported;  // keys the error policy skipped
+  Counters counters;
+  long long cas_retries = 0;
+  long long moved_server_side = 0;
+
+  void Run(const std::vector<std::string>& keys, int times, const RunOptions& options, bool hot_keys = false) {
+    for (const auto& k : keys) Cmd(*admin, {"SET", k, "v"});
+    auto lock = Lock::Acquire(admin.get(), state, "up");
+    REQUIRE(lock.ok());
+    MigrationFile file{1, "append_x", "0001_append_x.lua", "m/0001_append_x.lua", kAppendX, ""};
+    auto script = MigrationScript::Load(file.path, file.text, SandboxLimits{});
+    REQUIRE(script.ok());
+    WritesFirst racing(admin.get(), times);
+    ScriptCache scripts(&racing);
+    RunSinks sinks;
+    sinks.key_error = [this](const std::string& key, const std::string&) { reported.push_back(key); };
+    ErrorPolicy errors(options.on_error, options.max_errors, sinks.key_error, &counters);
+    SinkContext ctx{scripts, state, 1, **script, options, sinks, lock->get(), &counters, errors};
+    HostStrategy host(ctx, false, hot_keys ? std::make_unique<ServerStrategy>(ctx, file, (*script)->info()) : nullptr);
+    REQUIRE(host.Migrate(keys));
+    cas_retries = host.cas_retries();
+    moved_server_side = host.moved_server_side();
+    std::sort(reported.begin(), reported.end());
+  }
+};
+
+// What the batch counted: keys written, keys failed, CAS re-reads.
+void ExpectCounts(const Race& race, long long changed, long long failed, long long cas_retries) {
+  CHECK(race.counters.changed == changed);
+  CHECK(race.counters.failed == failed);
+  CHECK(race.cas_retries == cas_retries);
+}
+
+}  // namespace
+
+TEST_CASE("HostStrategy: a key written between the read and the CAS is re-read and transformed from its new value",
+          "[redis][host]") {
+  Race race;
+  auto keys = NumberedKeys("e:", 0, 3);
+  race.Run(keys, 2, RunOptions{});
+  CHECK(Values(*race.admin, keys) == std::vector<std::string>(3, "v!!x"));
+  ExpectCounts(race, 3, 0, 3 * 2);
+}
+
+TEST_CASE("HostStrategy --on-error skip: every key whose CAS always loses fails, none is silently left",
+          "[redis][host]") {
+  Race race;
+  auto keys = NumberedKeys("e:", 0, 4);
+  RunOptions options;
+  options.on_error = OnError::kSkip;
+  options.max_cas_retries = 2;
+  race.Run(keys, -1, options);
+  CHECK(race.reported == keys);
+  ExpectCounts(race, 0, 4, 4 * 2);
+}
+
+TEST_CASE("HostStrategy: a portable migration's key that keeps losing the CAS is migrated server-side",
+          "[redis][host]") {
+  Race race;
+  auto keys = NumberedKeys("e:", 0, 3);
+  race.Run(keys, -1, RunOptions{}, /*hot_keys=*/true);
+  // The batch's write and five re-read writes lost (one "!" each), then one
+  // atomic step inside Redis transformed what the application wrote last.
+  CHECK(Values(*race.admin, keys) == std::vector<std::string>(3, "v!!!!!!x"));
+  CHECK(race.moved_server_side == 3);
+  ExpectCounts(race, 3, 0, 3 * 5);
+}
