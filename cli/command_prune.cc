@@ -29,12 +29,18 @@ Status Confirm(const Context& ctx, const MigrationState& m, size_t hashes) {
   return Status::Ok();
 }
 
+// One UNLINK per hash: on a cluster every journal hash sits in a slot of its
+// own, and a command naming keys of several slots is refused (CROSSSLOT).
+// Pipelined, so the topology sends each to its node and the nodes work at once.
 Status DropJournal(Topology* conn, const std::vector<std::string>& hashes) {
   for (size_t i = 0; i < hashes.size(); i += 500) {
-    Command cmd{"UNLINK"};
-    for (size_t j = i; j < hashes.size() && j < i + 500; ++j) cmd.push_back(hashes[j]);
-    auto r = conn->Call(cmd);
-    if (!r.ok()) return r.error();
+    std::vector<Command> batch;
+    for (size_t j = i; j < hashes.size() && j < i + 500; ++j) batch.push_back({"UNLINK", hashes[j]});
+    auto replies = conn->Pipeline(batch);
+    if (!replies.ok()) return replies.error();
+    for (size_t j = 0; j < replies->size(); ++j)
+      if ((*replies)[j].is_error())
+        return Fail(fmt::format("cannot drop journal hash '{}': {}", batch[j][1], (*replies)[j].str));
   }
   return Status::Ok();
 }
