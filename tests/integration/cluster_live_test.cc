@@ -161,18 +161,15 @@ TEST_CASE("cluster: catchup --follow catches old-shape writes on all three prima
   ExpectExit(ks.Run({"up"}), 0);
   // Ten rewritten keys and five new ones on each primary.
   std::vector<Command> writes;
-  std::map<size_t, int> per_node;
-  std::vector<int> ids;
-  for (int id = 0; id < kDocs; ++id) {
-    if (per_node[cluster.OwnerOf("doc:" + std::to_string(id))]++ >= 10) continue;
-    ids.push_back(id);
-    writes.push_back({"SET", "doc:" + std::to_string(id), OldShape(id, 7)});
-  }
-  std::vector<int> fresh;
-  for (int id = kDocs; fresh.size() < 15 && id < kDocs + 1000; ++id) {
-    if (per_node[cluster.OwnerOf("doc:" + std::to_string(id))]++ >= 15) continue;
-    fresh.push_back(id);
-    writes.push_back({"SET", "doc:" + std::to_string(id), Doc(id, 0)});
+  std::map<size_t, int> rewritten, created;
+  std::vector<int> ids, fresh;
+  for (int id = 0; id < kDocs + 200; ++id) {
+    bool old = id < kDocs;
+    int& on_node = (old ? rewritten : created)[cluster.OwnerOf("doc:" + std::to_string(id))];
+    if (on_node >= (old ? 10 : 5)) continue;
+    ++on_node;
+    (old ? ids : fresh).push_back(id);
+    writes.push_back({"SET", "doc:" + std::to_string(id), old ? OldShape(id, 7) : Doc(id, 0)});
   }
   REQUIRE(ids.size() == 30u);
   REQUIRE(fresh.size() == 15u);
@@ -193,8 +190,9 @@ TEST_CASE("cluster: catchup --follow catches old-shape writes on all three prima
 TEST_CASE("cluster: slots resharded during up: every key exactly once, none skipped", "[redis][cluster]") {
   RedisCluster cluster;
   TempDir dir, scratch("keyshift-creshard");
-  constexpr int kDocs = 8000;
-  Keyshift ks = BumpSetup(cluster, cluster.url(), dir, kDocs, 30, "host", 0.4);
+  // 2 s of CPU in transforms: the run outlasts the two 0.4 s windows below.
+  constexpr int kDocs = 5000;
+  Keyshift ks = BumpSetup(cluster, cluster.url(), dir, kDocs, 50, "host", 0.4);
   // A long lease: the run is frozen while the reshards finish.
   Spawned up = SpawnKeyshift(ks.Args({"up"}), scratch, "up", {{"KEYSHIFT_LOCK_LEASE_MS", "120000"}});
   WaitUntilWriting(cluster);
@@ -214,13 +212,13 @@ TEST_CASE("cluster: a slot left half-migrated during up (ASK, TRYAGAIN), then fi
           "[redis][cluster]") {
   RedisCluster cluster;
   TempDir dir, scratch("keyshift-chalf");
-  constexpr int kDocs = 4000, kTagged = 200;
+  constexpr int kDocs = 3000, kTagged = 200;
   SeedDocs(cluster, "doc:", kDocs);
   SeedDocs(cluster, "doc:{hot}:", kTagged);  // one slot, many keys
   int slot = cluster.SlotOf("doc:{hot}:0");
   size_t from = cluster.OwnerOf("doc:{hot}:0"), to = (from + 1) % cluster.size();
-  // 0.5 ms of CPU per key: the run lasts over 2 s however fast the machine.
-  dir.Write("0001_bump.lua", BumpMigration("doc:*", 20, "host", 0.5));
+  // 0.5 ms of CPU per key: the run lasts over 1.5 s however fast the machine.
+  dir.Write("0001_bump.lua", BumpMigration("doc:*", 30, "host", 0.5));
   Keyshift ks(cluster.url(), dir);
   Spawned up = SpawnKeyshift(ks.Args({"up"}), scratch, "up");
   WaitUntilWriting(cluster);
@@ -243,8 +241,8 @@ TEST_CASE("cluster: a slot left half-migrated during up (ASK, TRYAGAIN), then fi
 TEST_CASE("cluster: kill -9 while slots move, then resume: every key exactly once", "[redis][cluster]") {
   RedisCluster cluster;
   TempDir dir, scratch("keyshift-ckillreshard");
-  // 2.4 s of CPU in transforms: the three killed runs (1.5 s at most) cannot finish.
-  constexpr int kDocs = 8000;
+  // 2.1 s of CPU in transforms: the three killed runs (1.5 s at most) cannot finish.
+  constexpr int kDocs = 7000;
   Keyshift ks = BumpSetup(cluster, cluster.url(), dir, kDocs, 50, "host", 0.3);
   auto owners = cluster.SlotOwners();
   ReshardRun reshard = cluster.StartReshard(2, 0, 3000);
@@ -267,7 +265,7 @@ TEST_CASE("cluster: kill -9 while slots move, then resume: every key exactly onc
   CliResult done = UpUntilDone(ks);
   ExpectExit(done, 0);
   CHECK(NotBumpedOnce(cluster, "doc:", kDocs) == "");
-  CHECK(LedgerOf(ks, "0001_bump").at("changed") == kDocs);
+  CHECK(LedgerBetween(ks, kDocs - kills * 50, kDocs));  // a killed batch counts as "already done"
 }
 
 TEST_CASE("cluster over TLS: up and down through rediss:// with --cacert", "[redis][cluster]") {

@@ -116,17 +116,19 @@ TEST_CASE("cluster: 20000 keys on 3 primaries: dry-run, plan, up once, status, v
 TEST_CASE("cluster: kill -9 three times mid-run, then resume: every key exactly once", "[redis][cluster]") {
   RedisCluster cluster;
   TempDir dir, scratch("keyshift-ckill");
-  // 3 s of CPU in transforms: three runs killed within 0.7 s each cannot finish.
-  constexpr int kDocs = 10000;
+  // 1.8 s of CPU in transforms: three runs killed within 0.4 s each cannot finish.
+  constexpr int kDocs = 6000;
   Keyshift ks = BumpSetup(cluster, cluster.url(), dir, kDocs, 100, "host", 0.3);
-  int kills = KillRepeatedly(ks, {"up"}, scratch, 3, 20261129, 300, 400);
+  int kills = KillRepeatedly(ks, {"up"}, scratch, 3, 20261129, 200, 200);
   CHECK(kills == 3);
   CHECK(NotBumpedOnce(cluster, "doc:", kDocs) != "");  // the kills left it part-way
   CliResult done = UpUntilDone(ks);
   ExpectExit(done, 0);
   CHECK(Contains(done.out, "resumed"));
   CHECK(NotBumpedOnce(cluster, "doc:", kDocs) == "");
-  CHECK(LedgerOf(ks, "0001_bump").at("changed") == kDocs);
+  // Keys of the batch a kill interrupted count as "already done" on resume
+  // (docs/state.md), not as changed: at most one batch per kill.
+  CHECK(LedgerBetween(ks, kDocs - kills * 100, kDocs));
 }
 
 TEST_CASE("cluster: server mode applies once and down is exact; a runaway script is killed on its node only",

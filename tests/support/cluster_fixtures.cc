@@ -157,6 +157,12 @@ nlohmann::json LedgerOf(const Keyshift& ks, const std::string& name, const std::
   return {};
 }
 
+bool LedgerBetween(const Keyshift& ks, long long low, long long high) {
+  long long changed = LedgerOf(ks, "0001_bump").at("changed").get<long long>();
+  UNSCOPED_INFO("ledger: changed " << changed << ", expected " << low << ".." << high);
+  return changed >= low && changed <= high;
+}
+
 void ExpectExit(const CliResult& r, int code) {
   INFO(Describe(r));
   REQUIRE(r.exit_code == code);

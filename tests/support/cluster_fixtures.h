@@ -50,6 +50,10 @@ std::map<std::string, std::string> ClusterReadAll(RedisCluster& cluster, const s
 // `global` options such as --prefix in front), REQUIREd to exist.
 nlohmann::json LedgerOf(const Keyshift& ks, const std::string& name, const std::vector<std::string>& global = {});
 
+// Whether 0001_bump's ledger counts between `low` and `high` keys changed
+// (shown on failure).
+bool LedgerBetween(const Keyshift& ks, long long low, long long high);
+
 // REQUIREs exit code `code`, showing the run's output if not.
 void ExpectExit(const CliResult& r, int code);
 
