@@ -37,16 +37,18 @@ Status ReadMemory(Topology* topology, PlanEstimate* e) {
 
 // Keys of the first SCAN pages of every primary (SCAN order follows the hash
 // table, so this is a fair sample) that match the migration's pattern.
+// keyshift's own keys count as sampled: the estimate scales by DBSIZE, which
+// counts them, and journals alone can add one hash per slot per migration.
 Result<std::vector<std::string>> SampleKeys(Topology* topology, const StateKeys& keys, const std::string& match,
                                             long long sample_size, PlanEstimate* e) {
   std::vector<std::string> matched;
-  Scanner scanner(topology, "*", std::nullopt, 1000, &keys);
+  Scanner scanner(topology, "*", std::nullopt, 1000, nullptr);
   while (!scanner.done() && e->sampled < sample_size) {
     auto batch = scanner.Next();
     if (!batch.ok()) return batch.error();
     for (auto& k : *batch) {
       ++e->sampled;
-      if (fnmatch(match.c_str(), k.c_str(), 0) == 0) matched.push_back(std::move(k));
+      if (!keys.Owns(k) && fnmatch(match.c_str(), k.c_str(), 0) == 0) matched.push_back(std::move(k));
     }
   }
   e->exact = scanner.done();

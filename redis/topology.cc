@@ -365,15 +365,36 @@ Result<std::unique_ptr<Topology>> ClusterTopology(std::unique_ptr<RedisConnectio
   return std::unique_ptr<Topology>(std::move(cluster));
 }
 
+namespace {
+
+bool IsClusterNode(RedisConnection& conn) {
+  auto info = conn.Call({"INFO", "cluster"});
+  return info.ok() && info->str.find("cluster_enabled:1") != std::string::npos;
+}
+
+Error NotDatabaseZero(const RedisUrl& url) {
+  return UsageError(fmt::format("{} is a Redis Cluster node: a cluster has only database 0, not {}",
+                                url.Redacted(), url.db));
+}
+
+// The handshake SELECTs the URL's database, which a cluster node refuses
+// ("SELECT is not allowed in cluster mode") before we could tell it is one:
+// when that fails, look again with database 0 to give the real reason.
+Error ExplainRefusedSelect(const RedisUrl& url, Error refused, int timeout_ms, int command_timeout_ms) {
+  if (url.db == 0) return refused;
+  RedisUrl zero = url;
+  zero.db = 0;
+  auto probe = ConnectRedis(zero, timeout_ms, command_timeout_ms);
+  return probe.ok() && IsClusterNode(**probe) ? NotDatabaseZero(url) : refused;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Topology>> OpenTopology(const RedisUrl& url, int timeout_ms, int command_timeout_ms) {
   auto seed = ConnectRedis(url, timeout_ms, command_timeout_ms);
-  if (!seed.ok()) return seed.error();
-  auto info = (*seed)->Call({"INFO", "cluster"});
-  bool cluster = info.ok() && info->str.find("cluster_enabled:1") != std::string::npos;
-  if (!cluster) return SingleServer(std::move(seed.value()));
-  if (url.db != 0)
-    return UsageError(fmt::format("{} is a Redis Cluster node: a cluster has only database 0, not {}",
-                                  url.Redacted(), url.db));
+  if (!seed.ok()) return ExplainRefusedSelect(url, seed.error(), timeout_ms, command_timeout_ms);
+  if (!IsClusterNode(**seed)) return SingleServer(std::move(seed.value()));
+  if (url.db != 0) return NotDatabaseZero(url);
   NodeConnector connect = [url, timeout_ms, command_timeout_ms](const std::string& host, int port) {
     RedisUrl node = url;
     node.host = host;

@@ -5,8 +5,11 @@ namespace keyshift {
 
 ScriptWatchdog::ScriptWatchdog(ConnectionFactory connect, long long limit_ms) : limit_ms_(limit_ms) {
   // Connect now: once a script runs, Redis refuses a new client's handshake.
+  // On a cluster that means every primary too: the topology opens a node's
+  // connection on first use, and a busy node refuses it (BUSY), so the
+  // first Check() would never reach the very node it has to stop.
   auto c = connect();
-  if (c.ok()) conn_ = std::move(c.value());
+  if (c.ok() && (*c)->Primaries().ok()) conn_ = std::move(c.value());
   thread_ = std::thread(&ScriptWatchdog::Loop, this);
 }
 
