@@ -12,6 +12,7 @@
 #include "engine/journal.h"
 #include "engine/reader.h"
 #include "engine/server_check.h"
+#include "engine/memory_guard.h"
 #include "engine/scanner.h"
 #include "redis/script_cache.h"
 
@@ -19,19 +20,20 @@ namespace keyshift {
 
 namespace {
 
-// Summed over the primaries on a cluster.
+// Keys summed over the primaries; memory as `up` judges it (memory_guard.h):
+// on a cluster the primary with the least room, against the whole journal.
 Status ReadMemory(Topology* topology, PlanEstimate* e) {
   auto nodes = topology->Primaries();
   if (!nodes.ok()) return nodes.error();
   std::vector<RedisConnection*> conns;
   for (const NodeRef& n : *nodes) conns.push_back(n.conn);
-  auto replies = PipelineEach(conns, std::vector<std::vector<Command>>(conns.size(), {{"DBSIZE"}, {"INFO", "memory"}}));
-  if (!replies.ok()) return replies.error();
-  for (const auto& r : *replies) {
-    e->db_keys += r[0].integer;
-    e->used_memory += std::atoll(InfoValue(r[1].str, "used_memory").c_str());
-    e->maxmemory += std::atoll(InfoValue(r[1].str, "maxmemory").c_str());
-  }
+  auto sizes = PipelineEach(conns, std::vector<std::vector<Command>>(conns.size(), {{"DBSIZE"}}));
+  if (!sizes.ok()) return sizes.error();
+  for (const auto& r : *sizes) e->db_keys += r[0].integer;
+  auto memory = ReadServerMemory(topology, "0");
+  if (!memory.ok()) return memory.error();
+  e->used_memory = memory->used;
+  e->maxmemory = memory->maxmemory;
   return Status::Ok();
 }
 
