@@ -169,6 +169,28 @@ TEST_CASE("a node that gains keys behind its cursor is scanned again", "[unit][s
   CHECK(scanner.extra_passes() >= 1);
 }
 
+TEST_CASE("an import that stops moving keys does not keep the scan going", "[unit][scanner]") {
+  FakeCluster fc(3);
+  Keys all = Seed(fc, {30, 30, 30});
+  std::string moving = fc.KeyOn(0, "s:");
+  int slot = KeySlot(moving);
+  auto topo = Must(fc.OpenTopology());
+  Scanner scanner(topo.get(), "s:*", std::nullopt, 30, nullptr);
+  Keys seen;
+  SECTION("a reshard left half done before the scan began") { fc.BeginMigration(slot, 0, 1); }
+  SECTION("two, from one source") {
+    fc.BeginMigration(slot, 0, 1);
+    fc.BeginMigration(KeySlot(fc.KeyOn(0, "s:", 1)), 0, 2);
+  }
+  SECTION("a reshard that stalls during the scan, one key moved") {
+    seen = NextKeys(scanner);
+    fc.BeginMigration(slot, 0, 1);
+    fc.MigrateKey(moving);
+  }
+  CHECK(Union(seen, Drain(scanner)) == all);  // Drain fails a scan that does not end
+  CHECK(scanner.extra_passes() <= 2);
+}
+
 TEST_CASE("ValidPosition accepts what position() writes and refuses anything else", "[unit][scanner]") {
   FakeCluster fc(3);
   Seed(fc, {300, 30, 30});

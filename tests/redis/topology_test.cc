@@ -88,6 +88,11 @@ TEST_CASE("ASK: ASKING and the command on the importing node, the slot map uncha
   CHECK(topo->SlotOwners()[static_cast<size_t>(slot)] == fc.id(0));
   CHECK(fc.Has(1, gone));
   CHECK(Must(topo->ImportingNodes()) == std::set<std::string>{fc.id(1)});
+  auto imports = Must(topo->Imports());
+  REQUIRE(imports.size() == 1);
+  CHECK(imports[0].slot == slot);
+  CHECK(imports[0].from == fc.id(0));
+  CHECK(imports[0].to == fc.id(1));
 
   // Without ASKING the importing node would refuse: the redirect is per command.
   CHECK(Must(fc.Connect(1)->Pipeline({{"GET", gone}}))[0].str.rfind("MOVED ", 0) == 0);

@@ -183,6 +183,14 @@ Reply Cluster(FakeState& s, int node, const Command& c) {
   if (sub == "nodes") return ClusterNodes(s, node);
   if (sub == "myid") return Bulk(NodeAt(s, node).id);
   if (sub == "keyslot" && c.size() == 3) return Integer(KeySlot(c[2]));
+  if (sub == "countkeysinslot" && c.size() == 3) {
+    int slot = -1;
+    auto [end, ec] = std::from_chars(c[2].data(), c[2].data() + c[2].size(), slot);
+    if (ec != std::errc() || end != c[2].data() + c[2].size() || slot < 0 || slot >= kSlotCount)
+      return ErrorReply("ERR Invalid slot");
+    const auto& data = NodeAt(s, node).data;
+    return Integer(std::count_if(data.begin(), data.end(), [&](const auto& kv) { return KeySlot(kv.first) == slot; }));
+  }
   return ErrorReply(fmt::format("ERR unknown subcommand or wrong number of arguments for '{}'", c[1]));
 }
 
