@@ -278,8 +278,10 @@ Result<std::vector<std::string>> Scanner::Next() {
   }
   if (topology_->cluster())
     if (Status st = CheckMoves(); !st) return st.error();
+  // The moves that call for another pass were just checked: a scan that has
+  // returned its last keys says so now (`plan` calls such a sample exact).
   bool all_done = std::all_of(nodes_.begin(), nodes_.end(), [](const Node& n) { return n.done; });
-  if (all_done && !topology_->cluster()) done_ = true;
+  if (all_done && !StartAnotherPass()) done_ = true;
   return keys;
 }
 

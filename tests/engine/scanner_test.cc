@@ -95,6 +95,19 @@ TEST_CASE("every key on every primary is returned, keyshift's own keys never", "
   CHECK(Drain(hashes).empty());
 }
 
+TEST_CASE("a scan that returned its last keys is done at once when nothing moved", "[unit][scanner]") {
+  auto single = FakeCluster::SingleServer();
+  FakeCluster cluster(3);
+  for (FakeCluster* fc : {single.get(), &cluster}) {
+    INFO(fc->size() << " node(s)");
+    Keys all = Seed(*fc, std::vector<int>(static_cast<size_t>(fc->size()), 20));
+    auto topo = Must(fc->OpenTopology());
+    Scanner scanner(topo.get(), "s:*", std::nullopt, 1000, nullptr);
+    CHECK(NextKeys(scanner) == all);
+    CHECK(scanner.done());
+  }
+}
+
 TEST_CASE("position() resumes where the scan stopped, rescanning a node with a new run_id", "[unit][scanner]") {
   FakeCluster fc(3);
   Keys all = Seed(fc, {60, 60, 60});
