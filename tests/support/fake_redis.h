@@ -21,7 +21,8 @@
 //             answers SetEvalReply's reply (+OK by default), NOSCRIPT
 //             otherwise. No Lua runs: EVAL is refused with an error.
 //   cluster   CLUSTER SLOTS (Redis 7.0 shape), NODES (with "myself" and the
-//             [slot->-id] / [slot-<-id] marks), KEYSLOT, MYID; ASKING. A keyed
+//             [slot->-id] / [slot-<-id] marks), KEYSLOT, MYID,
+//             COUNTKEYSINSLOT; ASKING. A keyed
 //             command for a slot the node does not own answers MOVED; for a
 //             key absent from a MIGRATING slot, ASK; an IMPORTING node takes
 //             it right after ASKING; keys in different slots, CROSSSLOT; a
