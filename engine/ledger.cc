@@ -4,6 +4,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
@@ -34,6 +35,9 @@ std::string LedgerRecord::ToJson() const {
   if (!pruned_at.empty()) j["pruned_at"] = pruned_at;
   if (!caught_at.empty()) j["caught"] = caught;
   if (!caught_at.empty()) j["caught_at"] = caught_at;
+  json extra = json::parse(unknown, nullptr, false);
+  if (extra.is_object())
+    for (auto& [name, value] : extra.items()) j.emplace(name, value);  // never over a known member
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -78,6 +82,20 @@ class FieldReader {
 constexpr EnumWord<LedgerStatus> kStatusNames[] = {
     {LedgerStatus::kApplied, "applied"}, {LedgerStatus::kFailed, "failed"}, {LedgerStatus::kRolledBack, "rolled_back"}};
 
+// Every member ToJson may write; the rest of a record is kept in `unknown`.
+constexpr const char* kKnownMembers[] = {
+    "version", "name",   "sha256", "status",    "applied_at", "duration_ms", "scanned",        "changed",
+    "deleted", "renamed", "failed", "mode",      "by",         "error",       "failed_key",     "rolled_back_at",
+    "conflicts", "pruned_at", "caught", "caught_at"};
+
+std::string UnknownMembers(const json& j) {
+  json extra = json::object();
+  for (auto& [name, value] : j.items())
+    if (std::none_of(std::begin(kKnownMembers), std::end(kKnownMembers), [&](const char* k) { return name == k; }))
+      extra[name] = value;
+  return extra.empty() ? "" : extra.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 }  // namespace
 
 const char* LedgerStatusName(LedgerStatus status) { return WordOf(kStatusNames, status); }
@@ -108,6 +126,7 @@ Result<LedgerRecord> LedgerRecord::FromJson(const std::string& text) {
   if (!parsed_mode.ok()) return parsed_mode.error();
   r.status = *parsed_status;
   r.mode = *parsed_mode;
+  r.unknown = UnknownMembers(j);
   return r;
 }
 

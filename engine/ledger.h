@@ -13,7 +13,8 @@
 //    "rolled_back_at":"...", "conflicts":N,          (only after `down`)
 //    "pruned_at":"...",                              (only after `prune`: no journal left)
 //    "caught":N, "caught_at":"..."}                  (only after `catchup`)
-// Unknown fields are kept as they are, so older binaries can read newer records.
+// Unknown fields are kept as they are (also when an older binary rewrites a
+// record: `down`, `prune`, `catchup`), so older binaries can read newer records.
 #pragma once
 
 #include <map>
@@ -53,6 +54,9 @@ struct LedgerRecord {
   // `catchup` (catchup.h): keys it transformed over all its runs, and when it last ran.
   long long caught = 0;
   std::string caught_at;
+  // Members this build does not know (a newer binary wrote them), as a JSON
+  // object: ToJson writes them back as they were.
+  std::string unknown;
 
   std::string ToJson() const;
   static Result<LedgerRecord> FromJson(const std::string& text);

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 
 #include "core/text.h"
@@ -57,6 +58,37 @@ Result<std::vector<std::string>> RunIds(const std::vector<RedisConnection*>& con
 
 bool IsCursor(const std::string& text) {
   return !text.empty() && text.size() <= 20 && text.find_first_not_of("0123456789") == std::string::npos;
+}
+
+// Keys each import's source still holds in the slot (CLUSTER COUNTKEYSINSLOT,
+// one batch per source node); kUncounted for a source that is no primary,
+// kUnreadable for a refused count.
+constexpr long long kUncounted = -1, kUnreadable = -2;
+
+Result<std::vector<long long>> KeysLeftOnSources(const std::vector<SlotImport>& imports,
+                                                 const std::vector<NodeRef>& primaries) {
+  std::vector<RedisConnection*> conns;
+  std::vector<std::vector<Command>> batches;
+  std::vector<std::pair<size_t, size_t>> at(imports.size(), {SIZE_MAX, 0});  // batch, place in it
+  for (size_t k = 0; k < imports.size(); ++k) {
+    auto source = std::find_if(primaries.begin(), primaries.end(), [&](const NodeRef& n) { return n.id == imports[k].from; });
+    if (source == primaries.end()) continue;
+    size_t b = static_cast<size_t>(std::find(conns.begin(), conns.end(), source->conn) - conns.begin());
+    if (b == conns.size()) {
+      conns.push_back(source->conn);  // a connection serves one thread: one batch per node
+      batches.emplace_back();
+    }
+    at[k] = {b, batches[b].size()};
+    batches[b].push_back({"CLUSTER", "COUNTKEYSINSLOT", std::to_string(imports[k].slot)});
+  }
+  auto replies = PipelineEach(conns, batches);
+  if (!replies.ok()) return replies.error();
+  std::vector<long long> left;
+  for (auto [b, i] : at) {
+    const Reply* r = b == SIZE_MAX ? nullptr : &(*replies)[b][i];
+    left.push_back(!r ? kUncounted : r->kind == Reply::kInteger ? r->integer : kUnreadable);
+  }
+  return left;
 }
 
 }  // namespace
@@ -153,12 +185,35 @@ Command Scanner::ScanCommand(const std::string& cursor, size_t nodes_active) con
   return cmd;
 }
 
-// A node that now owns a slot it did not, or is importing one, may hold keys
-// its cursor already passed: it gets another pass.
+// Nodes whose import of a slot began, or moved keys, since the last check.
+// The source's count of keys in the slot only goes down while it migrates
+// (new keys are created on the importing side), so an unchanged count means
+// no key moved; a count that cannot be read counts as a move.
+Result<std::set<std::string>> Scanner::ImportsThatMoved() {
+  auto imports = topology_->Imports();
+  if (!imports.ok()) return imports.error();
+  auto primaries = topology_->Primaries();
+  if (!primaries.ok()) return primaries.error();
+  auto left = KeysLeftOnSources(*imports, *primaries);
+  if (!left.ok()) return left.error();
+  std::map<int, Import> now;
+  std::set<std::string> moved;
+  for (size_t k = 0; k < imports->size(); ++k) {
+    const Import& cur = now[(*imports)[k].slot] = Import{(*imports)[k].to, (*left)[k]};
+    auto before = imports_.find((*imports)[k].slot);
+    bool fresh = before == imports_.end() || before->second.to != cur.to;
+    if (fresh || cur.keys_left == kUnreadable || cur.keys_left < before->second.keys_left) moved.insert(cur.to);
+  }
+  imports_ = std::move(now);
+  return moved;
+}
+
+// A node that now owns a slot it did not, or imported keys, may hold keys its
+// cursor already passed: it gets another pass.
 Status Scanner::CheckMoves() {
   if (Status st = topology_->Refresh(); !st) return st;
   std::vector<std::string> owners = topology_->SlotOwners();
-  auto importing = topology_->ImportingNodes();
+  auto importing = ImportsThatMoved();
   if (!importing.ok()) return importing.error();
   std::set<std::string> gained = *importing;
   for (size_t s = 0; s < owners.size() && s < owners_.size(); ++s)
@@ -223,8 +278,10 @@ Result<std::vector<std::string>> Scanner::Next() {
   }
   if (topology_->cluster())
     if (Status st = CheckMoves(); !st) return st.error();
+  // The moves that call for another pass were just checked: a scan that has
+  // returned its last keys says so now (`plan` calls such a sample exact).
   bool all_done = std::all_of(nodes_.begin(), nodes_.end(), [](const Node& n) { return n.done; });
-  if (all_done && !topology_->cluster()) done_ = true;
+  if (all_done && !StartAnotherPass()) done_ = true;
   return keys;
 }
 

@@ -8,8 +8,11 @@
 // escape a node's SCAN if it arrived on that node during the scan (SCAN
 // promises only keys present from start to end). So after every batch the
 // scanner re-reads the slot map and which nodes are importing a slot; a node
-// that gained or imported a slot during a pass is scanned again, from 0, in
-// another pass, until a pass sees no slot move (docs/cluster.md).
+// that gained a slot, began importing one, or imported keys (the source's
+// count of keys in the slot went down) during a pass is scanned again, from
+// 0, in another pass, until a pass sees no key move (docs/cluster.md). An
+// import that moves nothing (a reshard left half done) brings no key behind
+// a cursor, so it does not keep the scan going.
 //
 // Position format (the checkpoint's `cursor` field, checkpoint.h):
 //   single server   the SCAN cursor, e.g. "0" or "1536"
@@ -22,7 +25,9 @@
 // differs on resume is scanned from 0.
 #pragma once
 
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -60,6 +65,7 @@ class Scanner {
   Status ReadNodes();
   void Restore(const std::string& position);
   Status CheckMoves();
+  Result<std::set<std::string>> ImportsThatMoved();
   bool StartAnotherPass();
   Command ScanCommand(const std::string& cursor, size_t nodes_active) const;
 
@@ -70,6 +76,11 @@ class Scanner {
   const StateKeys* state_;
   std::vector<Node> nodes_;
   std::vector<std::string> owners_;  // slot -> node id, as last seen (cluster)
+  struct Import {
+    std::string to;
+    long long keys_left = -1;  // on the source, as last counted (-1: unknown)
+  };
+  std::map<int, Import> imports_;  // by slot, as last seen
   bool started_ = false;
   bool done_ = false;
   int extra_passes_ = 0;

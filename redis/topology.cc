@@ -4,9 +4,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <future>
 #include <map>
+#include <sstream>
 #include <thread>
 
 #include "core/slot.h"
@@ -16,6 +18,14 @@ namespace keyshift {
 int StateSlot() {
   static const int slot = KeySlot("{state}");
   return slot;
+}
+
+Result<std::set<std::string>> Topology::ImportingNodes() {
+  auto imports = Imports();
+  if (!imports.ok()) return imports.error();
+  std::set<std::string> ids;
+  for (const SlotImport& i : *imports) ids.insert(i.to);
+  return ids;
 }
 
 namespace {
@@ -87,7 +97,7 @@ class SingleServerTopology final : public Topology {
   }
   Status Refresh() override { return Status::Ok(); }
   std::vector<std::string> SlotOwners() const override { return {}; }
-  Result<std::set<std::string>> ImportingNodes() override { return std::set<std::string>{}; }
+  Result<std::vector<SlotImport>> Imports() override { return std::vector<SlotImport>{}; }
 
  private:
   std::unique_ptr<RedisConnection> conn_;
@@ -142,7 +152,7 @@ class Cluster final : public Topology {
   Result<std::vector<NodeRef>> Primaries() override;
   Status Refresh() override;
   std::vector<std::string> SlotOwners() const override;
-  Result<std::set<std::string>> ImportingNodes() override;
+  Result<std::vector<SlotImport>> Imports() override;
 
  private:
   static constexpr int kMaxRounds = 400;  // redirects plus TRYAGAIN waits (~20 s of a stuck migration)
@@ -236,27 +246,35 @@ std::vector<std::string> Cluster::SlotOwners() const {
   return out;
 }
 
-// CLUSTER NODES marks, in the "myself" line of the node doing it,
-// "[slot-<-id]" for a slot it imports.
-Result<std::set<std::string>> Cluster::ImportingNodes() {
+// "[5461-<-<id>]", in the "myself" line of CLUSTER NODES on the node
+// importing slot 5461 from <id>.
+std::optional<SlotImport> ParseImportMark(const std::string& token, const std::string& to) {
+  size_t arrow = token.find("-<-");
+  if (token.size() < 6 || token.front() != '[' || token.back() != ']' || arrow == std::string::npos) return std::nullopt;
+  int slot = -1;
+  auto [end, ec] = std::from_chars(token.data() + 1, token.data() + arrow, slot);
+  if (ec != std::errc() || end != token.data() + arrow || slot < 0 || slot >= kSlotCount) return std::nullopt;
+  return SlotImport{slot, token.substr(arrow + 3, token.size() - arrow - 4), to};
+}
+
+Result<std::vector<SlotImport>> Cluster::Imports() {
   auto nodes = Primaries();
   if (!nodes.ok()) return nodes.error();
   std::vector<RedisConnection*> conns;
   for (const NodeRef& n : *nodes) conns.push_back(n.conn);
   auto replies = PipelineEach(conns, std::vector<std::vector<Command>>(conns.size(), {{"CLUSTER", "NODES"}}));
   if (!replies.ok()) return replies.error();
-  std::set<std::string> importing;
+  std::vector<SlotImport> imports;
   for (size_t i = 0; i < conns.size(); ++i) {
-    const std::string& text = (*replies)[i].front().str;
-    for (size_t at = 0, end; at < text.size(); at = end + 1) {
-      end = text.find('\n', at);
-      if (end == std::string::npos) end = text.size();
-      std::string line = text.substr(at, end - at);
-      if (line.find("myself") != std::string::npos && line.find("-<-") != std::string::npos)
-        importing.insert((*nodes)[i].id);
+    std::istringstream lines((*replies)[i].front().str);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.find("myself") == std::string::npos) continue;
+      std::istringstream tokens(line);
+      for (std::string token; tokens >> token;)
+        if (auto mark = ParseImportMark(token, (*nodes)[i].id)) imports.push_back(*mark);
     }
   }
-  return importing;
+  return imports;
 }
 
 // Sends one round: the commands of each node concurrently. Replies that are

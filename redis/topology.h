@@ -35,6 +35,13 @@ struct NodeRef {
   RedisConnection* conn = nullptr;
 };
 
+// A slot on its way between primaries: `to` imports it from `from` (node
+// ids), as `to` marks it in CLUSTER NODES ("[slot-<-from]").
+struct SlotImport {
+  int slot = 0;
+  std::string from, to;
+};
+
 class Topology : public RedisConnection {
  public:
   virtual bool cluster() const = 0;
@@ -44,9 +51,11 @@ class Topology : public RedisConnection {
   virtual Status Refresh() = 0;
   // The node id owning each slot (kSlotCount entries; empty on a single server).
   virtual std::vector<std::string> SlotOwners() const = 0;
-  // Ids of the primaries importing a slot right now, i.e. receiving keys
-  // (empty on a single server).
-  virtual Result<std::set<std::string>> ImportingNodes() = 0;
+  // Every slot being imported right now, i.e. whose keys are on their way
+  // between two primaries (empty on a single server).
+  virtual Result<std::vector<SlotImport>> Imports() = 0;
+  // Ids of the primaries importing a slot right now.
+  Result<std::set<std::string>> ImportingNodes();
 };
 
 // Where keyshift's own state lives: the slot of the `{state}` hash tag.
