@@ -1,0 +1,312 @@
+// The copy loop: scan the source, read each key whole, write it on the target
+// with its progress mark, checkpoint, and drop the marks at the end.
+#include "engine/copy.h"
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <memory>
+#include <string_view>
+
+#include "core/slot.h"
+#include "bindings/migration_script.h"
+#include "core/text.h"
+#include "engine/copy_checkpoint.h"
+#include "engine/interrupt.h"
+#include "engine/journal.h"
+#include "engine/ledger.h"
+#include "engine/lock.h"
+#include "engine/scanner.h"
+#include "redis/script_cache.h"
+
+namespace keyshift {
+namespace {
+
+// DUMP and PEXPIRETIME at one moment; read-only, so a replica or a user
+// without write rights on the source will do. 0: the key is gone.
+const LuaScript kReadScript(R"(#!lua flags=no-writes
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+return {redis.call('DUMP', KEYS[1]), redis.call('PEXPIRETIME', KEYS[1])}
+)");
+
+// KEYS: the key, its progress hash. ARGV: payload, absolute expiry in ms (0:
+// none), mode. Returns "d" + the mark when this copy already handled the key,
+// "n" + the new mark, or "x" (conflict, nothing written). The mark goes in
+// first and comes out again if RESTORE is refused, so a refusal at any step
+// leaves neither a key without its mark nor a mark without its key.
+const LuaScript kWriteScript(R"(
+local key, marks = KEYS[1], KEYS[2]
+local done = redis.call('HGET', marks, key)
+if done then return 'd' .. done end
+local exists = redis.call('EXISTS', key) == 1
+local mode = ARGV[3]
+if exists and mode == 'fail' then return 'x' end
+local mark = 'c'
+if exists then mark = (mode == 'skip') and 's' or 'o' end
+redis.call('HSET', marks, key, mark)
+if mark == 's' then return 'ns' end
+local r
+if exists then
+  r = redis.pcall('RESTORE', key, ARGV[2], ARGV[1], 'ABSTTL', 'REPLACE')
+else
+  r = redis.pcall('RESTORE', key, ARGV[2], ARGV[1], 'ABSTTL')
+end
+if type(r) == 'table' and r.err then
+  redis.call('HDEL', marks, key)
+  return r
+end
+return 'n' .. mark
+)");
+
+struct SourceKey {
+  std::string key;
+  std::string payload;
+  long long expire_ms = 0;  // absolute, 0 = no expiry
+};
+
+std::string MarksPrefix(const StateKeys& state, const std::string& id) { return state.prefix() + "copied:" + id + ":"; }
+
+std::string MarksOf(const StateKeys& state, const std::string& id, const std::string& key) {
+  return MarksPrefix(state, id) + "{" + SlotTag(KeySlot(key)) + "}";
+}
+
+// The present keys among `keys`, read whole; the rest count as vanished.
+Result<std::vector<SourceKey>> ReadSource(ScriptCache& source, const std::vector<std::string>& keys,
+                                          CopyCounters& counters) {
+  std::vector<Command> reads;
+  for (const auto& key : keys) reads.push_back(source.Evalsha(kReadScript, {key}, {}));
+  auto replies = source.Run(reads);
+  if (!replies.ok()) return replies.error();
+  std::vector<SourceKey> out;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const Reply& r = (*replies)[i];
+    if (r.is_error())
+      return Fail(fmt::format("the source refused reading key {}: {}", QuoteKey(keys[i]), r.str));
+    if (r.kind != Reply::kArray || r.elements.size() != 2) {
+      ++counters.vanished;
+      continue;
+    }
+    long long expire = r.elements[1].integer;
+    out.push_back(SourceKey{keys[i], r.elements[0].str, expire > 0 ? expire : 0});
+  }
+  return out;
+}
+
+// What the write script would answer, from the target's mark and EXISTS.
+std::string Predict(const Reply& mark, const Reply& exists, OnConflict mode) {
+  if (!mark.is_nil()) return "d" + mark.str;
+  if (exists.integer == 0) return "nc";
+  if (mode == OnConflict::kSkip) return "ns";
+  return mode == OnConflict::kOverwrite ? "no" : "x";
+}
+
+// The write script's (or Predict's) answers, read without writing.
+Result<std::vector<std::string>> ProbeTarget(Topology* target, const StateKeys& state, const CopyOptions& options,
+                                             const std::vector<SourceKey>& keys) {
+  std::vector<Command> probes;
+  for (const auto& k : keys) {
+    probes.push_back({"HGET", MarksOf(state, options.source_id, k.key), k.key});
+    probes.push_back({"EXISTS", k.key});
+  }
+  auto replies = target->Pipeline(probes);
+  if (!replies.ok()) return replies.error();
+  std::vector<std::string> codes;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const Reply &mark = (*replies)[2 * i], &exists = (*replies)[2 * i + 1];
+    if (mark.is_error() || exists.is_error())
+      return Fail(fmt::format("the target refused reading key {}: {}", QuoteKey(keys[i].key),
+                              mark.is_error() ? mark.str : exists.str));
+    codes.push_back(Predict(mark, exists, options.on_conflict));
+  }
+  return codes;
+}
+
+Error WriteRefusal(const std::string& key, const std::string& reply) {
+  if (reply.find("DUMP payload version or checksum are wrong") != std::string::npos)
+    return UsageError(fmt::format("the target refused the DUMP payload of key {} ({}): source and target run "
+                                  "Redis versions with different RDB formats; copying between different major "
+                                  "versions needs a later keyshift",
+                                  QuoteKey(key), reply));
+  return Fail(fmt::format("the target refused writing key {}: {}", QuoteKey(key), reply));
+}
+
+Result<std::vector<std::string>> WriteTarget(ScriptCache& target, const StateKeys& state,
+                                             const CopyOptions& options, const std::vector<SourceKey>& keys) {
+  std::vector<Command> writes;
+  for (const auto& k : keys)
+    writes.push_back(target.Evalsha(kWriteScript, {k.key, MarksOf(state, options.source_id, k.key)},
+                                    {k.payload, std::to_string(k.expire_ms), OnConflictName(options.on_conflict)}));
+  auto replies = target.Run(writes);
+  if (!replies.ok()) return replies.error();
+  std::vector<std::string> codes;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const Reply& r = (*replies)[i];
+    if (r.is_error()) return WriteRefusal(keys[i].key, r.str);
+    codes.push_back(r.str);
+  }
+  return codes;
+}
+
+// Adds one key's outcome; false for a conflict that stops the copy.
+bool Count(const std::string& code, const SourceKey& key, CopyCounters& c) {
+  char mark = code.size() == 2 ? code[1] : 'x';
+  if (mark != 'c') ++c.conflicts;
+  if (mark == 'x') return false;
+  if (mark == 's') {
+    ++c.skipped;
+    return true;
+  }
+  ++c.copied;
+  if (mark == 'o') ++c.overwritten;
+  c.bytes += static_cast<long long>(key.payload.size());
+  return true;
+}
+
+class Copier {
+ public:
+  Copier(Topology* source, Topology* target, const StateKeys& state, const CopyOptions& options)
+      : source_(source), target_(target), state_(state), options_(options), source_scripts_(source),
+        target_scripts_(target), checkpoints_(target, state.prefix() + "{state}:copy:" + options.source_id) {}
+
+  Result<CopyReport> Run(const TopologyFactory& target_factory, const CopyProgress& progress);
+
+ private:
+  Status Resume(Scanner& scanner);
+  Status Batch(const std::vector<std::string>& keys);
+  Status Finish();
+  Error Interruption() const;
+
+  Topology *source_, *target_;
+  const StateKeys& state_;
+  const CopyOptions& options_;
+  ScriptCache source_scripts_, target_scripts_;
+  CopyCheckpointStore checkpoints_;
+  CopyCheckpoint cp_;
+  std::unique_ptr<Lock> lock_;
+  CopyReport report_;
+};
+
+Error Copier::Interruption() const {
+  return Error{InterruptExitCode(), options_.dry_run ? "interrupted; nothing was written"
+                                                     : "interrupted; run the same copy again to resume it"};
+}
+
+Status Copier::Resume(Scanner& scanner) {
+  auto saved = checkpoints_.Load();
+  if (!saved.ok()) return saved.error();
+  if (!*saved) {
+    cp_.match = options_.match;
+    cp_.started_at = NowIso8601();
+    return scanner.Start();
+  }
+  cp_ = **saved;
+  if (cp_.match != options_.match)
+    return UsageError(fmt::format("an unfinished copy from this source with --match '{}' is recorded in {}: "
+                                  "finish it with the same --match, or delete that key to start over",
+                                  cp_.match, checkpoints_.key()));
+  report_.resumed = true;
+  report_.counters = cp_.counters;
+  return scanner.Start(cp_.cursor, cp_.run_id);
+}
+
+Status Copier::Batch(const std::vector<std::string>& keys) {
+  CopyCounters& c = report_.counters;
+  c.scanned += static_cast<long long>(keys.size());
+  auto read = ReadSource(source_scripts_, keys, c);
+  if (!read.ok()) return read.error();
+  auto codes = Result<std::vector<std::string>>(std::vector<std::string>{});
+  if (options_.dry_run || options_.on_conflict == OnConflict::kFail) {
+    codes = ProbeTarget(target_, state_, options_, *read);
+    if (!codes.ok()) return codes.error();
+  }
+  if (!options_.dry_run) {
+    // --on-conflict fail: the keys before the first conflict are written,
+    // none after it (the script refuses the conflicting key itself).
+    for (size_t i = 0; i < codes->size(); ++i)
+      if ((*codes)[i] == "x") {
+        read->resize(i + 1);
+        break;
+      }
+    if (Status st = lock_->Renew(); !st) return st;
+    codes = WriteTarget(target_scripts_, state_, options_, *read);
+    if (!codes.ok()) return codes.error();
+  }
+  for (size_t i = 0; i < read->size(); ++i) {
+    if (!Count((*codes)[i], (*read)[i], c) && !options_.dry_run) {
+      report_.conflict_key = (*read)[i].key;
+      return Status::Ok();
+    }
+  }
+  return Status::Ok();
+}
+
+// The marks only protect a copy in progress: once the scan is over they go,
+// the checkpoint last, so a kill in between resumes straight into this.
+Status Copier::Finish() {
+  cp_.phase = CopyPhase::kCleanup;
+  cp_.counters = report_.counters;
+  if (Status st = checkpoints_.Save(cp_); !st) return st;
+  auto marks = ListKeys(target_, MarksPrefix(state_, options_.source_id) + "*");
+  if (!marks.ok()) return marks.error();
+  if (Status st = DropJournalHashes(target_, *marks); !st) return st;
+  return checkpoints_.Delete();
+}
+
+Result<CopyReport> Copier::Run(const TopologyFactory& target_factory, const CopyProgress& progress) {
+  Scanner scanner(source_, options_.match, std::nullopt, options_.batch, &state_);
+  if (options_.dry_run) {
+    if (Status st = scanner.Start(); !st) return st.error();
+  } else {
+    auto lock = Lock::Acquire(target_, state_, "copy", target_factory);
+    if (!lock.ok()) return lock.error();
+    lock_ = std::move(lock.value());
+    if (Status st = Resume(scanner); !st) return st.error();
+    if (cp_.phase == CopyPhase::kCleanup) {
+      if (Status st = Finish(); !st) return st.error();
+      return report_;
+    }
+  }
+  while (!scanner.done()) {
+    if (Interrupted()) return Interruption();
+    auto keys = scanner.Next();
+    if (!keys.ok()) return keys.error();
+    if (Status st = Batch(*keys); !st) return st.error();
+    if (!report_.conflict_key.empty()) return report_;
+    if (progress) progress(report_.counters);
+    if (options_.dry_run) continue;
+    cp_.cursor = scanner.position();
+    cp_.run_id = scanner.run_id();
+    cp_.counters = report_.counters;
+    if (Status st = checkpoints_.Save(cp_); !st) return st.error();
+  }
+  if (!options_.dry_run)
+    if (Status st = Finish(); !st) return st.error();
+  return report_;
+}
+
+}  // namespace
+
+const char* OnConflictName(OnConflict mode) {
+  switch (mode) {
+    case OnConflict::kSkip: return "skip";
+    case OnConflict::kOverwrite: return "overwrite";
+    case OnConflict::kFail: break;
+  }
+  return "fail";
+}
+
+std::string CopySourceId(const std::string& address, int db) {
+  std::string id = fmt::format("{}/{}", address, db);
+  for (char& ch : id)
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && std::string_view("._:-/").find(ch) == std::string_view::npos)
+      ch = '_';
+  return id;
+}
+
+Result<CopyReport> RunCopy(Topology* source, Topology* target, const StateKeys& state, const CopyOptions& options,
+                           const TopologyFactory& target_factory, const CopyProgress& progress) {
+  Copier copier(source, target, state, options);
+  return copier.Run(target_factory, progress);
+}
+
+}  // namespace keyshift

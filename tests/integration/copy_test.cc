@@ -1,0 +1,390 @@
+// `keyshift copy --to URL` and `keyshift compare --to URL` between two
+// private redis-servers (and into a local cluster): every type, expiry and
+// binary name arrives; kill -9 and resume gives the same target; each
+// --on-conflict mode; --dry-run writes nothing; compare finds each kind of
+// difference and none after a clean copy; a bad or unreachable target is exit 2.
+#include <catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <signal.h>
+
+#include <chrono>
+#include <map>
+#include <random>
+#include <thread>
+#include <string>
+#include <vector>
+
+#include "core/slot.h"
+#include "engine/copy.h"
+#include "tests/support/integration_fixtures.h"
+#include "tests/support/redis_cluster.h"
+
+namespace keyshift::testing {
+namespace {
+
+bool Contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+const std::string kBinKey("bin:\0\xff:key", 11);
+const std::string kBinValue("v\0\xff\x01end", 8);
+
+// Every type, with and without expiry, binary names and values, a hash big
+// enough for the hashtable encoding and one small enough for a listpack.
+// Returns how many keys it wrote.
+int SeedEveryType(RedisConnection& conn) {
+  long long in_an_hour = 0;
+  {
+    Reply t = Cmd(conn, {"TIME"});
+    in_an_hour = std::stoll(t.elements[0].str) * 1000 + 3'600'000;
+  }
+  std::vector<Command> cmds = {
+      {"SET", "s:plain", "hello"},
+      {"SET", "s:ttl", "soon gone", "PXAT", std::to_string(in_an_hour)},
+      {"SET", kBinKey, kBinValue},
+      {"HSET", "h:small", "a", "1", std::string("b\0", 2), kBinValue},
+      {"RPUSH", "l:list", "x", "y", "x", kBinValue},
+      {"SADD", "set:s", "m1", "m2", kBinValue},
+      {"ZADD", "z:z", "1.5", "one", "-2", "two", "inf", kBinValue},
+      {"PEXPIREAT", "z:z", std::to_string(in_an_hour + 1234)},
+      {"SET", "keyshift:{state}:ledger:not-data", "the source's own state: never copied"},
+  };
+  Command big{"HSET", "h:big"};
+  for (int i = 0; i < 300; ++i) {
+    big.push_back("f" + std::to_string(i));
+    big.push_back(std::string(40, static_cast<char>('a' + i % 26)));
+  }
+  cmds.push_back(big);
+  auto replies = conn.Pipeline(cmds);
+  REQUIRE(replies.ok());
+  for (const auto& r : *replies) REQUIRE_FALSE(r.is_error());
+  return 8;  // the state key is not data
+}
+
+nlohmann::json Json(const CliResult& r) {
+  INFO(Describe(r));
+  auto at = r.out.find('{');
+  REQUIRE(at != std::string::npos);
+  return nlohmann::json::parse(r.out.substr(at));
+}
+
+CliResult Copy(const Keyshift& ks, const std::string& to, std::vector<std::string> more = {}) {
+  std::vector<std::string> args = {"--output", "json", "copy", "--to", to};
+  args.insert(args.end(), more.begin(), more.end());
+  return ks.Run(args);
+}
+
+CliResult Compare(const Keyshift& ks, const std::string& to, std::vector<std::string> more = {}) {
+  std::vector<std::string> args = {"--output", "json", "compare", "--to", to};
+  args.insert(args.end(), more.begin(), more.end());
+  return ks.Run(args);
+}
+
+// A source and a target server, a connection to each, and keyshift on the source.
+struct TwoServers {
+  RedisServer source, target;
+  TempDir dir;
+  std::unique_ptr<Topology> src = source.Connect();
+  std::unique_ptr<Topology> dst = target.Connect();
+  Keyshift ks{source, dir};
+};
+
+// keyshift's own keys on the target (the copy's checkpoint and marks).
+std::vector<std::string> StateKeysOn(RedisConnection& conn) { return ScanKeys(conn, "keyshift:*"); }
+
+TEST_CASE("copy: every type, expiry and binary name and value arrives as it is on the source", "[redis][copy]") {
+  TwoServers t;
+  auto& [source, target, dir, src, dst, ks] = t;
+  int keys = SeedEveryType(*src);
+
+  CliResult r = Copy(ks, target.url());
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  auto j = Json(r);
+  CHECK(j["copied"] == keys);
+  CHECK(j["conflicts"] == 0);
+  long long dumped = 0;
+  for (const auto& key : ScanKeys(*src))
+    if (key.rfind("keyshift:", 0) != 0) dumped += static_cast<long long>(Cmd(*src, {"DUMP", key}).str.size());
+  CHECK(j["bytes"] == dumped);
+  CHECK(ReadAll(*src) == ReadAll(*dst));
+  CHECK(Cmd(*dst, {"GET", kBinKey}).str == kBinValue);
+  CHECK(Cmd(*dst, {"PEXPIRETIME", "z:z"}).integer == Cmd(*src, {"PEXPIRETIME", "z:z"}).integer);
+  // The source's own state stays behind; the copy's marks and checkpoint go.
+  CHECK(StateKeysOn(*dst).empty());
+
+  CliResult same = Compare(ks, target.url(), {"--full"});
+  INFO(Describe(same));
+  CHECK(same.exit_code == 0);
+  CHECK(Json(same)["total"] == 0);
+}
+
+TEST_CASE("copy: --match copies only the keys it names", "[redis][copy]") {
+  TwoServers t;
+  auto& [source, target, dir, src, dst, ks] = t;
+  SeedEveryType(*src);
+  CliResult r = Copy(ks, target.url(), {"--match", "s:*"});
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  CHECK(ScanKeys(*dst) == std::vector<std::string>{"s:plain", "s:ttl"});
+}
+
+TEST_CASE("copy: killed with SIGKILL at random moments, resumed, the target is the source", "[redis][copy]") {
+  TwoServers t;
+  auto& [source, target, dir, src, dst, ks] = t;
+  TempDir scratch;
+  constexpr int kKeys = 40000;
+  SeedStrings(*src, "k:", kKeys, std::string(64, 'v'));
+  std::vector<std::string> args = {"copy", "--to", target.url(), "--batch", "20"};
+
+  // One kill landing mid-copy, checked: it leaves a checkpoint behind.
+  Spawned first = SpawnKeyshift(ks.Args(args), scratch, "first", kShortLease);
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  REQUIRE(kill(first.pid, SIGKILL) == 0);
+  CliResult killed = WaitKeyshift(first);
+  INFO(Describe(killed));
+  REQUIRE(killed.exit_code == 128 + SIGKILL);
+  REQUIRE(!ScanKeys(*dst, "keyshift:{state}:copy:*").empty());
+  std::this_thread::sleep_for(std::chrono::milliseconds(650));  // its lease runs out
+
+  // More kills at random moments (seeded); the run that outlives its kill is
+  // the last one (a later run would be a second copy, conflicting with the first).
+  args.insert(args.begin(), {"--output", "json"});
+  std::mt19937 rng(20261129);
+  CliResult done;
+  for (int round = 0; round < 6 && done.exit_code != 0; ++round) {
+    Spawned run = SpawnKeyshift(ks.Args(args), scratch, "run" + std::to_string(round), kShortLease);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20 + rng() % 150));
+    kill(run.pid, SIGKILL);
+    CliResult r = WaitKeyshift(run);
+    if (r.exit_code == 0) done = r;
+    std::this_thread::sleep_for(std::chrono::milliseconds(650));
+  }
+  if (done.exit_code != 0) done = RunUntilDone(ks, args);
+  INFO(Describe(done));
+  REQUIRE(done.exit_code == 0);
+  auto j = Json(done);
+  // Keys written before a kill but after the last checkpoint count as
+  // copied once, not as conflicts and not twice.
+  CHECK(j["copied"] == kKeys);
+  CHECK(j["conflicts"] == 0);
+  CHECK(j["resumed"] == true);
+  CHECK(SnapshotData(*src) == SnapshotData(*dst));
+  CHECK(StateKeysOn(*dst).empty());
+}
+
+TEST_CASE("copy: a key this copy already wrote is never written again, even with overwrite", "[redis][copy]") {
+  TwoServers t;
+  auto& [source, target, dir, src, dst, ks] = t;
+  SeedStrings(*src, "k:", 50, "source");
+  // As a copy killed after writing k:7 but before its checkpoint leaves it:
+  // the key written and marked in its slot's progress hash (engine/copy.h);
+  // then the application wrote to it on the target. A resumed copy re-reads
+  // k:7 from the source, and must not write it again.
+  std::string marks = "keyshift:copied:" + CopySourceId("127.0.0.1:" + std::to_string(source.port()), 0) + ":{" +
+                      SlotTag(KeySlot("k:7")) + "}";
+  Cmd(*dst, {"SET", "k:7", "written by the application since"});
+  Cmd(*dst, {"HSET", marks, "k:7", "c"});
+
+  CliResult r = Copy(ks, target.url(), {"--on-conflict", "overwrite"});
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  auto j = Json(r);
+  CHECK(j["copied"] == 50);  // k:7 once, as the first run wrote it
+  CHECK(j["overwritten"] == 0);
+  CHECK(Cmd(*dst, {"GET", "k:7"}).str == "written by the application since");
+  CHECK(Cmd(*dst, {"GET", "k:8"}).str == "source");
+  CHECK(StateKeysOn(*dst).empty());
+}
+
+TEST_CASE("copy: --on-conflict fail stops at an existing key, naming it; fixed, the copy resumes", "[redis][copy]") {
+  TwoServers t;
+  auto& [source, target, dir, src, dst, ks] = t;
+  SeedStrings(*src, "k:", 300, "source");
+  Cmd(*dst, {"SET", "k:150", "target's own"});
+
+  CliResult r = Copy(ks, target.url(), {"--batch", "10"});
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 1);
+  CHECK(Contains(r.err, "'k:150' already exists on the target"));
+  auto j = Json(r);
+  CHECK(j["conflict_key"] == "k:150");
+  CHECK(j["ok"] == false);
+  CHECK(Cmd(*dst, {"GET", "k:150"}).str == "target's own");
+  // What it copied is what it says, and nothing of the batch after the key.
+  long long copied = j["copied"].get<long long>();
+  CHECK(Cmd(*dst, {"DBSIZE"}).integer - 1 - static_cast<long long>(StateKeysOn(*dst).size()) == copied);
+  CHECK(copied < 300);
+
+  Cmd(*dst, {"DEL", "k:150"});
+  CliResult resumed = Copy(ks, target.url(), {"--batch", "10"});
+  INFO(Describe(resumed));
+  REQUIRE(resumed.exit_code == 0);
+  CHECK(Json(resumed)["copied"] == 300);
+  CHECK(SnapshotData(*src) == SnapshotData(*dst));
+}
+
+TEST_CASE("copy: --on-conflict skip leaves existing keys, overwrite replaces them", "[redis][copy]") {
+  TwoServers t;
+  auto& [source, target, dir, src, dst, ks] = t;
+  SeedStrings(*src, "k:", 100, "source");
+
+  SECTION("skip") {
+    Cmd(*dst, {"RPUSH", "k:3", "a list on the target"});
+    CliResult r = Copy(ks, target.url(), {"--on-conflict", "skip"});
+    INFO(Describe(r));
+    REQUIRE(r.exit_code == 0);
+    auto j = Json(r);
+    CHECK(j["skipped"] == 1);
+    CHECK(j["copied"] == 99);
+    CHECK(Cmd(*dst, {"TYPE", "k:3"}).str == "list");
+    CHECK(Cmd(*dst, {"GET", "k:4"}).str == "source");
+  }
+  SECTION("overwrite") {
+    Cmd(*dst, {"RPUSH", "k:3", "a list on the target"});
+    Cmd(*dst, {"SET", "k:4", "old", "EX", "1000"});
+    CliResult r = Copy(ks, target.url(), {"--on-conflict", "overwrite"});
+    INFO(Describe(r));
+    REQUIRE(r.exit_code == 0);
+    auto j = Json(r);
+    CHECK(j["overwritten"] == 2);
+    CHECK(j["copied"] == 100);
+    CHECK(SnapshotData(*src) == SnapshotData(*dst));  // k:4's expiry went too
+  }
+}
+
+TEST_CASE("copy: --dry-run writes nothing on either side and counts copies and conflicts", "[redis][copy]") {
+  TwoServers t;
+  auto& [source, target, dir, src, dst, ks] = t;
+  SeedStrings(*src, "k:", 200, "source");
+  Cmd(*dst, {"SET", "k:5", "exists"});
+  long long src_changes = RdbChanges(*src), dst_changes = RdbChanges(*dst);
+
+  CliResult r = Copy(ks, target.url(), {"--dry-run"});
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  auto j = Json(r);
+  CHECK(j["dry_run"] == true);
+  CHECK(j["copied"] == 199);
+  CHECK(j["conflicts"] == 1);
+  CHECK(RdbChanges(*src) == src_changes);
+  CHECK(RdbChanges(*dst) == dst_changes);
+  CHECK(Cmd(*dst, {"DBSIZE"}).integer == 1);
+}
+
+TEST_CASE("copy: a single server into a 3-primary cluster, compared clean", "[redis][cluster][copy]") {
+  RedisServer source;
+  RedisCluster cluster;
+  TempDir dir;
+  auto src = source.Connect();
+  SeedEveryType(*src);
+  SeedStrings(*src, "k:", 3000, "v");
+  Keyshift ks(source, dir);
+
+  CliResult r = Copy(ks, cluster.url(), {"--batch", "100"});
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  CHECK(Json(r)["copied"] == 3008);
+  std::map<std::string, std::string> on_cluster;
+  for (size_t i = 0; i < cluster.size(); ++i) {
+    auto part = ReadAll(cluster.Connection(i));
+    CHECK(!part.empty());  // spread over every primary
+    on_cluster.insert(part.begin(), part.end());
+  }
+  CHECK(on_cluster == ReadAll(*src));
+  CHECK(cluster.Keys("keyshift:*").empty());
+
+  CliResult same = Compare(ks, cluster.url(), {"--full"});
+  INFO(Describe(same));
+  CHECK(same.exit_code == 0);
+  CHECK(Json(same)["total"] == 0);
+}
+
+TEST_CASE("compare: names each kind of difference; equal content in another encoding is no difference",
+          "[redis][copy]") {
+  TwoServers t;
+  auto& [source, target, dir, src, dst, ks] = t;
+  SeedEveryType(*src);
+  SeedStrings(*src, "k:", 100, "v");
+  // The target stores small hashes as hashtables: other DUMP bytes, same data.
+  Cmd(*dst, {"CONFIG", "SET", "hash-max-listpack-entries", "0"});
+  REQUIRE(Copy(ks, target.url()).exit_code == 0);
+  REQUIRE(Cmd(*dst, {"OBJECT", "ENCODING", "h:small"}).str != Cmd(*src, {"OBJECT", "ENCODING", "h:small"}).str);
+  CliResult clean = Compare(ks, target.url(), {"--full"});
+  INFO(Describe(clean));
+  REQUIRE(clean.exit_code == 0);
+
+  Cmd(*dst, {"DEL", "k:1"});                                  // missing
+  Cmd(*dst, {"SET", "only-on-target", "x"});                  // extra
+  Cmd(*dst, {"DEL", "k:2"});
+  Cmd(*dst, {"SADD", "k:2", "v"});                            // type
+  Cmd(*dst, {"HSET", "h:small", "a", "2"});                   // value
+  Cmd(*dst, {"EXPIRE", "k:3", "100000"});                     // ttl: none on the source
+  Cmd(*dst, {"PEXPIRE", "s:ttl", "60000"});                   // ttl: an hour less
+
+  CliResult full = Compare(ks, target.url(), {"--full"});
+  INFO(Describe(full));
+  CHECK(full.exit_code == 1);
+  auto d = Json(full)["differences"];
+  CHECK(d["missing"]["keys"] == nlohmann::json::array({"k:1"}));
+  CHECK(d["extra"]["keys"] == nlohmann::json::array({"only-on-target"}));
+  CHECK(d["type"]["keys"] == nlohmann::json::array({"k:2"}));
+  CHECK(d["value"]["keys"] == nlohmann::json::array({"h:small"}));
+  CHECK(d["ttl"]["count"] == 2);
+
+  CliResult quick = Compare(ks, target.url());
+  INFO(Describe(quick));
+  CHECK(quick.exit_code == 1);
+  auto q = Json(quick)["differences"];
+  CHECK(q["value"]["count"] == 0);  // quick: type and expiry only
+  CHECK(q["missing"]["count"] == 1);
+
+  CliResult text = ks.Run({"compare", "--to", target.url(), "--full"});
+  CHECK(text.exit_code == 1);
+  CHECK(Contains(text.out, "missing: 1 keys"));
+  CHECK(Contains(text.out, "'k:1'"));
+}
+
+TEST_CASE("compare --sample checks only that many keys on each side", "[redis][copy]") {
+  RedisServer source, target;
+  TempDir dir;
+  auto src = source.Connect();
+  SeedStrings(*src, "k:", 500, "v");
+  CliResult r = Compare(Keyshift(source, dir), target.url(), {"--sample", "40"});
+  INFO(Describe(r));
+  CHECK(r.exit_code == 1);
+  auto j = Json(r);
+  CHECK(j["checked"] == 40);
+  CHECK(j["differences"]["missing"]["count"] == 40);
+  CHECK(j["differences"]["missing"]["keys"].size() == 20);
+}
+
+TEST_CASE("copy and compare: a bad or unreachable target is exit 2 naming it, password never shown",
+          "[redis][copy]") {
+  RedisServer source;
+  TempDir dir;
+  Keyshift ks(source, dir);
+  for (const char* cmd : {"copy", "compare"}) {
+    CliResult bad = ks.Run({cmd, "--to", "http://somewhere"});
+    INFO(Describe(bad));
+    CHECK(bad.exit_code == 2);
+    CHECK(Contains(bad.err, "--to"));
+
+    CliResult gone = ks.Run({cmd, "--to", "redis://:s3cret@127.0.0.1:1/0"});
+    INFO(Describe(gone));
+    CHECK(gone.exit_code == 2);
+    CHECK(Contains(gone.err, "the target (--to)"));
+    CHECK_FALSE(Contains(gone.all(), "s3cret"));
+    CHECK(CountLines(gone.err) == 1);
+
+    CliResult tls = ks.Run({cmd, "--to", "redis://127.0.0.1:1/0", "--to-cacert", "/nonexistent"});
+    INFO(Describe(tls));
+    CHECK(tls.exit_code == 2);
+    CHECK(Contains(tls.err, "--to-cacert"));
+
+    CliResult missing = ks.Run({cmd});
+    CHECK(missing.exit_code == 2);
+  }
+}
+
+}  // namespace
+}  // namespace keyshift::testing
