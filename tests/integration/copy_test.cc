@@ -19,6 +19,7 @@
 #include "engine/copy.h"
 #include "tests/support/integration_fixtures.h"
 #include "tests/support/redis_cluster.h"
+#include "tests/support/tls_certs.h"
 
 namespace keyshift::testing {
 namespace {
@@ -356,6 +357,68 @@ TEST_CASE("compare --sample checks only that many keys on each side", "[redis][c
   CHECK(j["checked"] == 40);
   CHECK(j["differences"]["missing"]["count"] == 40);
   CHECK(j["differences"]["missing"]["keys"].size() == 20);
+}
+
+TEST_CASE("copy: to a TLS target with a password, its own CA and mutual TLS; the password never shown",
+          "[redis][copy][tls]") {
+  const TestCertificates& c = Certificates();
+  RedisServer source;
+  RedisServer::Options options;
+  options.requirepass = "t0-s3cret";
+  RedisServer target(RedisServer::Tls{c.server_cert, c.server_key, c.ca, true}, options);
+  TempDir dir;
+  auto src = source.Connect();
+  auto dst = target.Connect();
+  SeedEveryType(*src);
+  Keyshift ks(source, dir);
+  std::vector<std::string> args = {"--output", "json", "copy", "--to", target.tls_url(), "--to-cacert", c.ca,
+                                   "--to-cert", c.client_cert, "--to-key", c.client_key};
+
+  CliResult refused = RunKeyshift(ks.Args(args));  // no password for the target
+  INFO(Describe(refused));
+  CHECK(refused.exit_code == 2);
+  CHECK(Contains(refused.err, "the target (--to)"));
+
+  CliResult r = RunKeyshift(ks.Args(args), "", {{"KEYSHIFT_TO_PASSWORD", "t0-s3cret"}});
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  CHECK(ReadAll(*src) == ReadAll(*dst));
+  CHECK_FALSE(Contains(refused.all() + r.all(), "t0-s3cret"));
+}
+
+TEST_CASE("copy: another copy holding the target's lock is exit 3", "[redis][copy]") {
+  TwoServers t;
+  auto& [source, target, dir, src, dst, ks] = t;
+  SeedStrings(*src, "k:", 10, "v");
+  Cmd(*dst, {"SET", "keyshift:{state}:lock", R"({"token":"x","holder":"someone@elsewhere","pid":1,"command":"copy",)"
+                                              R"("since":"2026-01-01T00:00:00Z"})", "PX", "60000"});
+  CliResult r = ks.Run({"copy", "--to", target.url()});
+  INFO(Describe(r));
+  CHECK(r.exit_code == 3);
+  CHECK(Contains(r.err, "someone@elsewhere"));
+  CHECK(ScanKeys(*dst, "k:*").empty());
+}
+
+TEST_CASE("copy: killed while dropping its progress marks, a rerun finishes the clean-up only", "[redis][copy]") {
+  TwoServers t;
+  auto& [source, target, dir, src, dst, ks] = t;
+  SeedStrings(*src, "k:", 20, "v");
+  // What a copy that finished its scan leaves when killed during the
+  // clean-up: the checkpoint in phase cleanup, some marks left.
+  std::string id = CopySourceId("127.0.0.1:" + std::to_string(source.port()), 0);
+  std::string marks = "keyshift:copied:" + id + ":{" + SlotTag(KeySlot("k:1")) + "}";
+  Cmd(*dst, {"HSET", marks, "k:1", "c"});
+  Cmd(*dst, {"HSET", "keyshift:{state}:copy:" + id, "cursor", "0", "run_id", "", "match", "*", "started_at", "x",
+             "phase", "cleanup", "scanned", "20", "copied", "20", "overwritten", "0", "skipped", "0", "conflicts",
+             "0", "vanished", "0", "bytes", "400"});
+  CliResult r = Copy(ks, target.url());
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  auto j = Json(r);
+  CHECK(j["copied"] == 20);
+  CHECK(j["resumed"] == true);
+  CHECK(ScanKeys(*dst, "k:*").empty());  // nothing copied again: the scan was over
+  CHECK(StateKeysOn(*dst).empty());
 }
 
 TEST_CASE("copy and compare: a bad or unreachable target is exit 2 naming it, password never shown",
