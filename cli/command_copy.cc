@@ -78,7 +78,9 @@ int CmdCopy(Context& ctx) {
   options.dry_run = o.dry_run;
   options.batch = o.batch.value_or(500);
   InterruptScope defer_signals;
-  Progress progress(ctx.stderr_tty() && !ctx.json(), "copy", SourceKeys(source), "keys scanned",
+  // DBSIZE estimates only a copy of everything.
+  long long total = o.match == "*" ? SourceKeys(source) : 0;
+  Progress progress(ctx.stderr_tty() && !ctx.json(), "copy", total, "keys scanned",
                     o.dry_run ? "to copy" : "copied");
   auto report = RunCopy(source, target, ctx.state(), options, ctx.TargetFactory(),
                         [&progress](const CopyCounters& c) { progress.Update(c.scanned, c.copied); });

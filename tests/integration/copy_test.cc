@@ -272,7 +272,7 @@ TEST_CASE("copy: --dry-run writes nothing on either side and counts copies and c
   CHECK(Cmd(*dst, {"DBSIZE"}).integer == 1);
 }
 
-TEST_CASE("copy: a single server into a 3-primary cluster, compared clean", "[redis][cluster][copy]") {
+TEST_CASE("copy: a single server into a 3-primary cluster and back out, compared clean", "[redis][cluster][copy]") {
   RedisServer source;
   RedisCluster cluster;
   TempDir dir;
@@ -298,6 +298,17 @@ TEST_CASE("copy: a single server into a 3-primary cluster, compared clean", "[re
   INFO(Describe(same));
   CHECK(same.exit_code == 0);
   CHECK(Json(same)["total"] == 0);
+
+  // And back out of the cluster (every primary scanned) into another server.
+  RedisServer back;
+  auto out = back.Connect();
+  Keyshift from_cluster(cluster.url(), dir);
+  CliResult r2 = Copy(from_cluster, back.url(), {"--batch", "100"});
+  INFO(Describe(r2));
+  REQUIRE(r2.exit_code == 0);
+  CHECK(ReadAll(*out) == ReadAll(*src));
+  CHECK(Compare(from_cluster, back.url(), {"--full"}).exit_code == 0);
+  CHECK(cluster.Keys("keyshift:*").empty());  // the source side keeps no state
 }
 
 TEST_CASE("compare: names each kind of difference; equal content in another encoding is no difference",
