@@ -42,7 +42,8 @@ Result<std::pair<Topology*, Topology*>> Ends(Context& ctx, std::string* source_i
 
 nlohmann::json CountsJson(const CopyCounters& c) {
   return {{"scanned", c.scanned}, {"copied", c.copied},     {"overwritten", c.overwritten}, {"skipped", c.skipped},
-          {"conflicts", c.conflicts}, {"vanished", c.vanished}, {"bytes", c.bytes}};
+          {"conflicts", c.conflicts}, {"vanished", c.vanished}, {"bytes", c.bytes},
+          {"chunked", c.chunked}};
 }
 
 std::string ConflictMessage(const CopyReport& r) {

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 #include <memory>
 #include <string_view>
@@ -12,6 +13,7 @@
 #include "bindings/migration_script.h"
 #include "core/text.h"
 #include "engine/copy_checkpoint.h"
+#include "engine/copy_chunks.h"
 #include "engine/interrupt.h"
 #include "engine/journal.h"
 #include "engine/ledger.h"
@@ -23,30 +25,47 @@ namespace keyshift {
 namespace {
 
 // DUMP and PEXPIRETIME at one moment; read-only, so a replica or a user
-// without write rights on the source will do. 0: the key is gone.
+// without write rights on the source will do. 0: the key is gone. A key
+// longer than ARGV[1] bytes (string) or ARGV[2] elements is not dumped:
+// {type, expiry, "chunks"} sends it the chunked way (copy_chunks.h).
 const LuaScript kReadScript(R"(#!lua flags=no-writes
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-return {redis.call('DUMP', KEYS[1]), redis.call('PEXPIRETIME', KEYS[1])}
+local key = KEYS[1]
+local t = redis.call('TYPE', key).ok
+if t == 'none' then return 0 end
+local len = {string = 'STRLEN', hash = 'HLEN', list = 'LLEN', set = 'SCARD', zset = 'ZCARD'}
+if len[t] then
+  local n = redis.call(len[t], key)
+  local bound = (t == 'string') and tonumber(ARGV[1]) or tonumber(ARGV[2])
+  if n > bound then return {t, redis.call('PEXPIRETIME', key), 'chunks'} end
+end
+return {redis.call('DUMP', key), redis.call('PEXPIRETIME', key)}
 )");
 
-// KEYS: the key, its progress hash. ARGV: payload, absolute expiry in ms (0:
+// KEYS: the key, its progress hash, and for a chunked key the temporary key
+// holding it. ARGV: payload ("" when chunked), absolute expiry in ms (0:
 // none), mode. Returns "d" + the mark when this copy already handled the key,
-// "n" + the new mark, or "x" (conflict, nothing written). The mark goes in
-// first and comes out again if RESTORE is refused, so a refusal at any step
+// "n" + the new mark, "x" (conflict, nothing written) or "v" (a chunked key
+// that came out empty: gone from the source). The mark goes in first and
+// comes out again if RESTORE or RENAME is refused, so a refusal at any step
 // leaves neither a key without its mark nor a mark without its key.
 const LuaScript kWriteScript(R"(
-local key, marks = KEYS[1], KEYS[2]
+local key, marks, tmp = KEYS[1], KEYS[2], KEYS[3]
+local function drop() if tmp then redis.call('DEL', tmp) end end
 local done = redis.call('HGET', marks, key)
-if done then return 'd' .. done end
+if done then drop() return 'd' .. done end
 local exists = redis.call('EXISTS', key) == 1
 local mode = ARGV[3]
-if exists and mode == 'fail' then return 'x' end
+if exists and mode == 'fail' then drop() return 'x' end
 local mark = 'c'
 if exists then mark = (mode == 'skip') and 's' or 'o' end
+if mark ~= 's' and tmp and redis.call('EXISTS', tmp) == 0 then return 'v' end
 redis.call('HSET', marks, key, mark)
-if mark == 's' then return 'ns' end
+if mark == 's' then drop() return 'ns' end
 local r
-if exists then
+if tmp then
+  r = redis.pcall('RENAME', tmp, key)
+  if not (type(r) == 'table' and r.err) and ARGV[2] ~= '0' then r = redis.pcall('PEXPIREAT', key, ARGV[2]) end
+elseif exists then
   r = redis.pcall('RESTORE', key, ARGV[2], ARGV[1], 'ABSTTL', 'REPLACE')
 else
   r = redis.pcall('RESTORE', key, ARGV[2], ARGV[1], 'ABSTTL')
@@ -60,8 +79,10 @@ return 'n' .. mark
 
 struct SourceKey {
   std::string key;
-  std::string payload;
+  std::string payload;      // DUMP; "" for a chunked key
   long long expire_ms = 0;  // absolute, 0 = no expiry
+  std::string chunked;      // a big key's type: copied in chunks
+  long long bytes = 0;      // payload bytes, or a chunked key's element bytes once moved
 };
 
 std::string MarksPrefix(const StateKeys& state, const std::string& id) { return state.prefix() + "copied:" + id + ":"; }
@@ -70,11 +91,20 @@ std::string MarksOf(const StateKeys& state, const std::string& id, const std::st
   return MarksPrefix(state, id) + "{" + SlotTag(KeySlot(key)) + "}";
 }
 
+// A chunked key's temporary key on the target, in its slot.
+std::string ChunksPrefix(const StateKeys& state, const std::string& id) { return state.prefix() + "chunks:" + id + ":"; }
+
+std::string ChunksOf(const StateKeys& state, const std::string& id, const std::string& key) {
+  return ChunksPrefix(state, id) + "{" + SlotTag(KeySlot(key)) + "}";
+}
+
 // The present keys among `keys`, read whole; the rest count as vanished.
 Result<std::vector<SourceKey>> ReadSource(ScriptCache& source, const std::vector<std::string>& keys,
                                           CopyCounters& counters) {
   std::vector<Command> reads;
-  for (const auto& key : keys) reads.push_back(source.Evalsha(kReadScript, {key}, {}));
+  for (const auto& key : keys)
+    reads.push_back(source.Evalsha(kReadScript, {key},
+                                   {std::to_string(kChunkedStringBytes), std::to_string(kChunkedElements)}));
   auto replies = source.Run(reads);
   if (!replies.ok()) return replies.error();
   std::vector<SourceKey> out;
@@ -82,12 +112,13 @@ Result<std::vector<SourceKey>> ReadSource(ScriptCache& source, const std::vector
     const Reply& r = (*replies)[i];
     if (r.is_error())
       return Fail(fmt::format("the source refused reading key {}: {}", QuoteKey(keys[i]), r.str));
-    if (r.kind != Reply::kArray || r.elements.size() != 2) {
+    if (r.kind != Reply::kArray || r.elements.size() < 2) {
       ++counters.vanished;
       continue;
     }
-    long long expire = r.elements[1].integer;
-    out.push_back(SourceKey{keys[i], r.elements[0].str, expire > 0 ? expire : 0});
+    long long expire = std::max(0LL, r.elements[1].integer);
+    if (r.elements.size() == 3) out.push_back(SourceKey{keys[i], "", expire, r.elements[0].str, 0});
+    else out.push_back(SourceKey{keys[i], r.elements[0].str, expire, "", static_cast<long long>(r.elements[0].str.size())});
   }
   return out;
 }
@@ -133,9 +164,12 @@ Error WriteRefusal(const std::string& key, const std::string& reply) {
 Result<std::vector<std::string>> WriteTarget(ScriptCache& target, const StateKeys& state,
                                              const CopyOptions& options, const std::vector<SourceKey>& keys) {
   std::vector<Command> writes;
-  for (const auto& k : keys)
-    writes.push_back(target.Evalsha(kWriteScript, {k.key, MarksOf(state, options.source_id, k.key)},
+  for (const auto& k : keys) {
+    std::vector<std::string> names = {k.key, MarksOf(state, options.source_id, k.key)};
+    if (!k.chunked.empty()) names.push_back(ChunksOf(state, options.source_id, k.key));
+    writes.push_back(target.Evalsha(kWriteScript, names,
                                     {k.payload, std::to_string(k.expire_ms), OnConflictName(options.on_conflict)}));
+  }
   auto replies = target.Run(writes);
   if (!replies.ok()) return replies.error();
   std::vector<std::string> codes;
@@ -149,6 +183,10 @@ Result<std::vector<std::string>> WriteTarget(ScriptCache& target, const StateKey
 
 // Adds one key's outcome; false for a conflict that stops the copy.
 bool Count(const std::string& code, const SourceKey& key, CopyCounters& c) {
+  if (code == "v") {
+    ++c.vanished;
+    return true;
+  }
   char mark = code.size() == 2 ? code[1] : 'x';
   if (mark != 'c') ++c.conflicts;
   if (mark == 'x') return false;
@@ -158,7 +196,8 @@ bool Count(const std::string& code, const SourceKey& key, CopyCounters& c) {
   }
   ++c.copied;
   if (mark == 'o') ++c.overwritten;
-  c.bytes += static_cast<long long>(key.payload.size());
+  if (!key.chunked.empty()) ++c.chunked;
+  c.bytes += key.bytes;
   return true;
 }
 
@@ -173,6 +212,7 @@ class Copier {
  private:
   Status Resume(Scanner& scanner);
   Status Batch(const std::vector<std::string>& keys);
+  Status MoveChunked(std::vector<SourceKey>& keys, const std::vector<std::string>& codes);
   Status Finish();
   Error Interruption() const;
 
@@ -209,13 +249,27 @@ Status Copier::Resume(Scanner& scanner) {
   return scanner.Start(cp_.cursor, cp_.run_id);
 }
 
+// Moves each big key the target still needs into its temporary key.
+Status Copier::MoveChunked(std::vector<SourceKey>& keys, const std::vector<std::string>& codes) {
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (keys[i].chunked.empty() || (codes[i] != "nc" && codes[i] != "no")) continue;
+    if (Status st = lock_->Renew(); !st) return st;
+    auto bytes = CopyInChunks(source_, target_, keys[i].key, keys[i].chunked,
+                              ChunksOf(state_, options_.source_id, keys[i].key));
+    if (!bytes.ok()) return bytes.error();
+    keys[i].bytes = *bytes;
+  }
+  return Status::Ok();
+}
+
 Status Copier::Batch(const std::vector<std::string>& keys) {
   CopyCounters& c = report_.counters;
   c.scanned += static_cast<long long>(keys.size());
   auto read = ReadSource(source_scripts_, keys, c);
   if (!read.ok()) return read.error();
+  bool chunked = std::any_of(read->begin(), read->end(), [](const SourceKey& k) { return !k.chunked.empty(); });
   auto codes = Result<std::vector<std::string>>(std::vector<std::string>{});
-  if (options_.dry_run || options_.on_conflict == OnConflict::kFail) {
+  if (options_.dry_run || options_.on_conflict == OnConflict::kFail || chunked) {
     codes = ProbeTarget(target_, state_, options_, *read);
     if (!codes.ok()) return codes.error();
   }
@@ -227,6 +281,8 @@ Status Copier::Batch(const std::vector<std::string>& keys) {
         read->resize(i + 1);
         break;
       }
+    if (chunked)
+      if (Status st = MoveChunked(*read, *codes); !st) return st;
     if (Status st = lock_->Renew(); !st) return st;
     codes = WriteTarget(target_scripts_, state_, options_, *read);
     if (!codes.ok()) return codes.error();
@@ -246,9 +302,12 @@ Status Copier::Finish() {
   cp_.phase = CopyPhase::kCleanup;
   cp_.counters = report_.counters;
   if (Status st = checkpoints_.Save(cp_); !st) return st;
-  auto marks = ListKeys(target_, MarksPrefix(state_, options_.source_id) + "*");
-  if (!marks.ok()) return marks.error();
-  if (Status st = DropJournalHashes(target_, *marks); !st) return st;
+  // Temporary keys of big keys a kill interrupted go too.
+  for (const std::string& prefix : {MarksPrefix(state_, options_.source_id), ChunksPrefix(state_, options_.source_id)}) {
+    auto leftovers = ListKeys(target_, prefix + "*");
+    if (!leftovers.ok()) return leftovers.error();
+    if (Status st = DropJournalHashes(target_, *leftovers); !st) return st;
+  }
   return checkpoints_.Delete();
 }
 

@@ -17,6 +17,10 @@
 //   <prefix>{state}:copy:<id>   hash  cursor run_id match phase started_at + counters
 // <id> names the source (host:port/db of --url). phase "cleanup" means the
 // scan finished and only the progress hashes remain to drop; both go at the end.
+//
+// A big key (copy_chunks.h) is moved page by page into
+//   <prefix>chunks:<id>:{<slot tag>}   the key's type, its temporary copy
+// and the same write script renames it into place with its mark.
 #pragma once
 
 #include <functional>
@@ -49,7 +53,8 @@ struct CopyCounters {
   long long skipped = 0;      // existing target keys left alone (--on-conflict skip)
   long long conflicts = 0;    // existing target keys found (all modes)
   long long vanished = 0;     // keys gone (or expired) on the source before they were read
-  long long bytes = 0;        // DUMP payload bytes read for the keys written
+  long long bytes = 0;        // DUMP payload bytes (big keys: element bytes) of the keys written
+  long long chunked = 0;      // of the keys written, big ones copied in chunks (copy_chunks.h)
 };
 
 struct CopyReport {

@@ -16,7 +16,7 @@ constexpr CountField<CopyCounters> kFields[] = {
     {"scanned", &CopyCounters::scanned},     {"copied", &CopyCounters::copied},
     {"overwritten", &CopyCounters::overwritten}, {"skipped", &CopyCounters::skipped},
     {"conflicts", &CopyCounters::conflicts}, {"vanished", &CopyCounters::vanished},
-    {"bytes", &CopyCounters::bytes}};
+    {"bytes", &CopyCounters::bytes},         {"chunked", &CopyCounters::chunked}};
 
 constexpr const char* kCleanupWord = "cleanup";
 constexpr const char* kCopyingWord = "copying";

@@ -17,6 +17,7 @@
 
 #include "core/slot.h"
 #include "engine/copy.h"
+#include "engine/copy_chunks.h"
 #include "tests/support/integration_fixtures.h"
 #include "tests/support/redis_cluster.h"
 #include "tests/support/tls_certs.h"
@@ -117,6 +118,54 @@ TEST_CASE("copy: every type, expiry and binary name and value arrives as it is o
   INFO(Describe(same));
   CHECK(same.exit_code == 0);
   CHECK(Json(same)["total"] == 0);
+}
+
+TEST_CASE("copy: big keys of every type go in chunks and arrive whole, expiry included", "[redis][copy]") {
+  TwoServers t;
+  auto& [source, target, dir, src, dst, ks] = t;
+  const int n = static_cast<int>(kChunkedElements) + 2000;
+  std::vector<Command> seed;
+  for (int i = 0; i < n; i += 1000) {
+    Command h{"HSET", "big:hash"}, l{"RPUSH", "big:list"}, st{"SADD", "big:set"}, z{"ZADD", "{tag}big:zset"};
+    for (int j = i; j < i + 1000 && j < n; ++j) {
+      std::string item = "item" + std::to_string(j) + std::string("\0\xff", 2);
+      h.insert(h.end(), {item, "v" + std::to_string(j)});
+      l.push_back(item);
+      st.push_back(item);
+      z.insert(z.end(), {std::to_string(j) + ".25", item});
+    }
+    seed.insert(seed.end(), {h, l, st, z});
+  }
+  std::string big(static_cast<size_t>(kChunkedStringBytes) + 12345, 'x');
+  for (size_t i = 0; i < big.size(); i += 4097) big[i] = static_cast<char>(i % 256);
+  seed.push_back({"SET", "big:string", big});
+  seed.push_back({"PEXPIRE", "big:list", "3600000"});
+  seed.push_back({"SET", "small", "v"});
+  REQUIRE(src->Pipeline(seed).ok());
+
+  CliResult r = Copy(ks, target.url(), {"--batch", "3"});
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  auto j = Json(r);
+  CHECK(j["chunked"] == 5);
+  CHECK(j["copied"] == 6);
+  CHECK(ReadAll(*src) == ReadAll(*dst));
+  CHECK(Cmd(*dst, {"PEXPIRETIME", "big:list"}).integer == Cmd(*src, {"PEXPIRETIME", "big:list"}).integer);
+  CHECK(StateKeysOn(*dst).empty());
+  CHECK(Compare(ks, target.url(), {"--full"}).exit_code == 0);
+
+  // A big key that exists on the target: skip leaves it, overwrite replaces it.
+  Cmd(*dst, {"DEL", "big:hash"});
+  Cmd(*dst, {"SET", "big:hash", "target's"});
+  Cmd(*dst, {"DEL", "big:set"});
+  CliResult skip = Copy(ks, target.url(), {"--on-conflict", "skip"});
+  INFO(Describe(skip));
+  REQUIRE(skip.exit_code == 0);
+  CHECK(Cmd(*dst, {"GET", "big:hash"}).str == "target's");
+  CHECK(Cmd(*dst, {"SCARD", "big:set"}).integer == n);
+  CliResult over = Copy(ks, target.url(), {"--on-conflict", "overwrite"});
+  REQUIRE(over.exit_code == 0);
+  CHECK(ReadAll(*src) == ReadAll(*dst));
 }
 
 TEST_CASE("copy: --match copies only the keys it names", "[redis][copy]") {
@@ -421,7 +470,9 @@ TEST_CASE("copy: killed while dropping its progress marks, a rerun finishes the 
   Cmd(*dst, {"HSET", marks, "k:1", "c"});
   Cmd(*dst, {"HSET", "keyshift:{state}:copy:" + id, "cursor", "0", "run_id", "", "match", "*", "started_at", "x",
              "phase", "cleanup", "scanned", "20", "copied", "20", "overwritten", "0", "skipped", "0", "conflicts",
-             "0", "vanished", "0", "bytes", "400"});
+             "0", "vanished", "0", "bytes", "400", "chunked", "0"});
+  // and the temporary key of a big key it was moving when an earlier kill came
+  Cmd(*dst, {"RPUSH", "keyshift:chunks:" + id + ":{" + SlotTag(KeySlot("k:2")) + "}", "half", "a", "list"});
   CliResult r = Copy(ks, target.url());
   INFO(Describe(r));
   REQUIRE(r.exit_code == 0);
