@@ -41,7 +41,8 @@ Result<std::vector<Seen>> Look(Topology* side, const std::vector<std::string>& k
   for (size_t i = 0; i < keys.size(); ++i) {
     for (size_t j = 0; j < per_key; ++j)
       if (const Reply& r = (*replies)[i * per_key + j]; r.is_error())
-        return Fail(fmt::format("the {} refused {} {}: {}", which, reads[i * per_key + j][0], QuoteKey(keys[i]), r.str));
+        return Fail(fmt::format("the {} refused {} {}: {}", which, reads[i * per_key + j][0], QuoteKey(keys[i]),
+                                r.str));
     Seen s{(*replies)[i * per_key].str, std::max(0LL, (*replies)[i * per_key + 1].integer), ""};
     if (full) s.payload = (*replies)[i * per_key + 2].str;
     out.push_back(std::move(s));

@@ -92,7 +92,9 @@ std::string MarksOf(const StateKeys& state, const std::string& id, const std::st
 }
 
 // A chunked key's temporary key on the target, in its slot.
-std::string ChunksPrefix(const StateKeys& state, const std::string& id) { return state.prefix() + "chunks:" + id + ":"; }
+std::string ChunksPrefix(const StateKeys& state, const std::string& id) {
+  return state.prefix() + "chunks:" + id + ":";
+}
 
 std::string ChunksOf(const StateKeys& state, const std::string& id, const std::string& key) {
   return ChunksPrefix(state, id) + "{" + SlotTag(KeySlot(key)) + "}";
@@ -117,8 +119,9 @@ Result<std::vector<SourceKey>> ReadSource(ScriptCache& source, const std::vector
       continue;
     }
     long long expire = std::max(0LL, r.elements[1].integer);
-    if (r.elements.size() == 3) out.push_back(SourceKey{keys[i], "", expire, r.elements[0].str, 0});
-    else out.push_back(SourceKey{keys[i], r.elements[0].str, expire, "", static_cast<long long>(r.elements[0].str.size())});
+    const std::string& first = r.elements[0].str;  // the payload, or a big key's type
+    if (r.elements.size() == 3) out.push_back(SourceKey{keys[i], "", expire, first, 0});
+    else out.push_back(SourceKey{keys[i], first, expire, "", static_cast<long long>(first.size())});
   }
   return out;
 }
@@ -152,15 +155,6 @@ Result<std::vector<std::string>> ProbeTarget(Topology* target, const StateKeys& 
   return codes;
 }
 
-Error WriteRefusal(const std::string& key, const std::string& reply) {
-  if (reply.find("DUMP payload version or checksum are wrong") != std::string::npos)
-    return UsageError(fmt::format("the target refused the DUMP payload of key {} ({}): source and target run "
-                                  "Redis versions with different RDB formats; copying between different major "
-                                  "versions needs a later keyshift",
-                                  QuoteKey(key), reply));
-  return Fail(fmt::format("the target refused writing key {}: {}", QuoteKey(key), reply));
-}
-
 Result<std::vector<std::string>> WriteTarget(ScriptCache& target, const StateKeys& state,
                                              const CopyOptions& options, const std::vector<SourceKey>& keys) {
   std::vector<Command> writes;
@@ -175,7 +169,7 @@ Result<std::vector<std::string>> WriteTarget(ScriptCache& target, const StateKey
   std::vector<std::string> codes;
   for (size_t i = 0; i < keys.size(); ++i) {
     const Reply& r = (*replies)[i];
-    if (r.is_error()) return WriteRefusal(keys[i].key, r.str);
+    if (r.is_error()) return CopyWriteRefusal(keys[i].key, r.str);
     codes.push_back(r.str);
   }
   return codes;
@@ -303,7 +297,8 @@ Status Copier::Finish() {
   cp_.counters = report_.counters;
   if (Status st = checkpoints_.Save(cp_); !st) return st;
   // Temporary keys of big keys a kill interrupted go too.
-  for (const std::string& prefix : {MarksPrefix(state_, options_.source_id), ChunksPrefix(state_, options_.source_id)}) {
+  const std::string& id = options_.source_id;
+  for (const std::string& prefix : {MarksPrefix(state_, id), ChunksPrefix(state_, id)}) {
     auto leftovers = ListKeys(target_, prefix + "*");
     if (!leftovers.ok()) return leftovers.error();
     if (Status st = DropJournalHashes(target_, *leftovers); !st) return st;
@@ -352,6 +347,15 @@ const char* OnConflictName(OnConflict mode) {
     case OnConflict::kFail: break;
   }
   return "fail";
+}
+
+Error CopyWriteRefusal(const std::string& key, const std::string& reply) {
+  if (reply.find("DUMP payload version or checksum are wrong") != std::string::npos)
+    return UsageError(fmt::format("the target refused the DUMP payload of key {} ({}): source and target run "
+                                  "Redis versions with different RDB formats; copying between different major "
+                                  "versions needs a later keyshift",
+                                  QuoteKey(key), reply));
+  return Fail(fmt::format("the target refused writing key {}: {}", QuoteKey(key), reply));
 }
 
 std::string CopySourceId(const std::string& address, int db) {

@@ -70,6 +70,10 @@ using CopyProgress = std::function<void(const CopyCounters&)>;
 // credentials, glob or hash-tag characters.
 std::string CopySourceId(const std::string& address, int db);
 
+// The error for the target refusing to write `key` with `reply`; a DUMP
+// payload of another RDB format (another major version) is exit 2, saying so.
+Error CopyWriteRefusal(const std::string& key, const std::string& reply);
+
 // Copies (or, with dry_run, counts) every key of `source` matching
 // options.match, keyshift's own keys excluded. `target_factory` opens the
 // lock renewal's own connection to the target. A conflict under kFail is a

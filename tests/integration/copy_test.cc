@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "core/dump_decoder.h"
 #include "core/slot.h"
 #include "engine/copy.h"
 #include "engine/copy_chunks.h"
@@ -481,6 +482,30 @@ TEST_CASE("copy: killed while dropping its progress marks, a rerun finishes the 
   CHECK(j["resumed"] == true);
   CHECK(ScanKeys(*dst, "k:*").empty());  // nothing copied again: the scan was over
   CHECK(StateKeysOn(*dst).empty());
+}
+
+TEST_CASE("copy: a payload of another RDB version, as Redis refuses it, says a later keyshift is needed",
+          "[redis][copy]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  Cmd(*conn, {"SET", "k", "v"});
+  // A DUMP as a newer major version writes it: RDB version 99, CRC resealed.
+  std::string payload = Cmd(*conn, {"DUMP", "k"}).str;
+  std::string body = payload.substr(0, payload.size() - 10) + std::string("\x63\x00", 2);
+  uint64_t crc = DumpCrc64(body);
+  for (int i = 0; i < 8; ++i) body.push_back(static_cast<char>((crc >> (8 * i)) & 0xff));
+  auto replies = conn->Pipeline({{"RESTORE", "k2", "0", body}});
+  REQUIRE(replies.ok());
+  const Reply& refusal = replies->front();
+  REQUIRE(refusal.is_error());
+
+  Error e = CopyWriteRefusal("k2", refusal.str);
+  CHECK(e.exit_code == kExitUsage);
+  CHECK(Contains(e.message, "'k2'"));
+  CHECK(Contains(e.message, "needs a later keyshift"));
+  Error other = CopyWriteRefusal("k3", "OOM command not allowed when used memory > 'maxmemory'.");
+  CHECK(other.exit_code == kExitFailed);
+  CHECK(Contains(other.message, "'k3'"));
 }
 
 TEST_CASE("copy and compare: a bad or unreachable target is exit 2 naming it, password never shown",
