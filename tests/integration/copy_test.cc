@@ -187,14 +187,17 @@ TEST_CASE("copy: killed with SIGKILL at random moments, resumed, the target is t
   SeedStrings(*src, "k:", kKeys, std::string(64, 'v'));
   std::vector<std::string> args = {"copy", "--to", target.url(), "--batch", "20"};
 
-  // One kill landing mid-copy, checked: it leaves a checkpoint behind.
+  // One kill landing mid-copy for sure: once the first checkpoint is there
+  // (2000 batches, so the copy is far from done).
   Spawned first = SpawnKeyshift(ks.Args(args), scratch, "first", kShortLease);
-  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  std::string checkpoint = "keyshift:{state}:copy:" + CopySourceId("127.0.0.1:" + std::to_string(source.port()), 0);
+  for (int i = 0; i < 20000 && Cmd(*dst, {"EXISTS", checkpoint}).integer == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   REQUIRE(kill(first.pid, SIGKILL) == 0);
   CliResult killed = WaitKeyshift(first);
   INFO(Describe(killed));
   REQUIRE(killed.exit_code == 128 + SIGKILL);
-  REQUIRE(!ScanKeys(*dst, "keyshift:{state}:copy:*").empty());
+  REQUIRE(Cmd(*dst, {"EXISTS", checkpoint}).integer == 1);
   std::this_thread::sleep_for(std::chrono::milliseconds(650));  // its lease runs out
 
   // More kills at random moments (seeded); the run that outlives its kill is
