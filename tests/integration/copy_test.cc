@@ -9,6 +9,8 @@
 #include <signal.h>
 
 #include <chrono>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <random>
 #include <thread>
@@ -448,6 +450,43 @@ TEST_CASE("copy: to a TLS target with a password, its own CA and mutual TLS; the
   REQUIRE(r.exit_code == 0);
   CHECK(ReadAll(*src) == ReadAll(*dst));
   CHECK_FALSE(Contains(refused.all() + r.all(), "t0-s3cret"));
+}
+
+TEST_CASE("copy: the target's password is gone from /proc/PID/cmdline; SIGTERM stops it resumably",
+          "[redis][copy]") {
+  RedisServer source;
+  RedisServer::Options options;
+  options.requirepass = "t0-s3cret";
+  RedisServer target(options);
+  TempDir dir, scratch;
+  auto src = source.Connect();
+  auto dst = target.Connect();
+  SeedStrings(*src, "k:", 40000, "v");
+  Keyshift ks(source, dir);
+  std::vector<std::string> args = {"copy", "--to", target.url_with_password(), "--batch", "20"};
+  Spawned run = SpawnKeyshift(ks.Args(args), scratch, "run");
+  std::string checkpoint = "keyshift:{state}:copy:" + CopySourceId("127.0.0.1:" + std::to_string(source.port()), 0);
+  for (int i = 0; i < 20000 && Cmd(*dst, {"EXISTS", checkpoint}).integer == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::ifstream in("/proc/" + std::to_string(run.pid) + "/cmdline", std::ios::binary);
+  std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  kill(run.pid, SIGTERM);
+  CliResult stopped = WaitKeyshift(run);
+  INFO(cmdline);
+  INFO(Describe(stopped));
+  CHECK(Contains(cmdline, "@127.0.0.1"));
+  CHECK_FALSE(Contains(cmdline, "t0-s3cret"));
+  REQUIRE(stopped.exit_code == 128 + SIGTERM);
+  CHECK(Cmd(*dst, {"EXISTS", checkpoint}).integer == 1);
+  CHECK(Cmd(*dst, {"EXISTS", "keyshift:{state}:lock"}).integer == 0);  // released
+
+  args.insert(args.begin(), {"--output", "json"});
+  CliResult done = ks.Run(args);
+  INFO(Describe(done));
+  REQUIRE(done.exit_code == 0);
+  CHECK(Json(done)["resumed"] == true);
+  CHECK(Json(done)["copied"] == 40000);
+  CHECK(SnapshotData(*src) == SnapshotData(*dst));
 }
 
 TEST_CASE("copy: another copy holding the target's lock is exit 3", "[redis][copy]") {
