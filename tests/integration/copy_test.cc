@@ -366,6 +366,38 @@ TEST_CASE("copy: a single server into a 3-primary cluster and back out, compared
   CHECK(cluster.Keys("keyshift:*").empty());  // the source side keeps no state
 }
 
+TEST_CASE("copy: a TLS cluster into a TLS server, each side with its own TLS options, compared clean",
+          "[redis][cluster][copy][tls]") {
+  const TestCertificates& c = Certificates();
+  RedisCluster::Options options;
+  options.tls = RedisServer::Tls{c.server_cert, c.server_key, c.ca};
+  RedisCluster cluster(options);
+  RedisServer target(RedisServer::Tls{c.server_cert, c.server_key, c.ca, true}, RedisServer::Options{});
+  TempDir dir;
+  std::vector<Command> seed;
+  for (int i = 0; i < 600; ++i) seed.push_back({"SET", "k:" + std::to_string(i), "v" + std::to_string(i)});
+  cluster.Pipeline(seed);
+  auto dst = target.Connect();
+  Keyshift ks(cluster.tls_url(), dir);
+  std::vector<std::string> tls = {"--cacert", c.ca, "--to", target.tls_url(), "--to-cacert", c.ca,
+                                  "--to-cert", c.client_cert, "--to-key", c.client_key};
+
+  std::vector<std::string> copy = {"--output", "json", "copy"};
+  copy.insert(copy.end(), tls.begin(), tls.end());
+  CliResult r = ks.Run(copy);
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  CHECK(Json(r)["copied"] == 600);
+  CHECK(ScanKeys(*dst, "k:*").size() == 600);
+  CHECK(Cmd(*dst, {"GET", "k:599"}).str == "v599");
+
+  std::vector<std::string> compare = {"compare", "--full"};
+  compare.insert(compare.end(), tls.begin(), tls.end());
+  CliResult same = ks.Run(compare);
+  INFO(Describe(same));
+  CHECK(same.exit_code == 0);
+}
+
 TEST_CASE("compare: names each kind of difference; equal content in another encoding is no difference",
           "[redis][copy]") {
   TwoServers t;
