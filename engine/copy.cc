@@ -43,8 +43,9 @@ return {redis.call('DUMP', key), redis.call('PEXPIRETIME', key)}
 
 // KEYS: the key, its progress hash, and for a chunked key the temporary key
 // holding it. ARGV: payload ("" when chunked), absolute expiry in ms (0:
-// none), mode. Returns "d" + the mark when this copy already handled the key,
-// "n" + the new mark, "x" (conflict, nothing written) or "v" (a chunked key
+// none), mode, the batch's number. The mark is c, o or s followed by that
+// number. Returns "d" + the mark when this copy already handled the key,
+// "n" + the new mark's letter, "x" (conflict, nothing written) or "v" (a chunked key
 // that came out empty: gone from the source). The mark goes in first and
 // comes out again if RESTORE or RENAME is refused, so a refusal at any step
 // leaves neither a key without its mark nor a mark without its key.
@@ -59,7 +60,7 @@ if exists and mode == 'fail' then drop() return 'x' end
 local mark = 'c'
 if exists then mark = (mode == 'skip') and 's' or 'o' end
 if mark ~= 's' and tmp and redis.call('EXISTS', tmp) == 0 then return 'v' end
-redis.call('HSET', marks, key, mark)
+redis.call('HSET', marks, key, mark .. ARGV[4])
 if mark == 's' then drop() return 'ns' end
 local r
 if tmp then
@@ -156,13 +157,15 @@ Result<std::vector<std::string>> ProbeTarget(Topology* target, const StateKeys& 
 }
 
 Result<std::vector<std::string>> WriteTarget(ScriptCache& target, const StateKeys& state,
-                                             const CopyOptions& options, const std::vector<SourceKey>& keys) {
+                                             const CopyOptions& options, const std::vector<SourceKey>& keys,
+                                             long long batch) {
   std::vector<Command> writes;
   for (const auto& k : keys) {
     std::vector<std::string> names = {k.key, MarksOf(state, options.source_id, k.key)};
     if (!k.chunked.empty()) names.push_back(ChunksOf(state, options.source_id, k.key));
     writes.push_back(target.Evalsha(kWriteScript, names,
-                                    {k.payload, std::to_string(k.expire_ms), OnConflictName(options.on_conflict)}));
+                                    {k.payload, std::to_string(k.expire_ms), OnConflictName(options.on_conflict),
+                                     std::to_string(batch)}));
   }
   auto replies = target.Run(writes);
   if (!replies.ok()) return replies.error();
@@ -175,13 +178,18 @@ Result<std::vector<std::string>> WriteTarget(ScriptCache& target, const StateKey
   return codes;
 }
 
-// Adds one key's outcome; false for a conflict that stops the copy.
-bool Count(const std::string& code, const SourceKey& key, CopyCounters& c) {
+// Adds one key's outcome in batch number `batch`; false for a conflict that
+// stops the copy. A key marked in an earlier batch was counted then (saved
+// in the checkpoint, or by this run): SCAN returned it again. One marked in
+// this very batch number was written by a run killed before it saved this
+// batch's counts: it counts now, once, as an uninterrupted run counts it.
+bool Count(const std::string& code, const SourceKey& key, CopyCounters& c, long long batch) {
   if (code == "v") {
     ++c.vanished;
     return true;
   }
-  char mark = code.size() == 2 ? code[1] : 'x';
+  if (code[0] == 'd' && ParseStateInt(code.substr(2)) != batch) return true;
+  char mark = code.size() >= 2 ? code[1] : 'x';
   if (mark != 'c') ++c.conflicts;
   if (mark == 'x') return false;
   if (mark == 's') {
@@ -278,11 +286,11 @@ Status Copier::Batch(const std::vector<std::string>& keys) {
     if (chunked)
       if (Status st = MoveChunked(*read, *codes); !st) return st;
     if (Status st = lock_->Renew(); !st) return st;
-    codes = WriteTarget(target_scripts_, state_, options_, *read);
+    codes = WriteTarget(target_scripts_, state_, options_, *read, cp_.batches);
     if (!codes.ok()) return codes.error();
   }
   for (size_t i = 0; i < read->size(); ++i) {
-    if (!Count((*codes)[i], (*read)[i], c) && !options_.dry_run) {
+    if (!Count((*codes)[i], (*read)[i], c, cp_.batches) && !options_.dry_run) {
       report_.conflict_key = (*read)[i].key;
       return Status::Ok();
     }
@@ -327,6 +335,7 @@ Result<CopyReport> Copier::Run(const TopologyFactory& target_factory, const Copy
     if (Status st = Batch(*keys); !st) return st.error();
     if (!report_.conflict_key.empty()) return report_;
     if (progress) progress(report_.counters);
+    ++cp_.batches;
     if (options_.dry_run) continue;
     cp_.cursor = scanner.position();
     cp_.run_id = scanner.run_id();

@@ -7,14 +7,15 @@
 // moment per key), then one target-side script per key that RESTOREs it with
 // ABSTTL and, in the same atomic step, records the key in a progress hash on
 // the target, in the key's own slot:
-//   <prefix>copied:<id>:{<slot tag>}   hash  key -> c (copied), o (overwritten), s (skipped)
+//   <prefix>copied:<id>:{<slot tag>}   hash  key -> c (copied), o (overwritten), s (skipped),
+//                                      then the number of the batch that wrote it
 // A key the progress hash names is never written again: not after kill -9
 // between the write and the checkpoint, not when SCAN returns it twice. So a
 // resumed copy ends with the same target (and the same counts) as one that
 // was never interrupted, and never rewrites a key from a later read.
 //
 // Checkpoint (after every batch, on the TARGET, which the copy locks):
-//   <prefix>{state}:copy:<id>   hash  cursor run_id match phase started_at + counters
+//   <prefix>{state}:copy:<id>   hash  cursor run_id match phase started_at batches + counters
 // <id> names the source (host:port/db of --url). phase "cleanup" means the
 // scan finished and only the progress hashes remain to drop; both go at the end.
 //

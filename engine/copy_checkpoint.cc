@@ -18,6 +18,8 @@ constexpr CountField<CopyCounters> kFields[] = {
     {"conflicts", &CopyCounters::conflicts}, {"vanished", &CopyCounters::vanished},
     {"bytes", &CopyCounters::bytes},         {"chunked", &CopyCounters::chunked}};
 
+constexpr const char* kBatchesField = "batches";
+
 constexpr const char* kCleanupWord = "cleanup";
 constexpr const char* kCopyingWord = "copying";
 
@@ -40,6 +42,9 @@ Result<std::optional<CopyCheckpoint>> CopyCheckpointStore::Load() {
     if (!v || *v < 0) return CorruptState(key_, fmt::format("field {} is not a count", field.name));
     cp.counters.*field.member = *v;
   }
+  auto batches = ParseStateInt(f[kBatchesField]);
+  if (!batches || *batches < 0) return CorruptState(key_, "field batches is not a count");
+  cp.batches = *batches;
   cp.run_id = f["run_id"];
   cp.match = f["match"];
   cp.started_at = f["started_at"];
@@ -48,7 +53,8 @@ Result<std::optional<CopyCheckpoint>> CopyCheckpointStore::Load() {
 
 Status CopyCheckpointStore::Save(const CopyCheckpoint& cp) {
   Command cmd{"HSET", key_, "cursor", cp.cursor, "run_id", cp.run_id, "match", cp.match,
-              "started_at", cp.started_at, "phase", cp.phase == CopyPhase::kCleanup ? kCleanupWord : kCopyingWord};
+              "started_at", cp.started_at, "phase", cp.phase == CopyPhase::kCleanup ? kCleanupWord : kCopyingWord,
+              kBatchesField, std::to_string(cp.batches)};
   for (const auto& field : kFields) {
     cmd.push_back(field.name);
     cmd.push_back(std::to_string(cp.counters.*field.member));

@@ -21,6 +21,7 @@ struct CopyCheckpoint {
   std::string started_at;
   CopyPhase phase = CopyPhase::kCopying;
   CopyCounters counters;
+  long long batches = 0;  // batches done: the next one's number, in the marks it writes
 };
 
 class CopyCheckpointStore {
