@@ -18,83 +18,13 @@
 #include <vector>
 
 #include "core/dump_decoder.h"
-#include "core/slot.h"
 #include "engine/copy.h"
 #include "engine/copy_chunks.h"
+#include "tests/support/copy_fixtures.h"
 #include "tests/support/integration_fixtures.h"
-#include "tests/support/redis_cluster.h"
-#include "tests/support/tls_certs.h"
 
 namespace keyshift::testing {
 namespace {
-
-bool Contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-const std::string kBinKey("bin:\0\xff:key", 11);
-const std::string kBinValue("v\0\xff\x01end", 8);
-
-// Every type, with and without expiry, binary names and values, a hash big
-// enough for the hashtable encoding and one small enough for a listpack.
-// Returns how many keys it wrote.
-int SeedEveryType(RedisConnection& conn) {
-  long long in_an_hour = 0;
-  {
-    Reply t = Cmd(conn, {"TIME"});
-    in_an_hour = std::stoll(t.elements[0].str) * 1000 + 3'600'000;
-  }
-  std::vector<Command> cmds = {
-      {"SET", "s:plain", "hello"},
-      {"SET", "s:ttl", "soon gone", "PXAT", std::to_string(in_an_hour)},
-      {"SET", kBinKey, kBinValue},
-      {"HSET", "h:small", "a", "1", std::string("b\0", 2), kBinValue},
-      {"RPUSH", "l:list", "x", "y", "x", kBinValue},
-      {"SADD", "set:s", "m1", "m2", kBinValue},
-      {"ZADD", "z:z", "1.5", "one", "-2", "two", "inf", kBinValue},
-      {"PEXPIREAT", "z:z", std::to_string(in_an_hour + 1234)},
-      {"SET", "keyshift:{state}:ledger:not-data", "the source's own state: never copied"},
-  };
-  Command big{"HSET", "h:big"};
-  for (int i = 0; i < 300; ++i) {
-    big.push_back("f" + std::to_string(i));
-    big.push_back(std::string(40, static_cast<char>('a' + i % 26)));
-  }
-  cmds.push_back(big);
-  auto replies = conn.Pipeline(cmds);
-  REQUIRE(replies.ok());
-  for (const auto& r : *replies) REQUIRE_FALSE(r.is_error());
-  return 8;  // the state key is not data
-}
-
-nlohmann::json Json(const CliResult& r) {
-  INFO(Describe(r));
-  auto at = r.out.find('{');
-  REQUIRE(at != std::string::npos);
-  return nlohmann::json::parse(r.out.substr(at));
-}
-
-CliResult Copy(const Keyshift& ks, const std::string& to, std::vector<std::string> more = {}) {
-  std::vector<std::string> args = {"--output", "json", "copy", "--to", to};
-  args.insert(args.end(), more.begin(), more.end());
-  return ks.Run(args);
-}
-
-CliResult Compare(const Keyshift& ks, const std::string& to, std::vector<std::string> more = {}) {
-  std::vector<std::string> args = {"--output", "json", "compare", "--to", to};
-  args.insert(args.end(), more.begin(), more.end());
-  return ks.Run(args);
-}
-
-// A source and a target server, a connection to each, and keyshift on the source.
-struct TwoServers {
-  RedisServer source, target;
-  TempDir dir;
-  std::unique_ptr<Topology> src = source.Connect();
-  std::unique_ptr<Topology> dst = target.Connect();
-  Keyshift ks{source, dir};
-};
-
-// keyshift's own keys on the target (the copy's checkpoint and marks).
-std::vector<std::string> StateKeysOn(RedisConnection& conn) { return ScanKeys(conn, "keyshift:*"); }
 
 TEST_CASE("copy: every type, expiry and binary name and value arrives as it is on the source", "[redis][copy]") {
   TwoServers t;
@@ -192,7 +122,7 @@ TEST_CASE("copy: killed with SIGKILL at random moments, resumed, the target is t
   // One kill landing mid-copy for sure: once the first checkpoint is there
   // (2000 batches, so the copy is far from done).
   Spawned first = SpawnKeyshift(ks.Args(args), scratch, "first", kShortLease);
-  std::string checkpoint = "keyshift:{state}:copy:" + CopySourceId("127.0.0.1:" + std::to_string(source.port()), 0);
+  std::string checkpoint = CheckpointOf(source);
   for (int i = 0; i < 20000 && Cmd(*dst, {"EXISTS", checkpoint}).integer == 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   REQUIRE(kill(first.pid, SIGKILL) == 0);
@@ -236,8 +166,7 @@ TEST_CASE("copy: a key this copy already wrote is never written again, even with
   // the key written and marked in its slot's progress hash (engine/copy.h);
   // then the application wrote to it on the target. A resumed copy re-reads
   // k:7 from the source, and must not write it again.
-  std::string marks = "keyshift:copied:" + CopySourceId("127.0.0.1:" + std::to_string(source.port()), 0) + ":{" +
-                      SlotTag(KeySlot("k:7")) + "}";
+  std::string marks = MarksOf(source, "k:7");
   Cmd(*dst, {"SET", "k:7", "written by the application since"});
   Cmd(*dst, {"HSET", marks, "k:7", "c0"});  // in batch 0, k:7's (one batch of 500)
 
@@ -327,188 +256,6 @@ TEST_CASE("copy: --dry-run writes nothing on either side and counts copies and c
   CHECK(Cmd(*dst, {"DBSIZE"}).integer == 1);
 }
 
-TEST_CASE("copy: a single server into a 3-primary cluster and back out, compared clean", "[redis][cluster][copy]") {
-  RedisServer source;
-  RedisCluster cluster;
-  TempDir dir;
-  auto src = source.Connect();
-  SeedEveryType(*src);
-  SeedStrings(*src, "k:", 3000, "v");
-  Keyshift ks(source, dir);
-
-  CliResult r = Copy(ks, cluster.url(), {"--batch", "100"});
-  INFO(Describe(r));
-  REQUIRE(r.exit_code == 0);
-  CHECK(Json(r)["copied"] == 3008);
-  std::map<std::string, std::string> on_cluster;
-  for (size_t i = 0; i < cluster.size(); ++i) {
-    auto part = ReadAll(cluster.Connection(i));
-    CHECK(!part.empty());  // spread over every primary
-    on_cluster.insert(part.begin(), part.end());
-  }
-  CHECK(on_cluster == ReadAll(*src));
-  CHECK(cluster.Keys("keyshift:*").empty());
-
-  CliResult same = Compare(ks, cluster.url(), {"--full"});
-  INFO(Describe(same));
-  CHECK(same.exit_code == 0);
-  CHECK(Json(same)["total"] == 0);
-
-  // And back out of the cluster (every primary scanned) into another server.
-  RedisServer back;
-  auto out = back.Connect();
-  Keyshift from_cluster(cluster.url(), dir);
-  CliResult r2 = Copy(from_cluster, back.url(), {"--batch", "100"});
-  INFO(Describe(r2));
-  REQUIRE(r2.exit_code == 0);
-  CHECK(ReadAll(*out) == ReadAll(*src));
-  CHECK(Compare(from_cluster, back.url(), {"--full"}).exit_code == 0);
-  CHECK(cluster.Keys("keyshift:*").empty());  // the source side keeps no state
-}
-
-TEST_CASE("copy: a TLS cluster into a TLS server, each side with its own TLS options, compared clean",
-          "[redis][cluster][copy][tls]") {
-  const TestCertificates& c = Certificates();
-  RedisCluster::Options options;
-  options.tls = RedisServer::Tls{c.server_cert, c.server_key, c.ca};
-  RedisCluster cluster(options);
-  RedisServer target(RedisServer::Tls{c.server_cert, c.server_key, c.ca, true}, RedisServer::Options{});
-  TempDir dir;
-  std::vector<Command> seed;
-  for (int i = 0; i < 600; ++i) seed.push_back({"SET", "k:" + std::to_string(i), "v" + std::to_string(i)});
-  cluster.Pipeline(seed);
-  auto dst = target.Connect();
-  Keyshift ks(cluster.tls_url(), dir);
-  std::vector<std::string> tls = {"--cacert", c.ca, "--to", target.tls_url(), "--to-cacert", c.ca,
-                                  "--to-cert", c.client_cert, "--to-key", c.client_key};
-
-  std::vector<std::string> copy = {"--output", "json", "copy"};
-  copy.insert(copy.end(), tls.begin(), tls.end());
-  CliResult r = ks.Run(copy);
-  INFO(Describe(r));
-  REQUIRE(r.exit_code == 0);
-  CHECK(Json(r)["copied"] == 600);
-  CHECK(ScanKeys(*dst, "k:*").size() == 600);
-  CHECK(Cmd(*dst, {"GET", "k:599"}).str == "v599");
-
-  std::vector<std::string> compare = {"compare", "--full"};
-  compare.insert(compare.end(), tls.begin(), tls.end());
-  CliResult same = ks.Run(compare);
-  INFO(Describe(same));
-  CHECK(same.exit_code == 0);
-}
-
-TEST_CASE("copy: out of a cluster while its slots move, every key once, no conflict with itself",
-          "[redis][cluster][copy]") {
-  RedisCluster cluster;
-  RedisServer target;
-  TempDir dir;
-  constexpr int kKeys = 20000;
-  std::vector<Command> seed;
-  for (int i = 0; i < kKeys; ++i) seed.push_back({"SET", "k:" + std::to_string(i), "v"});
-  cluster.Pipeline(seed);
-  auto dst = target.Connect();
-  Keyshift ks(cluster.url(), dir);
-
-  // Keys moving to a node already scanned are found again by a re-pass
-  // (docs/cluster.md): the progress marks make those no conflicts.
-  ReshardRun reshard = cluster.StartReshard(0, 1, 1500);
-  CliResult r = ks.Run({"--output", "json", "copy", "--to", target.url(), "--batch", "50"});
-  cluster.WaitReshard(reshard);
-  INFO(Describe(r));
-  REQUIRE(r.exit_code == 0);
-  auto j = Json(r);
-  CHECK(j["copied"] == kKeys);
-  CHECK(j["conflicts"] == 0);
-  CHECK(ScanKeys(*dst, "k:*").size() == static_cast<size_t>(kKeys));
-}
-
-TEST_CASE("compare: names each kind of difference; equal content in another encoding is no difference",
-          "[redis][copy]") {
-  TwoServers t;
-  auto& [source, target, dir, src, dst, ks] = t;
-  SeedEveryType(*src);
-  SeedStrings(*src, "k:", 100, "v");
-  // The target stores small hashes as hashtables: other DUMP bytes, same data.
-  Cmd(*dst, {"CONFIG", "SET", "hash-max-listpack-entries", "0"});
-  REQUIRE(Copy(ks, target.url()).exit_code == 0);
-  REQUIRE(Cmd(*dst, {"OBJECT", "ENCODING", "h:small"}).str != Cmd(*src, {"OBJECT", "ENCODING", "h:small"}).str);
-  CliResult clean = Compare(ks, target.url(), {"--full"});
-  INFO(Describe(clean));
-  REQUIRE(clean.exit_code == 0);
-
-  Cmd(*dst, {"DEL", "k:1"});                                  // missing
-  Cmd(*dst, {"SET", "only-on-target", "x"});                  // extra
-  Cmd(*dst, {"DEL", "k:2"});
-  Cmd(*dst, {"SADD", "k:2", "v"});                            // type
-  Cmd(*dst, {"HSET", "h:small", "a", "2"});                   // value
-  Cmd(*dst, {"EXPIRE", "k:3", "100000"});                     // ttl: none on the source
-  Cmd(*dst, {"PEXPIRE", "s:ttl", "60000"});                   // ttl: an hour less
-
-  CliResult full = Compare(ks, target.url(), {"--full"});
-  INFO(Describe(full));
-  CHECK(full.exit_code == 1);
-  auto d = Json(full)["differences"];
-  CHECK(d["missing"]["keys"] == nlohmann::json::array({"k:1"}));
-  CHECK(d["extra"]["keys"] == nlohmann::json::array({"only-on-target"}));
-  CHECK(d["type"]["keys"] == nlohmann::json::array({"k:2"}));
-  CHECK(d["value"]["keys"] == nlohmann::json::array({"h:small"}));
-  CHECK(d["ttl"]["count"] == 2);
-
-  CliResult quick = Compare(ks, target.url());
-  INFO(Describe(quick));
-  CHECK(quick.exit_code == 1);
-  auto q = Json(quick)["differences"];
-  CHECK(q["value"]["count"] == 0);  // quick: type and expiry only
-  CHECK(q["missing"]["count"] == 1);
-
-  CliResult text = ks.Run({"compare", "--to", target.url(), "--full"});
-  CHECK(text.exit_code == 1);
-  CHECK(Contains(text.out, "missing: 1 keys"));
-  CHECK(Contains(text.out, "'k:1'"));
-}
-
-TEST_CASE("compare --sample checks only that many keys on each side", "[redis][copy]") {
-  RedisServer source, target;
-  TempDir dir;
-  auto src = source.Connect();
-  SeedStrings(*src, "k:", 500, "v");
-  CliResult r = Compare(Keyshift(source, dir), target.url(), {"--sample", "40"});
-  INFO(Describe(r));
-  CHECK(r.exit_code == 1);
-  auto j = Json(r);
-  CHECK(j["checked"] == 40);
-  CHECK(j["differences"]["missing"]["count"] == 40);
-  CHECK(j["differences"]["missing"]["keys"].size() == 20);
-}
-
-TEST_CASE("copy: to a TLS target with a password, its own CA and mutual TLS; the password never shown",
-          "[redis][copy][tls]") {
-  const TestCertificates& c = Certificates();
-  RedisServer source;
-  RedisServer::Options options;
-  options.requirepass = "t0-s3cret";
-  RedisServer target(RedisServer::Tls{c.server_cert, c.server_key, c.ca, true}, options);
-  TempDir dir;
-  auto src = source.Connect();
-  auto dst = target.Connect();
-  SeedEveryType(*src);
-  Keyshift ks(source, dir);
-  std::vector<std::string> args = {"--output", "json", "copy", "--to", target.tls_url(), "--to-cacert", c.ca,
-                                   "--to-cert", c.client_cert, "--to-key", c.client_key};
-
-  CliResult refused = RunKeyshift(ks.Args(args));  // no password for the target
-  INFO(Describe(refused));
-  CHECK(refused.exit_code == 2);
-  CHECK(Contains(refused.err, "the target (--to)"));
-
-  CliResult r = RunKeyshift(ks.Args(args), "", {{"KEYSHIFT_TO_PASSWORD", "t0-s3cret"}});
-  INFO(Describe(r));
-  REQUIRE(r.exit_code == 0);
-  CHECK(ReadAll(*src) == ReadAll(*dst));
-  CHECK_FALSE(Contains(refused.all() + r.all(), "t0-s3cret"));
-}
-
 TEST_CASE("copy: the target's password is gone from /proc/PID/cmdline; SIGTERM stops it resumably",
           "[redis][copy]") {
   RedisServer source;
@@ -522,7 +269,7 @@ TEST_CASE("copy: the target's password is gone from /proc/PID/cmdline; SIGTERM s
   Keyshift ks(source, dir);
   std::vector<std::string> args = {"copy", "--to", target.url_with_password(), "--batch", "20"};
   Spawned run = SpawnKeyshift(ks.Args(args), scratch, "run");
-  std::string checkpoint = "keyshift:{state}:copy:" + CopySourceId("127.0.0.1:" + std::to_string(source.port()), 0);
+  std::string checkpoint = CheckpointOf(source);
   for (int i = 0; i < 20000 && Cmd(*dst, {"EXISTS", checkpoint}).integer == 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   std::ifstream in("/proc/" + std::to_string(run.pid) + "/cmdline", std::ios::binary);
@@ -565,14 +312,13 @@ TEST_CASE("copy: killed while dropping its progress marks, a rerun finishes the 
   SeedStrings(*src, "k:", 20, "v");
   // What a copy that finished its scan leaves when killed during the
   // clean-up: the checkpoint in phase cleanup, some marks left.
-  std::string id = CopySourceId("127.0.0.1:" + std::to_string(source.port()), 0);
-  std::string marks = "keyshift:copied:" + id + ":{" + SlotTag(KeySlot("k:1")) + "}";
+  std::string marks = MarksOf(source, "k:1");
   Cmd(*dst, {"HSET", marks, "k:1", "c"});
-  Cmd(*dst, {"HSET", "keyshift:{state}:copy:" + id, "cursor", "0", "run_id", "", "match", "*", "started_at", "x",
+  Cmd(*dst, {"HSET", CheckpointOf(source), "cursor", "0", "run_id", "", "match", "*", "started_at", "x",
              "phase", "cleanup", "scanned", "20", "copied", "20", "overwritten", "0", "skipped", "0", "conflicts",
              "0", "vanished", "0", "bytes", "400", "chunked", "0", "batches", "1"});
   // and the temporary key of a big key it was moving when an earlier kill came
-  Cmd(*dst, {"RPUSH", "keyshift:chunks:" + id + ":{" + SlotTag(KeySlot("k:2")) + "}", "half", "a", "list"});
+  Cmd(*dst, {"RPUSH", ChunksOf(source, "k:2"), "half", "a", "list"});
   CliResult r = Copy(ks, target.url());
   INFO(Describe(r));
   REQUIRE(r.exit_code == 0);
