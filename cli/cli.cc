@@ -88,34 +88,54 @@ void AddTlsOptions(CLI::App& app, CliOptions& o) {
   app.add_flag("--insecure", o.tls.insecure, "rediss://: do not verify the server's certificate (still encrypted; for tests only)");
 }
 
-bool TlsFlagsGiven(const CLI::App& app) {
-  for (const char* name : {"--cacert", "--cert", "--key", "--sni", "--insecure"}) {
-    if (app.get_option(name)->count() > 0) return true;
+// Whether any TLS option (its names after `dashes`: "--" or "--to-") was
+// given on the command line of `app`.
+bool TlsFlagsGiven(const CLI::App& app, const std::string& dashes = "--") {
+  for (const char* name : {"cacert", "cert", "key", "sni", "insecure"}) {
+    const CLI::Option* opt = app.get_option_no_throw(dashes + name);
+    if (opt && opt->count() > 0) return true;
   }
   return false;
 }
 
-// The URL with the TLS options applied. TLS flags on a plaintext URL are an
-// error rather than ignored: the user meant TLS, and the password would
-// otherwise cross the network in the clear.
-Result<RedisUrl> TargetUrl(const CliOptions& o) {
-  auto url = ParseRedisUrl(o.url, o.password);
+// A URL (`option`'s value) with its TLS options applied. TLS flags on a
+// plaintext URL are an error rather than ignored: the user meant TLS, and
+// the password would otherwise cross the network in the clear.
+// A URL (`option`'s value) with its TLS options applied. TLS flags on a
+// plaintext URL are an error rather than ignored: the user meant TLS, and
+// the password would otherwise cross the network in the clear. The
+// --insecure warning is printed once per `warned`.
+Result<RedisUrl> UrlWithTls(const std::string& text, const std::string& password, const TlsSettings& tls,
+                            bool flags_given, const std::string& option, const std::string& dashes,
+                            std::once_flag& warned) {
+  auto url = ParseRedisUrl(text, password);
   if (!url.ok()) return url.error();
   if (!url->tls.enabled) {
-    if (!o.tls_flags_given) return url;
-    return UsageError(fmt::format("--cacert, --cert, --key, --sni and --insecure are for TLS, but --url '{}' is "
-                                  "plaintext: use rediss://", url->Redacted()));
+    if (!flags_given) return url;
+    return UsageError(fmt::format("{0}cacert, {0}cert, {0}key, {0}sni and {0}insecure are for TLS, but {1} '{2}' is "
+                                  "plaintext: use rediss://", dashes, option, url->Redacted()));
   }
-  url->tls = o.tls;
+  url->tls = tls;
   url->tls.enabled = true;
-  if (o.tls.insecure) {
-    static std::once_flag warned;
-    std::call_once(warned, [] {
-      fmt::print(stderr, "keyshift: warning: --insecure: the server's certificate is not verified; anyone on the "
-                         "network path can pose as the server\n");
+  if (tls.insecure) {
+    std::call_once(warned, [&dashes] {
+      fmt::print(stderr, "keyshift: warning: {}insecure: the server's certificate is not verified; anyone on the "
+                         "network path can pose as the server\n", dashes);
     });
   }
   return url;
+}
+
+Result<RedisUrl> MainUrl(const CliOptions& o) {
+  static std::once_flag warned;
+  return UrlWithTls(o.url, o.password, o.tls, o.tls_flags_given, "--url", "--", warned);
+}
+
+// copy's and compare's target: its password from the URL or KEYSHIFT_TO_PASSWORD.
+Result<RedisUrl> ToUrl(const CliOptions& o) {
+  static std::once_flag warned;
+  if (o.to_url.empty()) return UsageError("--to URL is required: the Redis to copy to or compare with");
+  return UrlWithTls(o.to_url, o.to_password, o.to_tls, o.to_tls_flags_given, "--to", "--to-", warned);
 }
 
 void AddNew(CLI::App& app, CliOptions& o) {
@@ -219,6 +239,46 @@ void AddCatchup(CLI::App& app, CliOptions& o) {
       "Docs: docs/live.md");
 }
 
+constexpr EnumWord<OnConflict> kOnConflictWords[] = {
+    {OnConflict::kFail, "fail"}, {OnConflict::kSkip, "skip"}, {OnConflict::kOverwrite, "overwrite"}};
+
+// The target of copy and compare, and its own TLS options (the source's are
+// --cacert...): two managed services rarely share a CA.
+void AddTarget(CLI::App& app, CliOptions& o) {
+  o.to_password = EnvOr("KEYSHIFT_TO_PASSWORD", "");
+  app.add_option("--to", o.to_url, "The target: redis[s]://[user:pass@]host:port[/db] (password also from env "
+                                   "KEYSHIFT_TO_PASSWORD)")->required();
+  app.add_option("--to-cacert", o.to_tls.ca_file, "rediss:// target: CA certificate file (or directory)");
+  app.add_option("--to-cert", o.to_tls.cert_file, "rediss:// target: client certificate");
+  app.add_option("--to-key", o.to_tls.key_file, "rediss:// target: the client certificate's private key");
+  app.add_option("--to-sni", o.to_tls.sni, "rediss:// target: server name to send and verify");
+  app.add_flag("--to-insecure", o.to_tls.insecure, "rediss:// target: do not verify its certificate (tests only)");
+  app.add_option("--match", o.match, "Only keys matching this SCAN pattern (default: all; keyshift's own never)");
+  app.add_option("--batch", o.batch, "Keys per SCAN batch and pipeline (default 500)")->check(IntIn(1, 100000));
+}
+
+void AddCopy(CLI::App& app, CliOptions& o) {
+  AddTarget(app, o);
+  AddWordOption(app, "--on-conflict", &o.on_conflict, Words(kOnConflictWords),
+                [](std::string_view w) { return ParseWord(kOnConflictWords, w, "--on-conflict"); },
+                "A key that already exists on the target: fail (default: stop, naming it), skip (leave it), "
+                "overwrite (replace it)");
+  app.add_flag("--dry-run", o.dry_run, "Count what would be copied and the conflicts; write nothing anywhere");
+  app.description(app.get_description() + "\n\n"
+                  "Copies value, type and absolute expiry of every matching key (DUMP/RESTORE; both servers\n"
+                  "must share the RDB format, e.g. Redis 7.0 to 7.0). Checkpointed on the target after every\n"
+                  "batch: run the same command again after an interruption to resume. Docs: docs/copy.md");
+}
+
+void AddCompare(CLI::App& app, CliOptions& o) {
+  AddTarget(app, o);
+  app.add_option("--sample", o.compare_sample, "Check only the first N keys the scan returns on each side")
+      ->check(IntIn(1, kMaxCount));
+  app.add_flag("--full", o.full, "Also compare values (by content, not encoding); default: type and TTL only");
+  app.add_option("--limit", o.limit, "Name at most this many keys per kind of difference (default 20)")
+      ->check(IntIn(1, 1'000'000));
+}
+
 void AddStatus(CLI::App& app, CliOptions& o) {
   app.add_flag("--check", o.check,
                "For CI: exit 0 when every migration is applied and clean, 1 when one failed, drifted or was "
@@ -259,6 +319,13 @@ const CommandSpec kCommands[] = {
                 "it writes them)", AddCatchup, CmdCatchup,
      "0 done (also --follow ended by --for or Ctrl-C after the rescan), 1 a key failed, 2 usage, configuration "
      "or server refusal, 3 another run holds the lock, 130/143 interrupted during the rescan (run again to resume)"},
+    {"copy", "Copy every matching key to another Redis (--to URL): value, type and expiry; resumable", AddCopy,
+     CmdCopy,
+     "0 copied (or counted, with --dry-run), 1 a key conflicts (--on-conflict fail) or was refused, 2 usage or "
+     "configuration error (bad or unreachable --url or --to), 3 another copy holds the target's lock, 130/143 "
+     "interrupted (run again to resume)"},
+    {"compare", "Compare the keys of --url and --to: missing, extra, type, TTL (and with --full, value)",
+     AddCompare, CmdCompare, "0 no difference, 1 a difference, 2 usage or configuration error"},
 };
 
 constexpr const char* kFooter = R"(Environment:
@@ -339,7 +406,7 @@ Context::Context(CliOptions options)
 
 Result<Topology*> Context::Redis() {
   if (conn_) return conn_.get();
-  auto url = TargetUrl(options_);
+  auto url = MainUrl(options_);
   if (!url.ok()) return url.error();
   auto conn = OpenTopology(*url);
   if (!conn.ok()) return conn.error();
@@ -347,13 +414,20 @@ Result<Topology*> Context::Redis() {
   return conn_.get();
 }
 
-TopologyFactory Context::ConnectionFactory() const {
-  return [options = options_]() -> Result<std::unique_ptr<Topology>> {
-    auto url = TargetUrl(options);
+namespace {
+
+// Fresh topologies to the Redis `url_of` names in `options`.
+TopologyFactory FactoryOf(const CliOptions& options, Result<RedisUrl> (*url_of)(const CliOptions&)) {
+  return [options, url_of]() -> Result<std::unique_ptr<Topology>> {
+    auto url = url_of(options);
     if (!url.ok()) return url.error();
     return OpenTopology(*url);
   };
 }
+
+}  // namespace
+
+TopologyFactory Context::ConnectionFactory() const { return FactoryOf(options_, MainUrl); }
 
 Result<std::unique_ptr<Workspace>> Context::Open() {
   auto ws = std::make_unique<Workspace>();
@@ -379,6 +453,20 @@ Result<std::unique_ptr<Lock>> Context::LockAndReload(Workspace& ws, const std::s
   ws.catalog = std::move(cat.value());
   return std::move(lock.value());
 }
+
+Result<RedisUrl> Context::Url() const { return MainUrl(options_); }
+
+Result<Topology*> Context::Target() {
+  if (target_) return target_.get();
+  auto url = ToUrl(options_);
+  if (!url.ok()) return Error{url.error().exit_code, "--to: " + url.error().message};
+  auto conn = OpenTopology(*url);
+  if (!conn.ok()) return Error{conn.error().exit_code, "the target (--to): " + conn.error().message};
+  target_ = std::move(conn.value());
+  return target_.get();
+}
+
+TopologyFactory Context::TargetFactory() const { return FactoryOf(options_, ToUrl); }
 
 std::string Context::RedisDescription() const {
   auto url = ParseRedisUrl(options_.url, options_.password);
@@ -447,6 +535,7 @@ std::optional<int> Parse(int argc, char** argv, CliOptions& o, const CommandSpec
     return UsageFailure(argc, argv, e.what());
   }
   o.tls_flags_given = TlsFlagsGiven(app);
+  o.to_tls_flags_given = TlsFlagsGiven(*app.get_subcommand((*chosen)->name), "--to-");
   return std::nullopt;
 }
 

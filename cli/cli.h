@@ -12,6 +12,7 @@
 #include "core/result.h"
 #include "core/run_mode.h"
 #include "engine/catalog.h"
+#include "engine/copy.h"
 #include "engine/lock.h"
 #include "engine/run_options.h"
 #include "engine/state_keys.h"
@@ -62,6 +63,16 @@ struct CliOptions {
   std::optional<long long> version;
   int limit = 20;
   bool yes = false;
+  // copy, compare: the target (--to URL and its own TLS options, password
+  // from the URL or KEYSHIFT_TO_PASSWORD)
+  std::string to_url;
+  std::string to_password;
+  TlsSettings to_tls;
+  bool to_tls_flags_given = false;
+  std::string match = "*";
+  OnConflict on_conflict = OnConflict::kFail;
+  long long compare_sample = 0;  // compare --sample (0: every key)
+  bool full = false;             // compare --full
 };
 
 // What a command handler gets: its options, output streams, and a lazily
@@ -80,6 +91,12 @@ class Context {
   // the script watchdog, a subscriber): each a topology of its own.
   TopologyFactory ConnectionFactory() const;
   std::string RedisDescription() const;
+  // --url parsed, its TLS options applied.
+  Result<RedisUrl> Url() const;
+  // The server or cluster --to names (copy, compare), connected on first use;
+  // its errors say it is the target.
+  Result<Topology*> Target();
+  TopologyFactory TargetFactory() const;
   // Reads the migration directory (its warnings to stderr unless JSON),
   // connects, and loads the catalog.
   Result<std::unique_ptr<Workspace>> Open();
@@ -93,6 +110,7 @@ class Context {
   StateKeys state_;
   bool stdout_tty_, stderr_tty_;
   std::unique_ptr<Topology> conn_;
+  std::unique_ptr<Topology> target_;
 };
 
 using CommandHandler = int (*)(Context&);

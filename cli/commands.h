@@ -15,6 +15,8 @@ int CmdDown(Context& ctx);
 int CmdPrune(Context& ctx);
 int CmdPlan(Context& ctx);
 int CmdCatchup(Context& ctx);
+int CmdCopy(Context& ctx);
+int CmdCompare(Context& ctx);
 
 // The checks that need no migration yet (INFO, and the state commands on
 // keyshift's own keys): run on ctx's connection before the catalog is read,

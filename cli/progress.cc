@@ -8,8 +8,9 @@
 
 namespace keyshift {
 
-Progress::Progress(bool enabled, std::string name, long long total, std::string noun)
-    : enabled_(enabled), name_(std::move(name)), noun_(std::move(noun)), total_(total) {}
+Progress::Progress(bool enabled, std::string name, long long total, std::string noun, std::string changed_noun)
+    : enabled_(enabled), name_(std::move(name)), noun_(std::move(noun)), changed_noun_(std::move(changed_noun)),
+      total_(total) {}
 
 std::string Progress::Line(long long done, long long changed, double seconds) const {
   double rate = seconds > 0 ? (done - first_) / seconds : 0;
@@ -18,7 +19,7 @@ std::string Progress::Line(long long done, long long changed, double seconds) co
   bool known = total_ > 0 && done <= total_;
   std::string of = known ? fmt::format(" of ~{} ({:.0f}%)", total_, 100.0 * done / total_) : "";
   std::string eta = known && rate > 0 ? fmt::format(", ~{:.0f}s left", (total_ - done) / rate) : "";
-  return fmt::format("{}: {}{} {}, {} changed, {:.0f} keys/s{}", TerminalSafe(name_), done, of, noun_, changed,
+  return fmt::format("{}: {}{} {}, {} {}, {:.0f} keys/s{}", TerminalSafe(name_), done, of, noun_, changed, changed_noun_,
                      std::max(0.0, rate), eta);
 }
 

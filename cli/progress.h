@@ -12,7 +12,9 @@ namespace keyshift {
 class Progress {
  public:
   // `total` <= 0: unknown, so no denominator and no time left.
-  Progress(bool enabled, std::string name, long long total, std::string noun = "keys scanned");
+  // `noun` names what `done` counts, `changed_noun` the second count.
+  Progress(bool enabled, std::string name, long long total, std::string noun = "keys scanned",
+           std::string changed_noun = "changed");
   ~Progress() { Clear(); }
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
@@ -26,7 +28,7 @@ class Progress {
 
  private:
   bool enabled_;
-  std::string name_, noun_;
+  std::string name_, noun_, changed_noun_;
   long long total_;
   long long first_ = 0;
   bool shown_ = false;

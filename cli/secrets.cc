@@ -49,8 +49,16 @@ Result<std::string> ResolvePassword(const std::string& password_file) {
 
 void ScrubUrlArguments(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--url") == 0 && i + 1 < argc) MaskCredentials(argv[++i]);
-    else if (std::strncmp(argv[i], "--url=", 6) == 0) MaskCredentials(argv[i] + 6);
+    // --to: copy's and compare's target (for up and down a version number,
+    // which has no credentials to mask).
+    for (const char* option : {"--url", "--to"}) {
+      size_t n = std::strlen(option);
+      if (std::strcmp(argv[i], option) == 0 && i + 1 < argc) {
+        MaskCredentials(argv[++i]);
+        break;
+      }
+      if (std::strncmp(argv[i], option, n) == 0 && argv[i][n] == '=') MaskCredentials(argv[i] + n + 1);
+    }
   }
 }
 

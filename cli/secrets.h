@@ -14,7 +14,7 @@ namespace keyshift {
 // else KEYSHIFT_PASSWORD, else REDISCLI_AUTH (as redis-cli), else "".
 Result<std::string> ResolvePassword(const std::string& password_file);
 
-// Overwrites with '*' the credentials of every --url value in argv (the
+// Overwrites with '*' the credentials of every --url and --to value in argv (the
 // memory /proc/PID/cmdline shows). Call after the options were copied out.
 void ScrubUrlArguments(int argc, char** argv);
 

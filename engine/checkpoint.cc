@@ -14,12 +14,7 @@ namespace keyshift {
 
 namespace {
 
-// Field name <-> counter member, so load and save cannot disagree.
-struct CounterField {
-  const char* name;
-  long long Counters::*member;
-};
-constexpr CounterField kCounterFields[] = {
+constexpr CountField<Counters> kCounterFields[] = {
     {"scanned", &Counters::scanned}, {"changed", &Counters::changed}, {"deleted", &Counters::deleted},
     {"renamed", &Counters::renamed}, {"failed", &Counters::failed},   {"skipped", &Counters::skipped},
     {"journal_bytes", &Counters::journal_bytes}};

@@ -24,6 +24,14 @@
 
 namespace keyshift {
 
+// A counter's field name in a state hash and its member, so that load and
+// save walk one table and cannot disagree.
+template <typename T>
+struct CountField {
+  const char* name;
+  long long T::*member;
+};
+
 struct Counters {
   long long scanned = 0, changed = 0, deleted = 0, renamed = 0, failed = 0, skipped = 0;
   long long journal_bytes = 0;  // DUMP bytes journaled (or that would be, in a dry-run)

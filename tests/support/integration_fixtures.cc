@@ -205,15 +205,17 @@ int KillUpRepeatedly(const Keyshift& ks, const TempDir& scratch, int rounds, uns
   return kills;
 }
 
-CliResult UpUntilDone(const Keyshift& ks) {
+CliResult RunUntilDone(const Keyshift& ks, const std::vector<std::string>& args) {
   CliResult r;
   for (int attempt = 0; attempt < 20; ++attempt) {
-    r = RunKeyshift(ks.Args({"up"}), "", kShortLease, 120);
+    r = RunKeyshift(ks.Args(args), "", kShortLease, 120);
     if (r.exit_code != 3) return r;
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
   }
   return r;
 }
+
+CliResult UpUntilDone(const Keyshift& ks) { return RunUntilDone(ks, {"up"}); }
 
 std::vector<std::string> NumberedKeys(const std::string& prefix, int first, int n) {
   std::vector<std::string> keys;

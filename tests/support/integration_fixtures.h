@@ -77,6 +77,8 @@ extern const std::map<std::string, std::string> kShortLease;
 int KillUpRepeatedly(const Keyshift& ks, const TempDir& scratch, int rounds, unsigned seed);
 // Runs `up` (short lease) until it does not meet a dead runner's lock.
 CliResult UpUntilDone(const Keyshift& ks);
+// The same for any command.
+CliResult RunUntilDone(const Keyshift& ks, const std::vector<std::string>& args);
 
 // A migration that appends `suffix` to every string key matching `match`
 // (not idempotent: a second application shows), busy for `ms_per_key`

@@ -1,0 +1,384 @@
+// The copy loop: scan the source, read each key whole, write it on the target
+// with its progress mark, checkpoint, and drop the marks at the end.
+#include "engine/copy.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <memory>
+#include <string_view>
+
+#include "core/slot.h"
+#include "bindings/migration_script.h"
+#include "core/text.h"
+#include "engine/copy_checkpoint.h"
+#include "engine/copy_chunks.h"
+#include "engine/interrupt.h"
+#include "engine/journal.h"
+#include "engine/ledger.h"
+#include "engine/lock.h"
+#include "engine/scanner.h"
+#include "redis/script_cache.h"
+
+namespace keyshift {
+namespace {
+
+// DUMP and PEXPIRETIME at one moment; read-only, so a replica or a user
+// without write rights on the source will do. 0: the key is gone. A key
+// longer than ARGV[1] bytes (string) or ARGV[2] elements is not dumped:
+// {type, expiry, "chunks"} sends it the chunked way (copy_chunks.h).
+const LuaScript kReadScript(R"(#!lua flags=no-writes
+local key = KEYS[1]
+local t = redis.call('TYPE', key).ok
+if t == 'none' then return 0 end
+local len = {string = 'STRLEN', hash = 'HLEN', list = 'LLEN', set = 'SCARD', zset = 'ZCARD'}
+if len[t] then
+  local n = redis.call(len[t], key)
+  local bound = (t == 'string') and tonumber(ARGV[1]) or tonumber(ARGV[2])
+  if n > bound then return {t, redis.call('PEXPIRETIME', key), 'chunks'} end
+end
+return {redis.call('DUMP', key), redis.call('PEXPIRETIME', key)}
+)");
+
+// KEYS: the key, its progress hash, and for a chunked key the temporary key
+// holding it. ARGV: payload ("" when chunked), absolute expiry in ms (0:
+// none), mode, the batch's number. The mark is c, o or s followed by that
+// number. Returns "d" + the mark when this copy already handled the key,
+// "n" + the new mark's letter, "x" (conflict, nothing written) or "v" (a chunked key
+// that came out empty: gone from the source). The mark goes in first and
+// comes out again if RESTORE or RENAME is refused, so a refusal at any step
+// leaves neither a key without its mark nor a mark without its key.
+const LuaScript kWriteScript(R"(
+local key, marks, tmp = KEYS[1], KEYS[2], KEYS[3]
+local function drop() if tmp then redis.call('DEL', tmp) end end
+local done = redis.call('HGET', marks, key)
+if done then drop() return 'd' .. done end
+local exists = redis.call('EXISTS', key) == 1
+local mode = ARGV[3]
+if exists and mode == 'fail' then drop() return 'x' end
+local mark = 'c'
+if exists then mark = (mode == 'skip') and 's' or 'o' end
+if mark ~= 's' and tmp and redis.call('EXISTS', tmp) == 0 then return 'v' end
+redis.call('HSET', marks, key, mark .. ARGV[4])
+if mark == 's' then drop() return 'ns' end
+local r
+if tmp then
+  r = redis.pcall('RENAME', tmp, key)
+  if not (type(r) == 'table' and r.err) and ARGV[2] ~= '0' then r = redis.pcall('PEXPIREAT', key, ARGV[2]) end
+elseif exists then
+  r = redis.pcall('RESTORE', key, ARGV[2], ARGV[1], 'ABSTTL', 'REPLACE')
+else
+  r = redis.pcall('RESTORE', key, ARGV[2], ARGV[1], 'ABSTTL')
+end
+if type(r) == 'table' and r.err then
+  redis.call('HDEL', marks, key)
+  return r
+end
+return 'n' .. mark
+)");
+
+struct SourceKey {
+  std::string key;
+  std::string payload;      // DUMP; "" for a chunked key
+  long long expire_ms = 0;  // absolute, 0 = no expiry
+  std::string chunked;      // a big key's type: copied in chunks
+  long long bytes = 0;      // payload bytes, or a chunked key's element bytes once moved
+};
+
+std::string MarksPrefix(const StateKeys& state, const std::string& id) { return state.prefix() + "copied:" + id + ":"; }
+
+std::string MarksOf(const StateKeys& state, const std::string& id, const std::string& key) {
+  return MarksPrefix(state, id) + "{" + SlotTag(KeySlot(key)) + "}";
+}
+
+// A chunked key's temporary key on the target, in its slot.
+std::string ChunksPrefix(const StateKeys& state, const std::string& id) {
+  return state.prefix() + "chunks:" + id + ":";
+}
+
+std::string ChunksOf(const StateKeys& state, const std::string& id, const std::string& key) {
+  return ChunksPrefix(state, id) + "{" + SlotTag(KeySlot(key)) + "}";
+}
+
+// The present keys among `keys`, read whole; the rest count as vanished.
+Result<std::vector<SourceKey>> ReadSource(ScriptCache& source, const std::vector<std::string>& keys,
+                                          CopyCounters& counters) {
+  std::vector<Command> reads;
+  for (const auto& key : keys)
+    reads.push_back(source.Evalsha(kReadScript, {key},
+                                   {std::to_string(kChunkedStringBytes), std::to_string(kChunkedElements)}));
+  auto replies = source.Run(reads);
+  if (!replies.ok()) return replies.error();
+  std::vector<SourceKey> out;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const Reply& r = (*replies)[i];
+    if (r.is_error())
+      return Fail(fmt::format("the source refused reading key {}: {}", QuoteKey(keys[i]), r.str));
+    if (r.kind != Reply::kArray || r.elements.size() < 2) {
+      ++counters.vanished;
+      continue;
+    }
+    long long expire = std::max(0LL, r.elements[1].integer);
+    const std::string& first = r.elements[0].str;  // the payload, or a big key's type
+    if (r.elements.size() == 3) out.push_back(SourceKey{keys[i], "", expire, first, 0});
+    else out.push_back(SourceKey{keys[i], first, expire, "", static_cast<long long>(first.size())});
+  }
+  return out;
+}
+
+// What the write script would answer, from the target's mark and EXISTS.
+std::string Predict(const Reply& mark, const Reply& exists, OnConflict mode) {
+  if (!mark.is_nil()) return "d" + mark.str;
+  if (exists.integer == 0) return "nc";
+  if (mode == OnConflict::kSkip) return "ns";
+  return mode == OnConflict::kOverwrite ? "no" : "x";
+}
+
+// The write script's (or Predict's) answers, read without writing.
+Result<std::vector<std::string>> ProbeTarget(Topology* target, const StateKeys& state, const CopyOptions& options,
+                                             const std::vector<SourceKey>& keys) {
+  std::vector<Command> probes;
+  for (const auto& k : keys) {
+    probes.push_back({"HGET", MarksOf(state, options.source_id, k.key), k.key});
+    probes.push_back({"EXISTS", k.key});
+  }
+  auto replies = target->Pipeline(probes);
+  if (!replies.ok()) return replies.error();
+  std::vector<std::string> codes;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const Reply &mark = (*replies)[2 * i], &exists = (*replies)[2 * i + 1];
+    if (mark.is_error() || exists.is_error())
+      return Fail(fmt::format("the target refused reading key {}: {}", QuoteKey(keys[i].key),
+                              mark.is_error() ? mark.str : exists.str));
+    codes.push_back(Predict(mark, exists, options.on_conflict));
+  }
+  return codes;
+}
+
+Result<std::vector<std::string>> WriteTarget(ScriptCache& target, const StateKeys& state,
+                                             const CopyOptions& options, const std::vector<SourceKey>& keys,
+                                             long long batch) {
+  std::vector<Command> writes;
+  for (const auto& k : keys) {
+    std::vector<std::string> names = {k.key, MarksOf(state, options.source_id, k.key)};
+    if (!k.chunked.empty()) names.push_back(ChunksOf(state, options.source_id, k.key));
+    writes.push_back(target.Evalsha(kWriteScript, names,
+                                    {k.payload, std::to_string(k.expire_ms), OnConflictName(options.on_conflict),
+                                     std::to_string(batch)}));
+  }
+  auto replies = target.Run(writes);
+  if (!replies.ok()) return replies.error();
+  std::vector<std::string> codes;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const Reply& r = (*replies)[i];
+    if (r.is_error()) return CopyWriteRefusal(keys[i].key, r.str);
+    codes.push_back(r.str);
+  }
+  return codes;
+}
+
+// Adds one key's outcome in batch number `batch`; false for a conflict that
+// stops the copy. A key marked in an earlier batch was counted then (saved
+// in the checkpoint, or by this run): SCAN returned it again. One marked in
+// this very batch number was written by a run killed before it saved this
+// batch's counts: it counts now, once, as an uninterrupted run counts it.
+bool Count(const std::string& code, const SourceKey& key, CopyCounters& c, long long batch) {
+  if (code == "v") {
+    ++c.vanished;
+    return true;
+  }
+  if (code[0] == 'd' && ParseStateInt(code.substr(2)) != batch) return true;
+  char mark = code.size() >= 2 ? code[1] : 'x';
+  if (mark != 'c') ++c.conflicts;
+  if (mark == 'x') return false;
+  if (mark == 's') {
+    ++c.skipped;
+    return true;
+  }
+  ++c.copied;
+  if (mark == 'o') ++c.overwritten;
+  if (!key.chunked.empty()) ++c.chunked;
+  c.bytes += key.bytes;
+  return true;
+}
+
+class Copier {
+ public:
+  Copier(Topology* source, Topology* target, const StateKeys& state, const CopyOptions& options)
+      : source_(source), target_(target), state_(state), options_(options), source_scripts_(source),
+        target_scripts_(target), checkpoints_(target, state.prefix() + "{state}:copy:" + options.source_id) {}
+
+  Result<CopyReport> Run(const TopologyFactory& target_factory, const CopyProgress& progress);
+
+ private:
+  Status Resume(Scanner& scanner);
+  Status Batch(const std::vector<std::string>& keys);
+  Status MoveChunked(std::vector<SourceKey>& keys, const std::vector<std::string>& codes);
+  Status Finish();
+  Error Interruption() const;
+
+  Topology *source_, *target_;
+  const StateKeys& state_;
+  const CopyOptions& options_;
+  ScriptCache source_scripts_, target_scripts_;
+  CopyCheckpointStore checkpoints_;
+  CopyCheckpoint cp_;
+  std::unique_ptr<Lock> lock_;
+  CopyReport report_;
+};
+
+Error Copier::Interruption() const {
+  return Error{InterruptExitCode(), options_.dry_run ? "interrupted; nothing was written"
+                                                     : "interrupted; run the same copy again to resume it"};
+}
+
+Status Copier::Resume(Scanner& scanner) {
+  auto saved = checkpoints_.Load();
+  if (!saved.ok()) return saved.error();
+  if (!*saved) {
+    cp_.match = options_.match;
+    cp_.started_at = NowIso8601();
+    return scanner.Start();
+  }
+  cp_ = **saved;
+  if (cp_.match != options_.match)
+    return UsageError(fmt::format("an unfinished copy from this source with --match '{}' is recorded in {}: "
+                                  "finish it with the same --match, or delete that key to start over",
+                                  cp_.match, checkpoints_.key()));
+  report_.resumed = true;
+  report_.counters = cp_.counters;
+  return scanner.Start(cp_.cursor, cp_.run_id);
+}
+
+// Moves each big key the target still needs into its temporary key.
+Status Copier::MoveChunked(std::vector<SourceKey>& keys, const std::vector<std::string>& codes) {
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (keys[i].chunked.empty() || (codes[i] != "nc" && codes[i] != "no")) continue;
+    if (Status st = lock_->Renew(); !st) return st;
+    auto bytes = CopyInChunks(source_, target_, keys[i].key, keys[i].chunked,
+                              ChunksOf(state_, options_.source_id, keys[i].key));
+    if (!bytes.ok()) return bytes.error();
+    keys[i].bytes = *bytes;
+  }
+  return Status::Ok();
+}
+
+Status Copier::Batch(const std::vector<std::string>& keys) {
+  CopyCounters& c = report_.counters;
+  c.scanned += static_cast<long long>(keys.size());
+  auto read = ReadSource(source_scripts_, keys, c);
+  if (!read.ok()) return read.error();
+  bool chunked = std::any_of(read->begin(), read->end(), [](const SourceKey& k) { return !k.chunked.empty(); });
+  auto codes = Result<std::vector<std::string>>(std::vector<std::string>{});
+  if (options_.dry_run || options_.on_conflict == OnConflict::kFail || chunked) {
+    codes = ProbeTarget(target_, state_, options_, *read);
+    if (!codes.ok()) return codes.error();
+  }
+  if (!options_.dry_run) {
+    // --on-conflict fail: the keys before the first conflict are written,
+    // none after it (the script refuses the conflicting key itself).
+    for (size_t i = 0; i < codes->size(); ++i)
+      if ((*codes)[i] == "x") {
+        read->resize(i + 1);
+        break;
+      }
+    if (chunked)
+      if (Status st = MoveChunked(*read, *codes); !st) return st;
+    if (Status st = lock_->Renew(); !st) return st;
+    codes = WriteTarget(target_scripts_, state_, options_, *read, cp_.batches);
+    if (!codes.ok()) return codes.error();
+  }
+  for (size_t i = 0; i < read->size(); ++i) {
+    if (!Count((*codes)[i], (*read)[i], c, cp_.batches) && !options_.dry_run) {
+      report_.conflict_key = (*read)[i].key;
+      return Status::Ok();
+    }
+  }
+  return Status::Ok();
+}
+
+// The marks only protect a copy in progress: once the scan is over they go,
+// the checkpoint last, so a kill in between resumes straight into this.
+Status Copier::Finish() {
+  cp_.phase = CopyPhase::kCleanup;
+  cp_.counters = report_.counters;
+  if (Status st = checkpoints_.Save(cp_); !st) return st;
+  // Temporary keys of big keys a kill interrupted go too.
+  const std::string& id = options_.source_id;
+  for (const std::string& prefix : {MarksPrefix(state_, id), ChunksPrefix(state_, id)}) {
+    auto leftovers = ListKeys(target_, prefix + "*");
+    if (!leftovers.ok()) return leftovers.error();
+    if (Status st = DropJournalHashes(target_, *leftovers); !st) return st;
+  }
+  return checkpoints_.Delete();
+}
+
+Result<CopyReport> Copier::Run(const TopologyFactory& target_factory, const CopyProgress& progress) {
+  Scanner scanner(source_, options_.match, std::nullopt, options_.batch, &state_);
+  if (options_.dry_run) {
+    if (Status st = scanner.Start(); !st) return st.error();
+  } else {
+    auto lock = Lock::Acquire(target_, state_, "copy", target_factory);
+    if (!lock.ok()) return lock.error();
+    lock_ = std::move(lock.value());
+    if (Status st = Resume(scanner); !st) return st.error();
+    if (cp_.phase == CopyPhase::kCleanup) {
+      if (Status st = Finish(); !st) return st.error();
+      return report_;
+    }
+  }
+  while (!scanner.done()) {
+    if (Interrupted()) return Interruption();
+    auto keys = scanner.Next();
+    if (!keys.ok()) return keys.error();
+    if (Status st = Batch(*keys); !st) return st.error();
+    if (!report_.conflict_key.empty()) return report_;
+    if (progress) progress(report_.counters);
+    ++cp_.batches;
+    if (options_.dry_run) continue;
+    cp_.cursor = scanner.position();
+    cp_.run_id = scanner.run_id();
+    cp_.counters = report_.counters;
+    if (Status st = checkpoints_.Save(cp_); !st) return st.error();
+  }
+  if (!options_.dry_run)
+    if (Status st = Finish(); !st) return st.error();
+  return report_;
+}
+
+}  // namespace
+
+const char* OnConflictName(OnConflict mode) {
+  switch (mode) {
+    case OnConflict::kSkip: return "skip";
+    case OnConflict::kOverwrite: return "overwrite";
+    case OnConflict::kFail: break;
+  }
+  return "fail";
+}
+
+Error CopyWriteRefusal(const std::string& key, const std::string& reply) {
+  if (reply.find("DUMP payload version or checksum are wrong") != std::string::npos)
+    return UsageError(fmt::format("the target refused the DUMP payload of key {} ({}): source and target run "
+                                  "Redis versions with different RDB formats; copying between different major "
+                                  "versions needs a later keyshift",
+                                  QuoteKey(key), reply));
+  return Fail(fmt::format("the target refused writing key {}: {}", QuoteKey(key), reply));
+}
+
+std::string CopySourceId(const std::string& address, int db) {
+  std::string id = fmt::format("{}/{}", address, db);
+  for (char& ch : id)
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && std::string_view("._:-/").find(ch) == std::string_view::npos)
+      ch = '_';
+  return id;
+}
+
+Result<CopyReport> RunCopy(Topology* source, Topology* target, const StateKeys& state, const CopyOptions& options,
+                           const TopologyFactory& target_factory, const CopyProgress& progress) {
+  Copier copier(source, target, state, options);
+  return copier.Run(target_factory, progress);
+}
+
+}  // namespace keyshift

@@ -1,0 +1,71 @@
+// Load and save of the copy checkpoint hash.
+#include "engine/copy_checkpoint.h"
+
+#include <map>
+
+#include <fmt/format.h>
+
+#include "engine/checkpoint.h"
+#include "engine/scanner.h"
+#include "engine/state_keys.h"
+
+namespace keyshift {
+namespace {
+
+constexpr CountField<CopyCounters> kFields[] = {
+    {"scanned", &CopyCounters::scanned},     {"copied", &CopyCounters::copied},
+    {"overwritten", &CopyCounters::overwritten}, {"skipped", &CopyCounters::skipped},
+    {"conflicts", &CopyCounters::conflicts}, {"vanished", &CopyCounters::vanished},
+    {"bytes", &CopyCounters::bytes},         {"chunked", &CopyCounters::chunked}};
+
+constexpr const char* kBatchesField = "batches";
+
+constexpr const char* kCleanupWord = "cleanup";
+constexpr const char* kCopyingWord = "copying";
+
+}  // namespace
+
+Result<std::optional<CopyCheckpoint>> CopyCheckpointStore::Load() {
+  auto reply = CallState(conn_, {"HGETALL", key_}, key_);
+  if (!reply.ok()) return reply.error();
+  if (reply->elements.empty()) return std::optional<CopyCheckpoint>();
+  std::map<std::string, std::string> f;
+  for (size_t i = 0; i + 1 < reply->elements.size(); i += 2) f[reply->elements[i].str] = reply->elements[i + 1].str;
+  CopyCheckpoint cp;
+  cp.cursor = f["cursor"];
+  if (!ValidPosition(cp.cursor)) return CorruptState(key_, "field cursor is not a SCAN cursor or cluster position");
+  if (f["phase"] != kCopyingWord && f["phase"] != kCleanupWord)
+    return CorruptState(key_, "field phase is neither copying nor cleanup");
+  cp.phase = f["phase"] == kCleanupWord ? CopyPhase::kCleanup : CopyPhase::kCopying;
+  for (const auto& field : kFields) {
+    auto v = ParseStateInt(f[field.name]);
+    if (!v || *v < 0) return CorruptState(key_, fmt::format("field {} is not a count", field.name));
+    cp.counters.*field.member = *v;
+  }
+  auto batches = ParseStateInt(f[kBatchesField]);
+  if (!batches || *batches < 0) return CorruptState(key_, "field batches is not a count");
+  cp.batches = *batches;
+  cp.run_id = f["run_id"];
+  cp.match = f["match"];
+  cp.started_at = f["started_at"];
+  return std::optional<CopyCheckpoint>(std::move(cp));
+}
+
+Status CopyCheckpointStore::Save(const CopyCheckpoint& cp) {
+  Command cmd{"HSET", key_, "cursor", cp.cursor, "run_id", cp.run_id, "match", cp.match,
+              "started_at", cp.started_at, "phase", cp.phase == CopyPhase::kCleanup ? kCleanupWord : kCopyingWord,
+              kBatchesField, std::to_string(cp.batches)};
+  for (const auto& field : kFields) {
+    cmd.push_back(field.name);
+    cmd.push_back(std::to_string(cp.counters.*field.member));
+  }
+  auto reply = CallState(conn_, cmd, key_);
+  return reply.ok() ? Status::Ok() : Status(reply.error());
+}
+
+Status CopyCheckpointStore::Delete() {
+  auto reply = CallState(conn_, {"DEL", key_}, key_);
+  return reply.ok() ? Status::Ok() : Status(reply.error());
+}
+
+}  // namespace keyshift
