@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "bindings/migration_script.h"
 #include "cli/commands.h"
 #include "cli/emit.h"
 #include "cli/json_output.h"
