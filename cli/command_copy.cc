@@ -18,14 +18,10 @@ namespace {
 // Keys on the source's primaries (keyshift's own included): the progress
 // line's estimate, nothing more.
 long long SourceKeys(Topology* source) {
-  auto primaries = source->Primaries();
-  if (!primaries.ok()) return 0;
-  std::vector<RedisConnection*> conns;
-  for (const NodeRef& p : *primaries) conns.push_back(p.conn);
-  auto replies = PipelineEach(conns, std::vector<std::vector<Command>>(conns.size(), {{"DBSIZE"}}));
+  auto replies = OnEveryPrimary(source, {"DBSIZE"});
   long long total = 0;
   if (replies.ok())
-    for (const auto& r : *replies) total += r.front().integer;
+    for (const PrimaryReply& r : *replies) total += r.reply.integer;
   return total;
 }
 

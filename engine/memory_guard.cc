@@ -31,18 +31,14 @@ Result<long long> HeadroomBytes(const std::string& text, long long maxmemory) {
 
 // On a cluster, the primary with the least room: that one runs out first.
 Result<ServerMemory> ReadServerMemory(Topology* topology, const std::string& headroom_text) {
-  auto nodes = topology->Primaries();
-  if (!nodes.ok()) return nodes.error();
-  std::vector<RedisConnection*> conns;
-  for (const NodeRef& n : *nodes) conns.push_back(n.conn);
-  auto infos = PipelineEach(conns, std::vector<std::vector<Command>>(conns.size(), {{"INFO", "memory"}}));
+  auto infos = OnEveryPrimary(topology, {"INFO", "memory"});
   if (!infos.ok()) return infos.error();
   std::optional<ServerMemory> tightest;
-  for (const auto& info : *infos) {
-    if (info.front().is_error()) return Fail(info.front().str);
+  for (const PrimaryReply& info : *infos) {
+    if (info.reply.is_error()) return Fail(info.reply.str);
     ServerMemory m;
-    m.used = std::atoll(InfoValue(info.front().str, "used_memory").c_str());
-    m.maxmemory = std::atoll(InfoValue(info.front().str, "maxmemory").c_str());
+    m.used = std::atoll(InfoValue(info.reply.str, "used_memory").c_str());
+    m.maxmemory = std::atoll(InfoValue(info.reply.str, "maxmemory").c_str());
     auto headroom = HeadroomBytes(headroom_text.empty() ? kDefaultMemoryHeadroom : headroom_text, m.maxmemory);
     if (!headroom.ok()) return headroom.error();
     m.headroom = *headroom;

@@ -23,13 +23,9 @@ namespace {
 // Keys summed over the primaries; memory as `up` judges it (memory_guard.h):
 // on a cluster the primary with the least room, against the whole journal.
 Status ReadMemory(Topology* topology, PlanEstimate* e) {
-  auto nodes = topology->Primaries();
-  if (!nodes.ok()) return nodes.error();
-  std::vector<RedisConnection*> conns;
-  for (const NodeRef& n : *nodes) conns.push_back(n.conn);
-  auto sizes = PipelineEach(conns, std::vector<std::vector<Command>>(conns.size(), {{"DBSIZE"}}));
+  auto sizes = OnEveryPrimary(topology, {"DBSIZE"});
   if (!sizes.ok()) return sizes.error();
-  for (const auto& r : *sizes) e->db_keys += r[0].integer;
+  for (const PrimaryReply& r : *sizes) e->db_keys += r.reply.integer;
   auto memory = ReadServerMemory(topology, "0");
   if (!memory.ok()) return memory.error();
   e->used_memory = memory->used;

@@ -78,6 +78,18 @@ Result<std::vector<std::vector<Reply>>> PipelineEach(const std::vector<RedisConn
   return out;
 }
 
+Result<std::vector<PrimaryReply>> OnEveryPrimary(Topology* topology, const Command& command) {
+  auto nodes = topology->Primaries();
+  if (!nodes.ok()) return nodes.error();
+  std::vector<RedisConnection*> conns;
+  for (const NodeRef& n : *nodes) conns.push_back(n.conn);
+  auto replies = PipelineEach(conns, std::vector<std::vector<Command>>(conns.size(), {command}));
+  if (!replies.ok()) return replies.error();
+  std::vector<PrimaryReply> out;
+  for (size_t i = 0; i < conns.size(); ++i) out.push_back(PrimaryReply{(*nodes)[i], std::move((*replies)[i].front())});
+  return out;
+}
+
 namespace {
 
 // ------------------------------------------------------------- single server
@@ -258,20 +270,16 @@ std::optional<SlotImport> ParseImportMark(const std::string& token, const std::s
 }
 
 Result<std::vector<SlotImport>> Cluster::Imports() {
-  auto nodes = Primaries();
-  if (!nodes.ok()) return nodes.error();
-  std::vector<RedisConnection*> conns;
-  for (const NodeRef& n : *nodes) conns.push_back(n.conn);
-  auto replies = PipelineEach(conns, std::vector<std::vector<Command>>(conns.size(), {{"CLUSTER", "NODES"}}));
+  auto replies = OnEveryPrimary(this, {"CLUSTER", "NODES"});
   if (!replies.ok()) return replies.error();
   std::vector<SlotImport> imports;
-  for (size_t i = 0; i < conns.size(); ++i) {
-    std::istringstream lines((*replies)[i].front().str);
+  for (const PrimaryReply& r : *replies) {
+    std::istringstream lines(r.reply.str);
     for (std::string line; std::getline(lines, line);) {
       if (line.find("myself") == std::string::npos) continue;
       std::istringstream tokens(line);
       for (std::string token; tokens >> token;)
-        if (auto mark = ParseImportMark(token, (*nodes)[i].id)) imports.push_back(*mark);
+        if (auto mark = ParseImportMark(token, r.node.id)) imports.push_back(*mark);
     }
   }
   return imports;
@@ -333,15 +341,11 @@ Status Cluster::RunRound(const std::vector<Command>& commands, std::vector<Route
 }
 
 Result<std::vector<Reply>> Cluster::BroadcastScriptLoad(const Command& command) {
-  auto nodes = Primaries();
-  if (!nodes.ok()) return nodes.error();
-  std::vector<RedisConnection*> conns;
-  for (const NodeRef& n : *nodes) conns.push_back(n.conn);
-  auto replies = PipelineEach(conns, std::vector<std::vector<Command>>(conns.size(), {command}));
+  auto replies = OnEveryPrimary(this, command);
   if (!replies.ok()) return replies.error();
-  for (auto& r : *replies)
-    if (r.front().is_error()) return std::vector<Reply>{r.front()};
-  return std::vector<Reply>{replies->front().front()};
+  for (const PrimaryReply& r : *replies)
+    if (r.reply.is_error()) return std::vector<Reply>{r.reply};
+  return std::vector<Reply>{replies->front().reply};
 }
 
 Result<std::vector<Reply>> Cluster::Pipeline(const std::vector<Command>& commands) {

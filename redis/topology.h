@@ -71,6 +71,16 @@ std::optional<size_t> KeyIndex(const Command& command);
 Result<std::vector<std::vector<Reply>>> PipelineEach(const std::vector<RedisConnection*>& conns,
                                                      const std::vector<std::vector<Command>>& commands);
 
+// One primary's reply to a node-level command.
+struct PrimaryReply {
+  NodeRef node;
+  Reply reply;
+};
+
+// Sends `command` to every primary at once (SCAN-like work is the caller's:
+// this is for one-shot questions such as INFO, DBSIZE, PING, CLUSTER NODES).
+Result<std::vector<PrimaryReply>> OnEveryPrimary(Topology* topology, const Command& command);
+
 // Opens a connection to one node, by host and port; the URL's credentials
 // and TLS settings apply to every node.
 using NodeConnector = std::function<Result<std::unique_ptr<RedisConnection>>(const std::string& host, int port)>;

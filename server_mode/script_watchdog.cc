@@ -36,17 +36,13 @@ void ScriptWatchdog::Disarm() {
 }
 
 void ScriptWatchdog::Check() {
-  auto nodes = conn_->Primaries();
-  if (!nodes.ok()) return;
-  std::vector<RedisConnection*> conns;
-  for (const NodeRef& n : *nodes) conns.push_back(n.conn);
   // PING blocks while a script runs, until Redis starts answering BUSY; the
   // primaries are asked at once, so one busy node delays none of the others.
-  auto pings = PipelineEach(conns, std::vector<std::vector<Command>>(conns.size(), {{"PING"}}));
+  auto pings = OnEveryPrimary(conn_.get(), {"PING"});
   if (!pings.ok()) return;
   std::vector<RedisConnection*> busy;
-  for (size_t i = 0; i < conns.size(); ++i)
-    if ((*pings)[i].front().is_error() && (*pings)[i].front().str.compare(0, 4, "BUSY") == 0) busy.push_back(conns[i]);
+  for (const PrimaryReply& p : *pings)
+    if (p.reply.is_error() && p.reply.str.compare(0, 4, "BUSY") == 0) busy.push_back(p.node.conn);
   std::lock_guard<std::mutex> guard(mu_);
   // No busy node means no script runs now: the next one starts later. Timing
   // from here (not from Arm) keeps a late key of a long batch its full limit.
