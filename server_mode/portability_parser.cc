@@ -113,11 +113,7 @@ class Parser {
     if (IsOp("::")) {
       Label(line);
     } else if (IsKw("goto")) {
-      Next();
-      ExpectName();
-      rep_->Add(line, "'goto' is Lua 5.4 only; Redis runs Lua 5.1: use a flag or an 'if' around the rest of the "
-                      "loop body",
-                true);
+      Goto(line);
     } else if (IsKw("do")) {
       Next();
       ScopedBlock();
@@ -151,6 +147,14 @@ class Parser {
     rep_->Add(line, fmt::format("label '::{}::' is Lua 5.4 only (so is goto); Redis runs Lua 5.1: use a flag or "
                                 "an 'if' around the rest of the loop body",
                                 name.text),
+              true);
+  }
+
+  void Goto(int line) {
+    Next();
+    ExpectName();
+    rep_->Add(line, "'goto' is Lua 5.4 only; Redis runs Lua 5.1: use a flag or an 'if' around the rest of the "
+                    "loop body",
               true);
   }
 
@@ -463,43 +467,59 @@ class Parser {
     *call = false;
     for (;;) {
       bool suffix = IsOp(".") || IsOp("[") || IsOp(":") || IsOp("(") || IsOp("{") || Cur().kind == Tok::kString;
-      Ref callee = r;
-      if (paren && suffix) *paren = Num::kOther;  // "(f)(x)" is a call, not the parenthesized value
+      if (!suffix) return r;
+      if (paren) *paren = Num::kOther;  // "(f)(x)" is a call, not the parenthesized value
+      *call = IsOp(":") || IsOp("(") || IsOp("{") || Cur().kind == Tok::kString;
       if (IsOp(".")) {
-        Next();
-        Token f = ExpectName();
-        r = names_.Field(r, f.text, f.line);
-        if (paren && r.kind == Ref::kLibrary && r.name == "math" && IsFloatConstant(r.field)) *paren = Num::kFloat;
-        *call = false;
+        r = FieldSuffix(r, paren);
       } else if (IsOp("[")) {
-        int line = Cur().line;
-        Next();
-        ExprInfo key = Expr();
-        ExpectOp("]");
-        r = names_.Index(r, key, line);
-        *call = false;
+        r = IndexSuffix(r);
       } else if (IsOp(":")) {
-        Next();
-        Token m = ExpectName();
-        names_.Read(r);
-        CheckAmbiguousCall();
-        std::vector<ExprInfo> args = Args();
-        names_.CheckMethodCall(m.text, args, m.line);
-        r = Ref{};
-        *call = true;
-      } else if (IsOp("(") || IsOp("{") || Cur().kind == Tok::kString) {
-        int line = r.line ? r.line : Cur().line;
-        names_.Read(r);
-        CheckAmbiguousCall();
-        std::vector<ExprInfo> args = Args();
-        names_.CheckCall(r, args, line);
-        r = Ref{};
-        *call = true;
-        if (paren && IsMathFloat(callee, args)) *paren = Num::kFloat;
+        r = MethodCallSuffix(r);
       } else {
-        return r;
+        r = CallSuffix(r, paren);
       }
     }
+  }
+
+  // .name
+  Ref FieldSuffix(const Ref& base, Num* paren) {
+    Next();
+    Token f = ExpectName();
+    Ref r = names_.Field(base, f.text, f.line);
+    if (paren && r.kind == Ref::kLibrary && r.name == "math" && IsFloatConstant(r.field)) *paren = Num::kFloat;
+    return r;
+  }
+
+  // [key]
+  Ref IndexSuffix(const Ref& base) {
+    int line = Cur().line;
+    Next();
+    ExprInfo key = Expr();
+    ExpectOp("]");
+    return names_.Index(base, key, line);
+  }
+
+  // :name(args)
+  Ref MethodCallSuffix(const Ref& base) {
+    Next();
+    Token m = ExpectName();
+    names_.Read(base);
+    CheckAmbiguousCall();
+    std::vector<ExprInfo> args = Args();
+    names_.CheckMethodCall(m.text, args, m.line);
+    return Ref{};
+  }
+
+  // (args), {table} or "string"
+  Ref CallSuffix(const Ref& callee, Num* paren) {
+    int line = callee.line ? callee.line : Cur().line;
+    names_.Read(callee);
+    CheckAmbiguousCall();
+    std::vector<ExprInfo> args = Args();
+    names_.CheckCall(callee, args, line);
+    if (paren && IsMathFloat(callee, args)) *paren = Num::kFloat;
+    return Ref{};
   }
 
   // Lua 5.1 refuses a call whose '(' is on a later line than what precedes it.
