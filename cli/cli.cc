@@ -264,10 +264,16 @@ void AddCopy(CLI::App& app, CliOptions& o) {
                 "A key that already exists on the target: fail (default: stop, naming it), skip (leave it), "
                 "overwrite (replace it)");
   app.add_flag("--dry-run", o.dry_run, "Count what would be copied and the conflicts; write nothing anywhere");
+  app.add_flag("--follow", o.follow,
+               "After the snapshot, keep the target in step with the source's writes, deletes and expiries "
+               "(keyspace notifications) until Ctrl-C or --for ends");
+  app.add_option("--for", o.follow_for, "With --follow: stop after this long (e.g. 30s, 5m, 2h)");
   app.description(app.get_description() + "\n\n"
                   "Copies value, type and absolute expiry of every matching key (DUMP/RESTORE; both servers\n"
                   "must share the RDB format, e.g. Redis 7.0 to 7.0). Checkpointed on the target after every\n"
-                  "batch: run the same command again after an interruption to resume. Docs: docs/copy.md");
+                  "batch: run the same command again after an interruption to resume. --follow needs\n"
+                  "notify-keyspace-events to include Kg$lshzxe on the source: set with CONFIG SET and restored at\n"
+                  "the end; where CONFIG is refused it exits 2 naming the setting. Docs: docs/copy.md");
 }
 
 void AddCompare(CLI::App& app, CliOptions& o) {

@@ -206,14 +206,6 @@ int Finish(Run& r, int exit_code) {
   return exit_code;
 }
 
-// Restores notify-keyspace-events as it was, whatever way --follow ends.
-struct EventsRestorer {
-  std::vector<EventsSetting> changed;
-  ~EventsRestorer() {
-    RestoreKeyspaceEvents(changed);
-  }
-};
-
 int RunCatchup(Run& r) {
   const CliOptions& o = r.ctx.options();
   std::optional<KeyspaceSubscriber> sub;
@@ -248,7 +240,9 @@ int RunCatchup(Run& r) {
   return Finish(r, r.rescan.ok ? kExitOk : kExitFailed);
 }
 
-Status CheckUsage(const CliOptions& o) {
+}  // namespace
+
+Status CheckFollowUsage(const CliOptions& o) {
   if (!o.follow_for.empty() && !o.follow) return UsageError("--for needs --follow");
   if (o.follow && o.dry_run) return UsageError("--follow writes: it cannot be combined with --dry-run");
   if (!o.follow_for.empty())
@@ -256,11 +250,9 @@ Status CheckUsage(const CliOptions& o) {
   return Status::Ok();
 }
 
-}  // namespace
-
 int CmdCatchup(Context& ctx) {
   const CliOptions& o = ctx.options();
-  if (Status st = CheckUsage(o); !st) return ReportError(ctx, st.error());
+  if (Status st = CheckFollowUsage(o); !st) return ReportError(ctx, st.error());
   auto ws = CheckServerAndOpen(ctx, !o.dry_run);
   if (!ws.ok()) return ReportError(ctx, ws.error());
   auto target = SelectTarget(ctx, (*ws)->catalog);

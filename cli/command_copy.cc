@@ -1,5 +1,8 @@
 // `keyshift copy --to URL`: copies every matching key of --url to --to
 // (engine/copy.h), with progress on a terminal and a summary.
+#include <chrono>
+#include <optional>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -9,7 +12,9 @@
 #include "cli/json_output.h"
 #include "cli/progress.h"
 #include "core/text.h"
+#include "engine/catchup.h"
 #include "engine/copy.h"
+#include "engine/copy_follow.h"
 #include "engine/interrupt.h"
 
 namespace keyshift {
@@ -63,10 +68,62 @@ void PrintText(const CopyReport& r, bool dry_run) {
              r.resumed ? "resumed; " : "", c.scanned, c.copied, c.overwritten, c.bytes, c.skipped, c.vanished);
 }
 
+// copy --follow: notifications on and subscribed before the snapshot starts
+// (a write during it is then read by the snapshot or notified after it).
+struct Follow {
+  std::optional<KeyspaceSubscriber> sub;
+  EventsRestorer restorer;
+  FollowOptions options;
+  FollowCounters counters;
+  long long ms = 0;
+  bool shown = false;
+
+  Status Start(Context& ctx, Topology* source, const CopyOptions& copy) {
+    auto old = EnableKeyspaceEvents(source, kCopyFollowEvents);
+    if (!old.ok()) return old.error();
+    restorer.changed = std::move(old.value());
+    auto url = ctx.Url();
+    if (!url.ok()) return url.error();
+    options = FollowOptions{copy.match, copy.batch, copy.source_id, std::nullopt};
+    if (!ctx.options().follow_for.empty()) options.for_ms = *ParseDurationMs(ctx.options().follow_for);
+    sub.emplace(ctx.ConnectionFactory(), url->db, copy.match);
+    return sub->Subscribe();
+  }
+
+  // The lag on a terminal: keys waiting, and for how long the oldest has.
+  Status Run(Context& ctx, Topology* source, Topology* target, Lock& lock) {
+    bool tty = ctx.stderr_tty() && !ctx.json();
+    auto show = [this, tty](const FollowLag& lag) {
+      if (!tty) return;
+      Emit(stderr, fmt::format("\r\033[Kcopy: following: {} written, {} deleted; lag {} keys queued, oldest {} ms",
+                               lag.counters->written, lag.counters->deleted, lag.queued, lag.oldest_ms));
+      shown = true;
+    };
+    auto start = std::chrono::steady_clock::now();
+    auto done = FollowSource(source, target, ctx.state(), options, *sub, lock, show);
+    ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+    if (shown) Emit(stderr, "\r\033[K");
+    if (!done.ok()) return done.error();
+    counters = *done;
+    return Status::Ok();
+  }
+
+  nlohmann::json Json() const {
+    return {{"duration_ms", ms}, {"notified", counters.notified}, {"written", counters.written},
+            {"deleted", counters.deleted}, {"resyncs", counters.resyncs}};
+  }
+  std::string Text() const {
+    return fmt::format("followed {:.1f}s: {} keys notified, {} written, {} deleted, {} full passes after a lost "
+                       "subscription\n",
+                       ms / 1000.0, counters.notified, counters.written, counters.deleted, counters.resyncs);
+  }
+};
+
 }  // namespace
 
 int CmdCopy(Context& ctx) {
   const CliOptions& o = ctx.options();
+  if (Status st = CheckFollowUsage(o); !st) return ReportError(ctx, st.error());
   CopyOptions options;
   auto ends = Ends(ctx, &options.source_id);
   if (!ends.ok()) return ReportError(ctx, ends.error());
@@ -76,12 +133,23 @@ int CmdCopy(Context& ctx) {
   options.dry_run = o.dry_run;
   options.batch = o.batch.value_or(500);
   InterruptScope defer_signals;
+  Follow follow;
+  AfterCopy after;
+  if (o.follow) {
+    if (Status st = follow.Start(ctx, source, options); !st) return ReportError(ctx, st.error());
+    after = [&](Lock& lock) { return follow.Run(ctx, source, target, lock); };
+  }
   // DBSIZE estimates only a copy of everything.
   long long total = o.match == "*" ? SourceKeys(source) : 0;
   Progress progress(ctx.stderr_tty() && !ctx.json(), "copy", total, "keys scanned",
                     o.dry_run ? "to copy" : "copied");
   auto report = RunCopy(source, target, ctx.state(), options, ctx.TargetFactory(),
-                        [&progress](const CopyCounters& c) { progress.Update(c.scanned, c.copied); });
+                        [&progress](const CopyCounters& c) { progress.Update(c.scanned, c.copied); },
+                        after ? AfterCopy([&](Lock& l) {
+                          progress.Clear();
+                          return after(l);
+                        })
+                              : AfterCopy());
   progress.Clear();
   if (!report.ok()) return ReportError(ctx, report.error());
   bool conflict = !report->conflict_key.empty();
@@ -90,6 +158,7 @@ int CmdCopy(Context& ctx) {
     j["ok"] = !conflict;
     j["dry_run"] = o.dry_run;
     j["resumed"] = report->resumed;
+    if (o.follow) j["follow"] = follow.Json();
     if (conflict) {
       j["conflict_key"] = report->conflict_key;
       j["error"] = {{"code", kExitFailed}, {"message", ConflictMessage(*report)}};
@@ -97,6 +166,7 @@ int CmdCopy(Context& ctx) {
     Emit(stdout, DumpJson(j) + "\n");
   } else {
     PrintText(*report, o.dry_run);
+    if (o.follow) fmt::print("{}", follow.Text());
   }
   if (!conflict) return kExitOk;
   Emit(stderr, fmt::format("keyshift: {}\n", TerminalSafe(ConflictMessage(*report))));

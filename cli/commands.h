@@ -16,6 +16,8 @@ int CmdPrune(Context& ctx);
 int CmdPlan(Context& ctx);
 int CmdCatchup(Context& ctx);
 int CmdCopy(Context& ctx);
+// --follow and --for of catchup and copy: --for needs --follow, neither goes with --dry-run.
+Status CheckFollowUsage(const CliOptions& o);
 int CmdCompare(Context& ctx);
 
 // The checks that need no migration yet (INFO, and the state commands on

@@ -11,10 +11,10 @@
 
 namespace keyshift {
 
-std::string MissingKeyspaceEvents(const std::string& current) {
+std::string MissingKeyspaceEvents(const std::string& current, const std::string& needed) {
   std::string missing;
   bool all = current.find('A') != std::string::npos;  // A: every class but K, E, m, n
-  for (char c : std::string(kNeededKeyspaceEvents))
+  for (char c : needed)
     if (current.find(c) == std::string::npos && (c == 'K' || !all)) missing += c;
   return missing.empty() ? "" : current + missing;
 }
@@ -22,36 +22,36 @@ std::string MissingKeyspaceEvents(const std::string& current) {
 namespace {
 
 // One node: nullopt when notifications were already on.
-Result<std::optional<std::string>> EnableOn(RedisConnection* conn) {
+Result<std::optional<std::string>> EnableOn(RedisConnection* conn, const std::string& needed) {
   auto got = conn->Call({"CONFIG", "GET", "notify-keyspace-events"});
   if (!got.ok() || got->elements.size() < 2)
     return UsageError(fmt::format(
         "--follow needs keyspace notifications: notify-keyspace-events must include '{}' (e.g. '{}E'), and keyshift "
         "cannot read that setting on {} ({}). Ask your Redis admin or provider to set it and to allow CONFIG GET, or "
-        "run `keyshift catchup` without --follow",
-        kNeededKeyspaceEvents, kNeededKeyspaceEvents, conn->Describe(),
+        "run without --follow",
+        needed, needed, conn->Describe(),
         got.ok() ? "unexpected CONFIG GET reply" : got.error().message));
   std::string current = got->elements[1].str;
-  std::string wanted = MissingKeyspaceEvents(current);
+  std::string wanted = MissingKeyspaceEvents(current, needed);
   if (wanted.empty()) return std::optional<std::string>();
   auto set = conn->Call({"CONFIG", "SET", "notify-keyspace-events", wanted});
   if (!set.ok())
     return UsageError(fmt::format(
         "--follow needs keyspace notifications, which are not fully on (notify-keyspace-events is '{}' on {}), and "
         "CONFIG SET was refused ({}). Ask your Redis admin or provider to set notify-keyspace-events to '{}', or run "
-        "`keyshift catchup` without --follow",
+        "without --follow",
         current, conn->Describe(), set.error().message, wanted));
   return std::optional<std::string>(current);
 }
 
 }  // namespace
 
-Result<std::vector<EventsSetting>> EnableKeyspaceEvents(Topology* topology) {
+Result<std::vector<EventsSetting>> EnableKeyspaceEvents(Topology* topology, const std::string& needed) {
   auto nodes = topology->Primaries();
   if (!nodes.ok()) return nodes.error();
   std::vector<EventsSetting> changed;
   for (const NodeRef& node : *nodes) {
-    auto old = EnableOn(node.conn);
+    auto old = EnableOn(node.conn, needed);
     if (!old.ok()) {
       for (const EventsSetting& c : changed) (void)c.node->Call({"CONFIG", "SET", "notify-keyspace-events", c.old});
       return old.error();

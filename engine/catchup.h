@@ -38,7 +38,7 @@ inline constexpr const char* kNeededKeyspaceEvents = "Kg$lshz";
 
 // The value notify-keyspace-events needs, given its current value: the
 // current one plus what it lacks ("" when nothing lacks).
-std::string MissingKeyspaceEvents(const std::string& current);
+std::string MissingKeyspaceEvents(const std::string& current, const std::string& needed = kNeededKeyspaceEvents);
 
 // Turns keyspace notifications on for --follow, on every primary (a cluster
 // node notifies only its own keys), via CONFIG SET where needed. Returns
@@ -49,9 +49,16 @@ struct EventsSetting {
   RedisConnection* node;
   std::string old;
 };
-Result<std::vector<EventsSetting>> EnableKeyspaceEvents(Topology* topology);
+// `needed`: the event classes the caller must hear.
+Result<std::vector<EventsSetting>> EnableKeyspaceEvents(Topology* topology,
+                                                        const std::string& needed = kNeededKeyspaceEvents);
 // Puts back what EnableKeyspaceEvents changed (best effort: on the way out).
 void RestoreKeyspaceEvents(const std::vector<EventsSetting>& changed);
+// Restores them whatever way a --follow ends.
+struct EventsRestorer {
+  std::vector<EventsSetting> changed;
+  ~EventsRestorer() { RestoreKeyspaceEvents(changed); }
+};
 
 // The ledger counts every key catch-up transformed, over all its runs.
 Status RecordCaught(Topology* conn, const StateKeys& keys, long long version, long long caught);

@@ -14,6 +14,7 @@
 #include "core/text.h"
 #include "engine/copy_checkpoint.h"
 #include "engine/copy_chunks.h"
+#include "engine/copy_read.h"
 #include "engine/interrupt.h"
 #include "engine/journal.h"
 #include "engine/ledger.h"
@@ -23,23 +24,6 @@
 
 namespace keyshift {
 namespace {
-
-// DUMP and PEXPIRETIME at one moment; read-only, so a replica or a user
-// without write rights on the source will do. 0: the key is gone. A key
-// longer than ARGV[1] bytes (string) or ARGV[2] elements is not dumped:
-// {type, expiry, "chunks"} sends it the chunked way (copy_chunks.h).
-const LuaScript kReadScript(R"(#!lua flags=no-writes
-local key = KEYS[1]
-local t = redis.call('TYPE', key).ok
-if t == 'none' then return 0 end
-local len = {string = 'STRLEN', hash = 'HLEN', list = 'LLEN', set = 'SCARD', zset = 'ZCARD'}
-if len[t] then
-  local n = redis.call(len[t], key)
-  local bound = (t == 'string') and tonumber(ARGV[1]) or tonumber(ARGV[2])
-  if n > bound then return {t, redis.call('PEXPIRETIME', key), 'chunks'} end
-end
-return {redis.call('DUMP', key), redis.call('PEXPIRETIME', key)}
-)");
 
 // KEYS: the key, its progress hash, and for a chunked key the temporary key
 // holding it. ARGV: payload ("" when chunked), absolute expiry in ms (0:
@@ -78,53 +62,10 @@ end
 return 'n' .. mark
 )");
 
-struct SourceKey {
-  std::string key;
-  std::string payload;      // DUMP; "" for a chunked key
-  long long expire_ms = 0;  // absolute, 0 = no expiry
-  std::string chunked;      // a big key's type: copied in chunks
-  long long bytes = 0;      // payload bytes, or a chunked key's element bytes once moved
-};
-
 std::string MarksPrefix(const StateKeys& state, const std::string& id) { return state.prefix() + "copied:" + id + ":"; }
 
 std::string MarksOf(const StateKeys& state, const std::string& id, const std::string& key) {
   return MarksPrefix(state, id) + "{" + SlotTag(KeySlot(key)) + "}";
-}
-
-// A chunked key's temporary key on the target, in its slot.
-std::string ChunksPrefix(const StateKeys& state, const std::string& id) {
-  return state.prefix() + "chunks:" + id + ":";
-}
-
-std::string ChunksOf(const StateKeys& state, const std::string& id, const std::string& key) {
-  return ChunksPrefix(state, id) + "{" + SlotTag(KeySlot(key)) + "}";
-}
-
-// The present keys among `keys`, read whole; the rest count as vanished.
-Result<std::vector<SourceKey>> ReadSource(ScriptCache& source, const std::vector<std::string>& keys,
-                                          CopyCounters& counters) {
-  std::vector<Command> reads;
-  for (const auto& key : keys)
-    reads.push_back(source.Evalsha(kReadScript, {key},
-                                   {std::to_string(kChunkedStringBytes), std::to_string(kChunkedElements)}));
-  auto replies = source.Run(reads);
-  if (!replies.ok()) return replies.error();
-  std::vector<SourceKey> out;
-  for (size_t i = 0; i < keys.size(); ++i) {
-    const Reply& r = (*replies)[i];
-    if (r.is_error())
-      return Fail(fmt::format("the source refused reading key {}: {}", QuoteKey(keys[i]), r.str));
-    if (r.kind != Reply::kArray || r.elements.size() < 2) {
-      ++counters.vanished;
-      continue;
-    }
-    long long expire = std::max(0LL, r.elements[1].integer);
-    const std::string& first = r.elements[0].str;  // the payload, or a big key's type
-    if (r.elements.size() == 3) out.push_back(SourceKey{keys[i], "", expire, first, 0});
-    else out.push_back(SourceKey{keys[i], first, expire, "", static_cast<long long>(first.size())});
-  }
-  return out;
 }
 
 // What the write script would answer, from the target's mark and EXISTS.
@@ -210,12 +151,14 @@ class Copier {
         target_scripts_(target), checkpoints_(target, state.prefix() + "{state}:copy:" + options.source_id) {}
 
   Result<CopyReport> Run(const TopologyFactory& target_factory, const CopyProgress& progress);
+  AfterCopy after;
 
  private:
   Status Resume(Scanner& scanner);
   Status Batch(const std::vector<std::string>& keys);
   Status MoveChunked(std::vector<SourceKey>& keys, const std::vector<std::string>& codes);
   Status Finish();
+  Result<CopyReport> After();
   Error Interruption() const;
 
   Topology *source_, *target_;
@@ -325,7 +268,7 @@ Result<CopyReport> Copier::Run(const TopologyFactory& target_factory, const Copy
     if (Status st = Resume(scanner); !st) return st.error();
     if (cp_.phase == CopyPhase::kCleanup) {
       if (Status st = Finish(); !st) return st.error();
-      return report_;
+      return After();
     }
   }
   while (!scanner.done()) {
@@ -342,8 +285,14 @@ Result<CopyReport> Copier::Run(const TopologyFactory& target_factory, const Copy
     cp_.counters = report_.counters;
     if (Status st = checkpoints_.Save(cp_); !st) return st.error();
   }
-  if (!options_.dry_run)
-    if (Status st = Finish(); !st) return st.error();
+  if (options_.dry_run) return report_;
+  if (Status st = Finish(); !st) return st.error();
+  return After();
+}
+
+Result<CopyReport> Copier::After() {
+  if (after)
+    if (Status st = after(*lock_); !st) return st.error();
   return report_;
 }
 
@@ -376,8 +325,10 @@ std::string CopySourceId(const std::string& address, int db) {
 }
 
 Result<CopyReport> RunCopy(Topology* source, Topology* target, const StateKeys& state, const CopyOptions& options,
-                           const TopologyFactory& target_factory, const CopyProgress& progress) {
+                           const TopologyFactory& target_factory, const CopyProgress& progress,
+                           const AfterCopy& after) {
   Copier copier(source, target, state, options);
+  copier.after = after;
   return copier.Run(target_factory, progress);
 }
 

@@ -67,6 +67,11 @@ struct CopyReport {
 // Called after every batch with the counts so far.
 using CopyProgress = std::function<void(const CopyCounters&)>;
 
+class Lock;
+// Run once the snapshot is complete, still under the copy's lock on the
+// target (copy --follow, copy_follow.h).
+using AfterCopy = std::function<Status(Lock&)>;
+
 // A state-key-safe name for the source: its address and database, without
 // credentials, glob or hash-tag characters.
 std::string CopySourceId(const std::string& address, int db);
@@ -79,7 +84,9 @@ Error CopyWriteRefusal(const std::string& key, const std::string& reply);
 // options.match, keyshift's own keys excluded. `target_factory` opens the
 // lock renewal's own connection to the target. A conflict under kFail is a
 // report with conflict_key set (the caller exits 1); errors name the key.
+// `after` (not with dry_run) runs when the copy is complete.
 Result<CopyReport> RunCopy(Topology* source, Topology* target, const StateKeys& state, const CopyOptions& options,
-                           const TopologyFactory& target_factory, const CopyProgress& progress);
+                           const TopologyFactory& target_factory, const CopyProgress& progress,
+                           const AfterCopy& after = nullptr);
 
 }  // namespace keyshift

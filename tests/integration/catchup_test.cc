@@ -90,13 +90,6 @@ void RequireEveryWriteCaughtOnce(RedisConnection& conn, const AppWriter& app) {
   }
 }
 
-// Waits (a bounded wait, not a timing assertion) until `catchup --follow` has subscribed.
-void WaitForSubscriber(RedisConnection& conn) {
-  for (int i = 0; i < 1000 && Cmd(conn, {"PUBSUB", "NUMPAT"}).integer == 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  REQUIRE(Cmd(conn, {"PUBSUB", "NUMPAT"}).integer == 1);
-}
-
 // A private server with one migration applied (`up`) over what `seed` wrote.
 struct Applied {
   Applied(const std::string& migration, const std::function<void(RedisConnection&)>& seed,
@@ -256,14 +249,6 @@ TEST_CASE("catchup refuses a migration that is not applied", "[redis][catchup]")
   INFO(Describe(r));
   REQUIRE(r.exit_code == 2);
   REQUIRE(Contains(r.err, "not applied"));
-}
-
-// Polls `command` until its reply is `wanted` (a wait with a generous bound,
-// not a timing assertion).
-void WaitForReply(RedisConnection& conn, const Command& command, const std::string& wanted) {
-  for (int i = 0; i < 1000 && Cmd(conn, command).str != wanted; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  REQUIRE(Cmd(conn, command).str == wanted);
 }
 
 TEST_CASE("catchup on hashes: a rewritten hash is transformed once, by content, not by DUMP", "[redis][catchup]") {

@@ -223,6 +223,18 @@ std::vector<std::string> NumberedKeys(const std::string& prefix, int first, int 
   return keys;
 }
 
+void WaitForReply(RedisConnection& conn, const Command& command, const std::string& wanted) {
+  for (int i = 0; i < 1000 && Cmd(conn, command).str != wanted; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(Cmd(conn, command).str == wanted);
+}
+
+void WaitForSubscriber(RedisConnection& conn) {
+  for (int i = 0; i < 1000 && Cmd(conn, {"PUBSUB", "NUMPAT"}).integer == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(Cmd(conn, {"PUBSUB", "NUMPAT"}).integer == 1);
+}
+
 void SeedStrings(RedisConnection& conn, const std::string& prefix, int n, const std::string& value, int first) {
   auto keys = NumberedKeys(prefix, first, n);
   for (size_t i = 0; i < keys.size(); i += 1000) {

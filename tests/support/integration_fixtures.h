@@ -111,6 +111,11 @@ std::vector<std::string> ScanKeys(RedisConnection& conn, const std::string& patt
 // key -> DUMP payload + "@" + PEXPIRETIME, for every key that is not under
 // `skip_prefix` (keyshift's own state): equal maps mean byte-identical data.
 std::map<std::string, std::string> SnapshotData(RedisConnection& conn, const std::string& skip_prefix = "keyshift:");
+// Polls `command` until its reply is `wanted` (a wait with a generous bound,
+// not a timing assertion; REQUIREd).
+void WaitForReply(RedisConnection& conn, const Command& command, const std::string& wanted);
+// Waits likewise until one client (a --follow) has a pattern subscription.
+void WaitForSubscriber(RedisConnection& conn);
 // Array reply as strings; flat pair array as a map.
 std::vector<std::string> Strings(const Reply& reply);
 std::map<std::string, std::string> PairMap(const Reply& reply);
