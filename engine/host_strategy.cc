@@ -51,7 +51,7 @@ std::string HostStrategy::Refusal(const KeySnapshot& snap, const TransformOutcom
   if (ctx_.keys.Owns(outcome.new_key))
     return fmt::format("{}: ks.rename target {} is inside keyshift's prefix '{}' (key {})", ctx_.script.path(),
                        QuoteKey(outcome.new_key), ctx_.keys.prefix(), QuoteKey(snap.key));
-  if (cluster_ && KeySlot(outcome.new_key) != KeySlot(snap.key))
+  if (ctx_.cluster && KeySlot(outcome.new_key) != KeySlot(snap.key))
     return CrossSlotRename(ctx_.script.path(), snap.key, outcome.new_key);
   return "";
 }

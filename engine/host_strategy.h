@@ -20,9 +20,9 @@ namespace keyshift {
 
 class HostStrategy : public KeySink {
  public:
-  // `cluster`: renames must stay within a hash slot. `hot_keys` may be null.
-  HostStrategy(const SinkContext& ctx, bool cluster, std::unique_ptr<ServerStrategy> hot_keys)
-      : ctx_(ctx), cluster_(cluster), hot_keys_(std::move(hot_keys)) {}
+  // `hot_keys` may be null.
+  HostStrategy(const SinkContext& ctx, std::unique_ptr<ServerStrategy> hot_keys)
+      : ctx_(ctx), hot_keys_(std::move(hot_keys)) {}
   Status Migrate(const std::vector<std::string>& keys) override;
   long long cas_retries() const override { return cas_retries_; }
   long long moved_server_side() const override { return moved_server_side_; }
@@ -49,7 +49,6 @@ class HostStrategy : public KeySink {
   void TargetExists(const WriteOp& op);
 
   const SinkContext& ctx_;
-  bool cluster_;
   std::unique_ptr<ServerStrategy> hot_keys_;
   long long cas_retries_ = 0;
   long long moved_server_side_ = 0;

@@ -31,6 +31,9 @@ struct SinkContext {
   Lock* lock;          // held unless dry-running
   Counters* counters;  // the whole migration's
   ErrorPolicy& errors;
+  // Redis Cluster: a script reaches one slot only, so renames stay in their
+  // slot and server-mode scripts check the lock per batch (server_runner.h).
+  bool cluster = false;
 };
 
 class KeySink {

@@ -111,7 +111,7 @@ std::unique_ptr<KeySink> Migrator::MakeSink(const SinkContext& ctx, const Migrat
   std::unique_ptr<ServerStrategy> hot_keys;
   if (!ctx.options.catchup && !ctx.options.dry_run && CheckPortability(file.text).empty())
     hot_keys = std::make_unique<ServerStrategy>(ctx, file, info);
-  return std::make_unique<HostStrategy>(ctx, conn_->cluster(), std::move(hot_keys));
+  return std::make_unique<HostStrategy>(ctx, std::move(hot_keys));
 }
 
 Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& script, const RunOptions& options,
@@ -123,7 +123,8 @@ Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& scrip
   if (!scan.ok()) return scan.error();
   if (Status st = state.SaveStart((*scan)->position(), (*scan)->run_id()); !st) return st.error();
   ErrorPolicy errors(options.on_error, options.max_errors, sinks.key_error, &state.counters());
-  SinkContext ctx{scripts_, keys_, file.version, script, options, sinks, lock, &state.counters(), errors};
+  SinkContext ctx{scripts_, keys_, file.version, script, options, sinks, lock, &state.counters(), errors,
+                  conn_->cluster()};
   std::unique_ptr<KeySink> sink = MakeSink(ctx, file);
   auto retry = KeysToRetry(conn_, keys_, options, file.version, state.resumed());
   if (!retry.ok()) return retry.error();
@@ -141,8 +142,8 @@ Result<RunReport> Migrator::CatchKeys(const MigrationFile& file, MigrationScript
                                       Lock* lock, const RunSinks& sinks, std::vector<std::string> keys,
                                       Counters* counters) {
   ErrorPolicy errors(options.on_error, options.max_errors, sinks.key_error, counters);
-  SinkContext ctx{scripts_, keys_, file.version, script, options, sinks, lock, counters, errors};
-  HostStrategy host(ctx, conn_->cluster(), nullptr);
+  SinkContext ctx{scripts_, keys_, file.version, script, options, sinks, lock, counters, errors, conn_->cluster()};
+  HostStrategy host(ctx, nullptr);
   if (Status st = host.Migrate(keys); !st) return st.error();
   RunReport report;
   report.counters = *counters;

@@ -48,14 +48,6 @@ std::vector<std::string> DecodeOwners(const std::string& text) {
   return owners;
 }
 
-Result<std::vector<std::string>> RunIds(const std::vector<RedisConnection*>& conns) {
-  auto replies = PipelineEach(conns, std::vector<std::vector<Command>>(conns.size(), {{"INFO", "server"}}));
-  if (!replies.ok()) return replies.error();
-  std::vector<std::string> ids;
-  for (const auto& r : *replies) ids.push_back(InfoValue(r.front().str, "run_id"));
-  return ids;
-}
-
 bool IsCursor(const std::string& text) {
   return !text.empty() && text.size() <= 20 && text.find_first_not_of("0123456789") == std::string::npos;
 }
@@ -112,15 +104,12 @@ Scanner::Scanner(Topology* topology, std::string match, std::optional<KeyType> t
     : topology_(topology), match_(std::move(match)), type_(type), count_(std::max(1, count)), state_(state) {}
 
 Status Scanner::ReadNodes() {
-  auto primaries = topology_->Primaries();
-  if (!primaries.ok()) return primaries.error();
-  std::vector<RedisConnection*> conns;
-  for (const NodeRef& p : *primaries) conns.push_back(p.conn);
-  auto run_ids = RunIds(conns);
-  if (!run_ids.ok()) return run_ids.error();
+  // A cursor belongs to one server process: each node's run_id goes with it.
+  auto infos = OnEveryPrimary(topology_, {"INFO", "server"});
+  if (!infos.ok()) return infos.error();
   nodes_.clear();
-  for (size_t i = 0; i < conns.size(); ++i)
-    nodes_.push_back(Node{(*primaries)[i].id, (*run_ids)[i], "0", false, false, conns[i]});
+  for (const PrimaryReply& p : *infos)
+    nodes_.push_back(Node{p.node.id, InfoValue(p.reply.str, "run_id"), "0", false, false, p.node.conn});
   owners_ = topology_->SlotOwners();
   return Status::Ok();
 }

@@ -22,9 +22,9 @@ ServerKeyResult Make(ServerKeyResult::Kind kind, const std::string& key) {
 }  // namespace
 
 ServerRunner::ServerRunner(ScriptCache& scripts, const StateKeys& keys, const MigrationFile& file,
-                           const MigrationInfo& info, ConnectionFactory watchdog_connection)
+                           const MigrationInfo& info, ConnectionFactory watchdog_connection, bool cluster)
     : scripts_(scripts),
-      cluster_(dynamic_cast<Topology*>(scripts.connection()) && static_cast<Topology*>(scripts.connection())->cluster()),
+      cluster_(cluster),
       keys_(keys),
       file_(file),
       info_(info) {

@@ -33,8 +33,10 @@ struct ServerKeyResult {
 
 class ServerRunner {
  public:
+  // `cluster`: keys live in many slots, so the lock (another slot) is not
+  // checked per key, and a rename must stay within its key's slot.
   ServerRunner(ScriptCache& scripts, const StateKeys& keys, const MigrationFile& file, const MigrationInfo& info,
-               ConnectionFactory watchdog_connection);
+               ConnectionFactory watchdog_connection, bool cluster = false);
   // `lock` (unless dry-running): every call checks that the lease is this
   // runner's, so pipelined calls never write under another runner's lock.
   Result<std::vector<ServerKeyResult>> Run(const std::vector<std::string>& keys, bool dry_run,

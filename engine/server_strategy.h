@@ -18,7 +18,7 @@ namespace keyshift {
 class ServerStrategy : public KeySink {
  public:
   ServerStrategy(const SinkContext& ctx, const MigrationFile& file, const MigrationInfo& info)
-      : ctx_(ctx), runner_(ctx.scripts, ctx.keys, file, info, ctx.options.connect) {}
+      : ctx_(ctx), runner_(ctx.scripts, ctx.keys, file, info, ctx.options.connect, ctx.cluster) {}
   Status Migrate(const std::vector<std::string>& keys) override;
   // The server-side step for `keys`, without pre-flight or lock renewal; each
   // result counted, rendered or handed to the error policy.

@@ -30,30 +30,54 @@ Result<std::set<std::string>> Topology::ImportingNodes() {
 
 namespace {
 
-std::string Upper(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
-
 bool StartsWith(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
+
+// Command names compare without case and without an upper-cased copy:
+// KeyIndex runs for every command of every routed pipeline.
+struct CaseLess {
+  bool operator()(const std::string& a, const std::string& b) const {
+    return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+      return std::toupper(static_cast<unsigned char>(x)) < std::toupper(static_cast<unsigned char>(y));
+    });
+  }
+};
+
+bool SameName(const std::string& a, const char* b) { return !CaseLess()(a, b) && !CaseLess()(b, a); }
+
+// Where a command's key is, for the commands whose key is not argv[1].
+enum class KeyAt { kNone, kScriptKeys, kSecond };
+
+const std::map<std::string, KeyAt, CaseLess>& KeyPositions() {
+  static const std::map<std::string, KeyAt, CaseLess> table = [] {
+    std::map<std::string, KeyAt, CaseLess> t;
+    for (const char* name : {"PING", "INFO", "ACL", "CONFIG", "DBSIZE", "SCAN", "SCRIPT", "CLUSTER", "CLIENT",
+                             "SUBSCRIBE", "PSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SELECT", "AUTH", "HELLO",
+                             "TIME", "ASKING", "READONLY", "FLUSHALL", "FLUSHDB", "WAIT", "LASTSAVE", "ROLE",
+                             "COMMAND", "FUNCTION", "SLOWLOG", "LATENCY", "RANDOMKEY", "KEYS", "SHUTDOWN", "DEBUG",
+                             "SAVE", "BGSAVE", "MULTI", "EXEC", "DISCARD"})
+      t[name] = KeyAt::kNone;
+    for (const char* name : {"EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL"}) t[name] = KeyAt::kScriptKeys;
+    for (const char* name : {"OBJECT", "MEMORY", "XINFO"}) t[name] = KeyAt::kSecond;
+    return t;
+  }();
+  return table;
+}
 
 }  // namespace
 
 std::optional<size_t> KeyIndex(const Command& command) {
-  static const std::set<std::string> kKeyless = {
-      "PING", "INFO", "ACL", "CONFIG", "DBSIZE", "SCAN", "SCRIPT", "CLUSTER", "CLIENT", "SUBSCRIBE",
-      "PSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SELECT", "AUTH", "HELLO", "TIME", "ASKING",
-      "READONLY", "FLUSHALL", "FLUSHDB", "WAIT", "LASTSAVE", "ROLE", "COMMAND", "FUNCTION", "SLOWLOG", "LATENCY",
-      "RANDOMKEY", "KEYS", "SHUTDOWN", "DEBUG", "SAVE", "BGSAVE", "MULTI", "EXEC", "DISCARD"};
   if (command.size() < 2) return std::nullopt;
-  std::string name = Upper(command[0]);
-  if (kKeyless.count(name)) return std::nullopt;
-  if (name == "EVAL" || name == "EVALSHA" || name == "EVAL_RO" || name == "EVALSHA_RO" || name == "FCALL") {
-    if (command.size() < 4 || command[2] == "0") return std::nullopt;
-    return 3;
+  auto found = KeyPositions().find(command[0]);
+  if (found == KeyPositions().end()) return 1;
+  switch (found->second) {
+    case KeyAt::kScriptKeys:
+      if (command.size() < 4 || command[2] == "0") return std::nullopt;
+      return 3;
+    case KeyAt::kSecond:
+      return command.size() > 2 ? std::optional<size_t>(2) : std::nullopt;
+    default:
+      return std::nullopt;
   }
-  if (name == "OBJECT" || name == "MEMORY" || name == "XINFO") return command.size() > 2 ? std::optional<size_t>(2) : std::nullopt;
-  return 1;
 }
 
 Result<std::vector<std::vector<Reply>>> PipelineEach(const std::vector<RedisConnection*>& conns,
@@ -352,7 +376,7 @@ Result<std::vector<Reply>> Cluster::Pipeline(const std::vector<Command>& command
   std::vector<Reply> replies(commands.size());
   std::vector<Routed> round;
   for (size_t i = 0; i < commands.size(); ++i) {
-    if (commands[i].size() >= 2 && Upper(commands[i][0]) == "SCRIPT" && Upper(commands[i][1]) == "LOAD") {
+    if (commands[i].size() >= 2 && SameName(commands[i][0], "SCRIPT") && SameName(commands[i][1], "LOAD")) {
       auto loaded = BroadcastScriptLoad(commands[i]);
       if (!loaded.ok()) return loaded.error();
       replies[i] = std::move(loaded->front());

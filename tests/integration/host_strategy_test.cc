@@ -66,7 +66,7 @@ struct Race {
     sinks.key_error = [this](const std::string& key, const std::string&) { reported.push_back(key); };
     ErrorPolicy errors(options.on_error, options.max_errors, sinks.key_error, &counters);
     SinkContext ctx{scripts, state, 1, **script, options, sinks, lock->get(), &counters, errors};
-    HostStrategy host(ctx, false, hot_keys ? std::make_unique<ServerStrategy>(ctx, file, (*script)->info()) : nullptr);
+    HostStrategy host(ctx, hot_keys ? std::make_unique<ServerStrategy>(ctx, file, (*script)->info()) : nullptr);
     REQUIRE(host.Migrate(keys));
     cas_retries = host.cas_retries();
     moved_server_side = host.moved_server_side();
