@@ -257,8 +257,24 @@ void AddTarget(CLI::App& app, CliOptions& o) {
   app.add_option("--batch", o.batch, "Keys per SCAN batch and pipeline (default 500)")->check(IntIn(1, 100000));
 }
 
+// --apply and --revert, shared by copy and compare.
+void AddTransforms(CLI::App& app, CliOptions& o) {
+  app.add_flag("--apply", o.apply,
+               "Run the migrations pending on the source (per its ledger, from --dir) on every key on the way: "
+               "the target gets the new shape, the source keeps the old one");
+  app.add_option("--to-version", o.to_version, "With --apply: only the pending migrations up to version V")
+      ->check(IntIn(0, kMaxCount));
+  app.add_flag("--revert", o.revert,
+               "Run the `revert` of every migration applied on the source and not on the target, newest first "
+               "(the way back from green to blue)");
+  app.add_option("--without-revert", o.without_revert,
+                 "With --revert: copy this migration's keys in its new shape instead (repeatable)")
+      ->check(IntIn(0, kMaxCount));
+}
+
 void AddCopy(CLI::App& app, CliOptions& o) {
   AddTarget(app, o);
+  AddTransforms(app, o);
   AddWordOption(app, "--on-conflict", &o.on_conflict, Words(kOnConflictWords),
                 [](std::string_view w) { return ParseWord(kOnConflictWords, w, "--on-conflict"); },
                 "A key that already exists on the target: fail (default: stop, naming it), skip (leave it), "
@@ -278,6 +294,7 @@ void AddCopy(CLI::App& app, CliOptions& o) {
 
 void AddCompare(CLI::App& app, CliOptions& o) {
   AddTarget(app, o);
+  AddTransforms(app, o);
   app.add_option("--sample", o.compare_sample, "Check only the first N keys the scan returns on each side")
       ->check(IntIn(1, kMaxCount));
   app.add_flag("--full", o.full, "Also compare values (by content, not encoding); default: type and TTL only");

@@ -73,6 +73,11 @@ struct CliOptions {
   OnConflict on_conflict = OnConflict::kFail;
   long long compare_sample = 0;  // compare --sample (0: every key)
   bool full = false;             // compare --full
+  // copy, compare: the migrations run on the way (engine/copy_transform.h)
+  bool apply = false;                      // --apply: the source's pending ones
+  std::optional<long long> to_version;     // --to-version V: pending ones up to V
+  bool revert = false;                     // --revert: reverts of those the target lacks
+  std::vector<long long> without_revert;   // --without-revert V: copied in the new shape
 };
 
 // What a command handler gets: its options, output streams, and a lazily

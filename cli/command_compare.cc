@@ -9,6 +9,7 @@
 #include "cli/json_output.h"
 #include "core/text.h"
 #include "engine/compare.h"
+#include "engine/copy.h"
 
 namespace keyshift {
 namespace {
@@ -53,6 +54,11 @@ int CmdCompare(Context& ctx) {
   options.full = o.full;
   options.batch = o.batch.value_or(500);
   options.shown = o.limit;
+  auto url = ctx.Url();
+  if (!url.ok()) return ReportError(ctx, url.error());
+  auto plan = LoadCopyPlan(ctx, *source, *target, CopySourceId(url->Address(), url->db));
+  if (!plan.ok()) return ReportError(ctx, plan.error());
+  if (!plan->transforms.empty()) options.transforms = &plan->transforms;
   auto report = RunCompare(*source, *target, ctx.state(), options);
   if (!report.ok()) return ReportError(ctx, report.error());
   if (ctx.json()) Emit(stdout, DumpJson(ReportJson(*report, o.full)) + "\n");

@@ -8,6 +8,8 @@
 
 #include "bindings/migration_script.h"
 #include "cli/commands.h"
+#include "cli/diff.h"
+#include "cli/diff_budget.h"
 #include "cli/emit.h"
 #include "cli/json_output.h"
 #include "cli/progress.h"
@@ -45,7 +47,19 @@ Result<std::pair<Topology*, Topology*>> Ends(Context& ctx, std::string* source_i
 nlohmann::json CountsJson(const CopyCounters& c) {
   return {{"scanned", c.scanned}, {"copied", c.copied},     {"overwritten", c.overwritten}, {"skipped", c.skipped},
           {"conflicts", c.conflicts}, {"vanished", c.vanished}, {"bytes", c.bytes},
-          {"chunked", c.chunked}};
+          {"chunked", c.chunked}, {"transformed", c.transformed}, {"renamed", c.renamed}, {"dropped", c.dropped}};
+}
+
+std::string KeyFailedMessage(const CopyReport& r) {
+  return fmt::format("{}; the key was not copied, nor any after it ({} keys were copied before it). Fix the data on "
+                     "the source or the migration, and run the same copy again to resume",
+                     r.key_error, r.counters.copied);
+}
+
+// What the migrations did on the way (copy --apply / --revert).
+std::string ShapeText(const CopyCounters& c, bool dry_run) {
+  return fmt::format("migrations {}: {} keys transformed ({} renamed), {} deleted (not copied)\n",
+                     dry_run ? "would run on the way" : "ran on the way", c.transformed, c.renamed, c.dropped);
 }
 
 std::string ConflictMessage(const CopyReport& r) {
@@ -132,11 +146,28 @@ int CmdCopy(Context& ctx) {
   options.on_conflict = o.on_conflict;
   options.dry_run = o.dry_run;
   options.batch = o.batch.value_or(500);
+  auto plan = LoadCopyPlan(ctx, source, target, options.source_id);
+  if (!plan.ok()) return ReportError(ctx, plan.error());
+  bool shaped = o.apply || o.revert;
+  if (!plan->transforms.empty()) options.transforms = &plan->transforms;
+  options.ledger = plan->ledger;
+  options.keep_names = o.follow;
+  DiffStyle style{ctx.stdout_tty() && !ctx.json(), 3};
+  nlohmann::json diffs = nlohmann::json::array();
+  DiffBudget budget(o.diff_limit, o.summary);
+  if (o.dry_run && options.transforms)
+    options.diff = [&](const KeyChange& change) {
+      if (!budget.Take()) return;
+      std::string text = RenderDiff(change, style);
+      if (ctx.json()) diffs.push_back({{"key", change.key}, {"diff", text}});
+      else Emit(stdout, text);
+    };
   InterruptScope defer_signals;
   Follow follow;
   AfterCopy after;
   if (o.follow) {
     if (Status st = follow.Start(ctx, source, options); !st) return ReportError(ctx, st.error());
+    follow.options.transforms = options.transforms;
     after = [&](Lock& lock) { return follow.Run(ctx, source, target, lock); };
   }
   // DBSIZE estimates only a copy of everything.
@@ -152,24 +183,27 @@ int CmdCopy(Context& ctx) {
                               : AfterCopy());
   progress.Clear();
   if (!report.ok()) return ReportError(ctx, report.error());
-  bool conflict = !report->conflict_key.empty();
+  bool conflict = !report->conflict_key.empty(), failed = !report->failed_key.empty();
+  std::string stop = conflict ? ConflictMessage(*report) : failed ? KeyFailedMessage(*report) : "";
   if (ctx.json()) {
     nlohmann::json j = CountsJson(report->counters);
-    j["ok"] = !conflict;
+    j["ok"] = stop.empty();
     j["dry_run"] = o.dry_run;
     j["resumed"] = report->resumed;
     if (o.follow) j["follow"] = follow.Json();
-    if (conflict) {
-      j["conflict_key"] = report->conflict_key;
-      j["error"] = {{"code", kExitFailed}, {"message", ConflictMessage(*report)}};
-    }
+    if (shaped) j["diffs"] = diffs;
+    if (conflict) j["conflict_key"] = report->conflict_key;
+    if (failed) j["failed_key"] = report->failed_key;
+    if (!stop.empty()) j["error"] = {{"code", kExitFailed}, {"message", stop}};
     Emit(stdout, DumpJson(j) + "\n");
   } else {
+    Emit(stdout, budget.OmittedLine());
     PrintText(*report, o.dry_run);
+    if (shaped) fmt::print("{}", ShapeText(report->counters, o.dry_run));
     if (o.follow) fmt::print("{}", follow.Text());
   }
-  if (!conflict) return kExitOk;
-  Emit(stderr, fmt::format("keyshift: {}\n", TerminalSafe(ConflictMessage(*report))));
+  if (stop.empty()) return kExitOk;
+  Emit(stderr, fmt::format("keyshift: {}\n", TerminalSafe(stop)));
   return kExitFailed;
 }
 

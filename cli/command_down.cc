@@ -50,6 +50,12 @@ Result<std::vector<const MigrationState*>> SelectForDown(const Context& ctx, con
   if (o.only)
     if (Status st = CheckNothingLaterOverlaps(ws.conn, ctx.state(), cat, *o.only); !st) return st.error();
   for (const auto* m : out)
+    if (m->record && !m->record->copied_from.empty())
+      return Fail(fmt::format("cannot undo {}: its keys were copied here already in its shape (copy from {}), so "
+                              "there is no journal here for `down`; the way back is `copy --revert` from this Redis "
+                              "(docs/copy.md); nothing was changed",
+                              m->name, m->record->copied_from));
+  for (const auto* m : out)
     if (m->record && !m->record->pruned_at.empty())
       return Fail(fmt::format("cannot undo {}: its journal was pruned at {} (keyshift prune {}), so `down` stops "
                               "before it; nothing was changed",

@@ -28,6 +28,9 @@ std::string Detail(const MigrationState& m) {
         s += fmt::format("; `down` at {} left {} conflicting keys (`keyshift down --force` restores them)",
                          m.record->rolled_back_at, m.record->conflicts);
       if (!m.record->pruned_at.empty()) s += "; journal pruned (final)";
+      if (!m.record->copied_from.empty())
+        s += fmt::format("; keys copied in this shape from {} (no journal: the way back is `copy --revert`)",
+                         m.record->copied_from);
       if (!m.record->caught_at.empty())
         s += fmt::format("; catch-up caught {} keys (last {})", m.record->caught, m.record->caught_at);
       return s;

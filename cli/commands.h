@@ -3,6 +3,7 @@
 #pragma once
 
 #include "cli/cli.h"
+#include "engine/copy_transform.h"
 
 namespace keyshift {
 
@@ -19,6 +20,9 @@ int CmdCopy(Context& ctx);
 // --follow and --for of catchup and copy: --for needs --follow, neither goes with --dry-run.
 Status CheckFollowUsage(const CliOptions& o);
 int CmdCompare(Context& ctx);
+// copy's and compare's --apply / --revert (and their options): the
+// migrations to run on the way; none without either.
+Result<CopyPlan> LoadCopyPlan(Context& ctx, Topology* source, Topology* target, const std::string& source_id);
 
 // The checks that need no migration yet (INFO, and the state commands on
 // keyshift's own keys): run on ctx's connection before the catalog is read,

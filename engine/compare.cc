@@ -5,12 +5,15 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <optional>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
 #include "core/dump_decoder.h"
 #include "bindings/migration_script.h"
 #include "core/text.h"
+#include "engine/copy_transform.h"
 #include "engine/interrupt.h"
 #include "engine/scanner.h"
 
@@ -64,6 +67,14 @@ long long NowMs() {
       .count();
 }
 
+// What the target should hold for one source key.
+struct Expected {
+  std::string key;
+  const Seen* seen = nullptr;   // the source's type, expiry and payload
+  std::optional<Value> value;   // the migrations' value, when they changed it
+  std::string type() const { return value ? KeyTypeName(value->type) : seen->type; }
+};
+
 class Comparer {
  public:
   Comparer(Topology* source, Topology* target, const StateKeys& state, const CompareOptions& options)
@@ -75,11 +86,16 @@ class Comparer {
   Status Pass(Topology* side, long long* checked, Status (Comparer::*batch)(const std::vector<std::string>&));
   Status SourceBatch(const std::vector<std::string>& keys);
   Status TargetBatch(const std::vector<std::string>& keys);
+  Result<std::vector<Expected>> Expect(const std::vector<std::string>& keys, const std::vector<Seen>& src);
+  void Check(const Expected& e, const Seen& d, long long now);
 
   Topology *source_, *target_;
   const StateKeys& state_;
   const CompareOptions& options_;
   CompareReport report_;
+  // With transforms: target names the migrations gave source keys, and
+  // source keys they moved away or deleted (so not expected under their name).
+  std::unordered_set<std::string> renamed_, moved_;
 };
 
 void Comparer::Note(Difference kind, const std::string& key) {
@@ -88,23 +104,53 @@ void Comparer::Note(Difference kind, const std::string& key) {
   if (static_cast<int>(list.first.size()) < options_.shown) list.first.push_back(key);
 }
 
-Status Comparer::SourceBatch(const std::vector<std::string>& keys) {
-  auto src = Look(source_, keys, options_.full, "source");
-  if (!src.ok()) return src.error();
-  auto dst = Look(target_, keys, options_.full, "target");
-  if (!dst.ok()) return dst.error();
-  long long now = NowMs();
+// The source keys present, as the target should hold them.
+Result<std::vector<Expected>> Comparer::Expect(const std::vector<std::string>& keys, const std::vector<Seen>& src) {
+  std::vector<Expected> out;
   for (size_t i = 0; i < keys.size(); ++i) {
-    const Seen &s = (*src)[i], &d = (*dst)[i];
+    const Seen& s = src[i];
     if (s.type == "none") continue;  // gone from the source since the scan
     ++report_.checked;
-    if (d.type == "none") Note(Difference::kMissing, keys[i]);
-    else if (s.type != d.type) Note(Difference::kType, keys[i]);
-    else {
-      if (options_.full && ValuesDiffer(s.payload, d.payload)) Note(Difference::kValue, keys[i]);
-      if (ExpiriesDiffer(s.expire_ms, d.expire_ms, now)) Note(Difference::kTtl, keys[i]);
+    Expected e{keys[i], &s, std::nullopt};
+    if (options_.transforms && options_.transforms->MaySelect(keys[i])) {
+      auto shaped = options_.transforms->RunDump(keys[i], s.payload);
+      if (!shaped.ok()) return shaped.error();
+      if (shaped->key != keys[i] || shaped->dropped) moved_.insert(keys[i]);
+      if (shaped->dropped) continue;  // expected absent: the target pass names it if there
+      if (shaped->key != keys[i]) renamed_.insert(shaped->key);
+      e.key = shaped->key;
+      if (shaped->touched) e.value = std::move(shaped->value);
     }
+    out.push_back(std::move(e));
   }
+  return out;
+}
+
+void Comparer::Check(const Expected& e, const Seen& d, long long now) {
+  if (d.type == "none") Note(Difference::kMissing, e.key);
+  else if (e.type() != d.type) Note(Difference::kType, e.key);
+  else {
+    if (options_.full) {
+      bool differ = true;
+      if (!e.value) differ = ValuesDiffer(e.seen->payload, d.payload);
+      else if (auto got = DecodeDump(d.payload); got.ok()) differ = !SameValue(*e.value, *got);
+      if (differ) Note(Difference::kValue, e.key);
+    }
+    if (ExpiriesDiffer(e.seen->expire_ms, d.expire_ms, now)) Note(Difference::kTtl, e.key);
+  }
+}
+
+Status Comparer::SourceBatch(const std::vector<std::string>& keys) {
+  auto src = Look(source_, keys, options_.full || options_.transforms, "source");
+  if (!src.ok()) return src.error();
+  auto expected = Expect(keys, *src);
+  if (!expected.ok()) return expected.error();
+  std::vector<std::string> names;
+  for (const Expected& e : *expected) names.push_back(e.key);
+  auto dst = Look(target_, names, options_.full, "target");
+  if (!dst.ok()) return dst.error();
+  long long now = NowMs();
+  for (size_t i = 0; i < names.size(); ++i) Check((*expected)[i], (*dst)[i], now);
   return Status::Ok();
 }
 
@@ -117,7 +163,8 @@ Status Comparer::TargetBatch(const std::vector<std::string>& keys) {
     const Reply& r = (*replies)[i];
     if (r.is_error()) return Fail(fmt::format("the source refused EXISTS {}: {}", QuoteKey(keys[i]), r.str));
     ++report_.checked_target;
-    if (r.integer == 0) Note(Difference::kExtra, keys[i]);
+    bool expected = renamed_.count(keys[i]) > 0 || (r.integer == 1 && !moved_.count(keys[i]));
+    if (!expected) Note(Difference::kExtra, keys[i]);
   }
   return Status::Ok();
 }

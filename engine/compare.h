@@ -20,6 +20,8 @@
 
 namespace keyshift {
 
+class CopyTransforms;
+
 enum class Difference { kMissing, kExtra, kType, kValue, kTtl };
 inline constexpr size_t kDifferenceKinds = 5;
 const char* DifferenceName(Difference kind);  // "missing", "extra", "type", "value", "ttl"
@@ -30,6 +32,10 @@ struct CompareOptions {
   bool full = false;     // also compare values
   int batch = 500;
   int shown = 10;        // keys named per kind of difference
+  // compare --apply / --revert (copy_transform.h): source keys are compared
+  // as the migrations make them, under the name they give them; a key they
+  // delete is expected absent on the target.
+  CopyTransforms* transforms = nullptr;
 };
 
 // Two absolute expiries (ms, 0 = none) differ when one side has none, or when

@@ -15,6 +15,8 @@
 #include "engine/copy_checkpoint.h"
 #include "engine/copy_chunks.h"
 #include "engine/copy_read.h"
+#include "engine/copy_shaped.h"
+#include "engine/copy_transform.h"
 #include "engine/interrupt.h"
 #include "engine/journal.h"
 #include "engine/ledger.h"
@@ -62,15 +64,10 @@ end
 return 'n' .. mark
 )");
 
-std::string MarksPrefix(const StateKeys& state, const std::string& id) { return state.prefix() + "copied:" + id + ":"; }
-
-std::string MarksOf(const StateKeys& state, const std::string& id, const std::string& key) {
-  return MarksPrefix(state, id) + "{" + SlotTag(KeySlot(key)) + "}";
-}
-
 // What the write script would answer, from the target's mark and EXISTS.
-std::string Predict(const Reply& mark, const Reply& exists, OnConflict mode) {
+std::string Predict(const Reply& mark, const Reply& exists, OnConflict mode, bool dropped) {
   if (!mark.is_nil()) return "d" + mark.str;
+  if (dropped) return "ng";
   if (exists.integer == 0) return "nc";
   if (mode == OnConflict::kSkip) return "ns";
   return mode == OnConflict::kOverwrite ? "no" : "x";
@@ -82,7 +79,7 @@ Result<std::vector<std::string>> ProbeTarget(Topology* target, const StateKeys& 
   std::vector<Command> probes;
   for (const auto& k : keys) {
     probes.push_back({"HGET", MarksOf(state, options.source_id, k.key), k.key});
-    probes.push_back({"EXISTS", k.key});
+    probes.push_back({"EXISTS", k.shaped && !k.shaped->dropped ? k.shaped->key : k.key});
   }
   auto replies = target->Pipeline(probes);
   if (!replies.ok()) return replies.error();
@@ -92,7 +89,7 @@ Result<std::vector<std::string>> ProbeTarget(Topology* target, const StateKeys& 
     if (mark.is_error() || exists.is_error())
       return Fail(fmt::format("the target refused reading key {}: {}", QuoteKey(keys[i].key),
                               mark.is_error() ? mark.str : exists.str));
-    codes.push_back(Predict(mark, exists, options.on_conflict));
+    codes.push_back(Predict(mark, exists, options.on_conflict, keys[i].shaped && keys[i].shaped->dropped));
   }
   return codes;
 }
@@ -102,6 +99,10 @@ Result<std::vector<std::string>> WriteTarget(ScriptCache& target, const StateKey
                                              long long batch) {
   std::vector<Command> writes;
   for (const auto& k : keys) {
+    if (k.shaped) {
+      writes.push_back(ShapedWrite(target, state, options.source_id, k, options.on_conflict, batch));
+      continue;
+    }
     std::vector<std::string> names = {k.key, MarksOf(state, options.source_id, k.key)};
     if (!k.chunked.empty()) names.push_back(ChunksOf(state, options.source_id, k.key));
     writes.push_back(target.Evalsha(kWriteScript, names,
@@ -131,6 +132,10 @@ bool Count(const std::string& code, const SourceKey& key, CopyCounters& c, long 
   }
   if (code[0] == 'd' && ParseStateInt(code.substr(2)) != batch) return true;
   char mark = code.size() >= 2 ? code[1] : 'x';
+  if (mark == 'g') {
+    ++c.dropped;
+    return true;
+  }
   if (mark != 'c') ++c.conflicts;
   if (mark == 'x') return false;
   if (mark == 's') {
@@ -141,6 +146,10 @@ bool Count(const std::string& code, const SourceKey& key, CopyCounters& c, long 
   if (mark == 'o') ++c.overwritten;
   if (!key.chunked.empty()) ++c.chunked;
   c.bytes += key.bytes;
+  if (key.shaped) {
+    ++c.transformed;
+    if (key.shaped->key != key.key) ++c.renamed;
+  }
   return true;
 }
 
@@ -157,9 +166,12 @@ class Copier {
   Status Resume(Scanner& scanner);
   Status Batch(const std::vector<std::string>& keys);
   Status MoveChunked(std::vector<SourceKey>& keys, const std::vector<std::string>& codes);
+  void Shape(std::vector<SourceKey>& keys);
+  Status RecordLedger();
   Status Finish();
   Result<CopyReport> After();
   Error Interruption() const;
+  std::string Signature() const { return options_.transforms ? options_.transforms->Signature() : ""; }
 
   Topology *source_, *target_;
   const StateKeys& state_;
@@ -181,10 +193,15 @@ Status Copier::Resume(Scanner& scanner) {
   if (!saved.ok()) return saved.error();
   if (!*saved) {
     cp_.match = options_.match;
+    cp_.transforms = Signature();
     cp_.started_at = NowIso8601();
     return scanner.Start();
   }
   cp_ = **saved;
+  if (cp_.transforms != Signature())
+    return UsageError(fmt::format("an unfinished copy from this source that runs the migrations '{}' on the way is "
+                                  "recorded in {}: finish it with the same options, or delete that key to start over",
+                                  cp_.transforms.empty() ? "none" : cp_.transforms, checkpoints_.key()));
   if (cp_.match != options_.match)
     return UsageError(fmt::format("an unfinished copy from this source with --match '{}' is recorded in {}: "
                                   "finish it with the same --match, or delete that key to start over",
@@ -207,11 +224,35 @@ Status Copier::MoveChunked(std::vector<SourceKey>& keys, const std::vector<std::
   return Status::Ok();
 }
 
+// Runs the migrations over the keys they may select; at a key one fails on,
+// the batch is cut there (the keys before it are still written).
+void Copier::Shape(std::vector<SourceKey>& keys) {
+  if (!options_.transforms) return;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    SourceKey& k = keys[i];
+    if (!options_.transforms->MaySelect(k.key)) continue;
+    Value before;
+    auto shaped = options_.transforms->RunDump(k.key, k.payload, options_.diff ? &before : nullptr);
+    if (!shaped.ok()) {
+      report_.failed_key = k.key;
+      report_.key_error = shaped.error().message;
+      keys.resize(i);
+      return;
+    }
+    if (!shaped->touched) continue;
+    if (options_.diff) options_.diff(CopyTransforms::Change(k.key, before, PttlFromExpireAt(k.expire_ms > 0 ? k.expire_ms : -1), *shaped));
+    k.shaped = std::move(shaped.value());
+  }
+}
+
 Status Copier::Batch(const std::vector<std::string>& keys) {
   CopyCounters& c = report_.counters;
   c.scanned += static_cast<long long>(keys.size());
-  auto read = ReadSource(source_scripts_, keys, c);
+  CopyTransforms* transforms = options_.transforms;
+  auto read = ReadSource(source_scripts_, keys, c,
+                         [transforms](const std::string& key) { return transforms && transforms->MaySelect(key); });
   if (!read.ok()) return read.error();
+  Shape(*read);
   bool chunked = std::any_of(read->begin(), read->end(), [](const SourceKey& k) { return !k.chunked.empty(); });
   auto codes = Result<std::vector<std::string>>(std::vector<std::string>{});
   if (options_.dry_run || options_.on_conflict == OnConflict::kFail || chunked) {
@@ -235,6 +276,7 @@ Status Copier::Batch(const std::vector<std::string>& keys) {
   for (size_t i = 0; i < read->size(); ++i) {
     if (!Count((*codes)[i], (*read)[i], c, cp_.batches) && !options_.dry_run) {
       report_.conflict_key = (*read)[i].key;
+      report_.failed_key.clear();  // the conflict came first: the copy stopped there
       return Status::Ok();
     }
   }
@@ -249,12 +291,20 @@ Status Copier::Finish() {
   if (Status st = checkpoints_.Save(cp_); !st) return st;
   // Temporary keys of big keys a kill interrupted go too.
   const std::string& id = options_.source_id;
-  for (const std::string& prefix : {MarksPrefix(state_, id), ChunksPrefix(state_, id)}) {
-    auto leftovers = ListKeys(target_, prefix + "*");
-    if (!leftovers.ok()) return leftovers.error();
-    if (Status st = DropJournalHashes(target_, *leftovers); !st) return st;
-  }
+  std::vector<std::string> prefixes = {MarksPrefix(state_, id), ChunksPrefix(state_, id)};
+  if (!options_.keep_names) prefixes.push_back(NamesPrefix(state_, id));
+  if (Status st = DropCopyState(target_, prefixes); !st) return st;
+  if (Status st = RecordLedger(); !st) return st;
   return checkpoints_.Delete();
+}
+
+// The target's data is now in these migrations' shape: its ledger says so
+// (and `up` there leaves them alone).
+Status Copier::RecordLedger() {
+  Ledger ledger(target_, state_);
+  for (const LedgerRecord& r : options_.ledger)
+    if (Status st = ledger.Put(r); !st) return st;
+  return Status::Ok();
 }
 
 Result<CopyReport> Copier::Run(const TopologyFactory& target_factory, const CopyProgress& progress) {
@@ -276,7 +326,7 @@ Result<CopyReport> Copier::Run(const TopologyFactory& target_factory, const Copy
     auto keys = scanner.Next();
     if (!keys.ok()) return keys.error();
     if (Status st = Batch(*keys); !st) return st.error();
-    if (!report_.conflict_key.empty()) return report_;
+    if (!report_.conflict_key.empty() || !report_.failed_key.empty()) return report_;
     if (progress) progress(report_.counters);
     ++cp_.batches;
     if (options_.dry_run) continue;
@@ -322,6 +372,15 @@ std::string CopySourceId(const std::string& address, int db) {
     if (!std::isalnum(static_cast<unsigned char>(ch)) && std::string_view("._:-/").find(ch) == std::string_view::npos)
       ch = '_';
   return id;
+}
+
+Status DropCopyState(Topology* target, const std::vector<std::string>& prefixes) {
+  for (const std::string& prefix : prefixes) {
+    auto leftovers = ListKeys(target, prefix + "*");
+    if (!leftovers.ok()) return leftovers.error();
+    if (Status st = DropJournalHashes(target, *leftovers); !st) return st;
+  }
+  return Status::Ok();
 }
 
 Result<CopyReport> RunCopy(Topology* source, Topology* target, const StateKeys& state, const CopyOptions& options,

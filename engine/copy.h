@@ -26,12 +26,17 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
+#include "core/key_change.h"
 #include "core/result.h"
+#include "engine/ledger.h"
 #include "engine/state_keys.h"
 #include "redis/topology.h"
 
 namespace keyshift {
+
+class CopyTransforms;
 
 // What to do with a key that already exists on the target (and that this
 // copy did not write).
@@ -45,6 +50,12 @@ struct CopyOptions {
   bool dry_run = false;  // reads both sides, writes nothing anywhere (no lock, no checkpoint)
   int batch = 500;
   std::string source_id;  // names the source in the target's state keys (CopySourceId)
+  // copy --apply / --revert (copy_transform.h): the migrations run on the
+  // way, and what the target's ledger records once the snapshot is complete.
+  CopyTransforms* transforms = nullptr;
+  std::vector<LedgerRecord> ledger;
+  bool keep_names = false;  // --follow will need the renamed keys' names (copy_shaped.h)
+  std::function<void(const KeyChange&)> diff;  // dry-run: each key the migrations change
 };
 
 struct CopyCounters {
@@ -56,12 +67,18 @@ struct CopyCounters {
   long long vanished = 0;     // keys gone (or expired) on the source before they were read
   long long bytes = 0;        // DUMP payload bytes (big keys: element bytes) of the keys written
   long long chunked = 0;      // of the keys written, big ones copied in chunks (copy_chunks.h)
+  // copy --apply / --revert:
+  long long transformed = 0;  // of the keys written, those the migrations changed (value or name)
+  long long renamed = 0;      // of those, written under another name
+  long long dropped = 0;      // keys a migration deleted: not copied
 };
 
 struct CopyReport {
   CopyCounters counters;
   bool resumed = false;       // continued from a checkpoint
   std::string conflict_key;   // --on-conflict fail stopped here ("" = not stopped)
+  std::string failed_key;     // a migration failed on this key and the copy stopped there
+  std::string key_error;      // its message (file:line, key)
 };
 
 // Called after every batch with the counts so far.
@@ -80,10 +97,15 @@ std::string CopySourceId(const std::string& address, int db);
 // payload of another RDB format (another major version) is exit 2, saying so.
 Error CopyWriteRefusal(const std::string& key, const std::string& reply);
 
+// Deletes every key on `target` that starts with one of `prefixes`
+// (keyshift's own: marks, temporary keys, names).
+Status DropCopyState(Topology* target, const std::vector<std::string>& prefixes);
+
 // Copies (or, with dry_run, counts) every key of `source` matching
 // options.match, keyshift's own keys excluded. `target_factory` opens the
 // lock renewal's own connection to the target. A conflict under kFail is a
-// report with conflict_key set (the caller exits 1); errors name the key.
+// report with conflict_key set (the caller exits 1), as is a key a migration
+// fails on (failed_key); errors name the key.
 // `after` (not with dry_run) runs when the copy is complete.
 Result<CopyReport> RunCopy(Topology* source, Topology* target, const StateKeys& state, const CopyOptions& options,
                            const TopologyFactory& target_factory, const CopyProgress& progress,

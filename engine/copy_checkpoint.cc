@@ -18,6 +18,11 @@ constexpr CountField<CopyCounters> kFields[] = {
     {"conflicts", &CopyCounters::conflicts}, {"vanished", &CopyCounters::vanished},
     {"bytes", &CopyCounters::bytes},         {"chunked", &CopyCounters::chunked}};
 
+// Counts only copy --apply/--revert keeps: absent from a plain copy's checkpoint.
+constexpr CountField<CopyCounters> kShapeFields[] = {{"transformed", &CopyCounters::transformed},
+                                                     {"renamed", &CopyCounters::renamed},
+                                                     {"dropped", &CopyCounters::dropped}};
+
 constexpr const char* kBatchesField = "batches";
 
 constexpr const char* kCleanupWord = "cleanup";
@@ -42,23 +47,34 @@ Result<std::optional<CopyCheckpoint>> CopyCheckpointStore::Load() {
     if (!v || *v < 0) return CorruptState(key_, fmt::format("field {} is not a count", field.name));
     cp.counters.*field.member = *v;
   }
+  for (const auto& field : kShapeFields) {
+    if (!f.count(field.name)) continue;
+    auto v = ParseStateInt(f[field.name]);
+    if (!v || *v < 0) return CorruptState(key_, fmt::format("field {} is not a count", field.name));
+    cp.counters.*field.member = *v;
+  }
   auto batches = ParseStateInt(f[kBatchesField]);
   if (!batches || *batches < 0) return CorruptState(key_, "field batches is not a count");
   cp.batches = *batches;
   cp.run_id = f["run_id"];
   cp.match = f["match"];
+  cp.transforms = f["transforms"];
   cp.started_at = f["started_at"];
   return std::optional<CopyCheckpoint>(std::move(cp));
 }
 
 Status CopyCheckpointStore::Save(const CopyCheckpoint& cp) {
-  Command cmd{"HSET", key_, "cursor", cp.cursor, "run_id", cp.run_id, "match", cp.match,
+  Command cmd{"HSET", key_, "cursor", cp.cursor, "run_id", cp.run_id, "match", cp.match, "transforms", cp.transforms,
               "started_at", cp.started_at, "phase", cp.phase == CopyPhase::kCleanup ? kCleanupWord : kCopyingWord,
               kBatchesField, std::to_string(cp.batches)};
-  for (const auto& field : kFields) {
-    cmd.push_back(field.name);
-    cmd.push_back(std::to_string(cp.counters.*field.member));
-  }
+  auto add = [&cmd, &cp](const auto& fields) {
+    for (const auto& field : fields) {
+      cmd.push_back(field.name);
+      cmd.push_back(std::to_string(cp.counters.*field.member));
+    }
+  };
+  add(kFields);
+  add(kShapeFields);
   auto reply = CallState(conn_, cmd, key_);
   return reply.ok() ? Status::Ok() : Status(reply.error());
 }

@@ -18,6 +18,7 @@ struct CopyCheckpoint {
   std::string cursor = "0";
   std::string run_id;
   std::string match;
+  std::string transforms;  // CopyTransforms::Signature(): "" for a plain copy
   std::string started_at;
   CopyPhase phase = CopyPhase::kCopying;
   CopyCounters counters;

@@ -12,6 +12,7 @@
 #include "engine/copy.h"
 #include "engine/copy_chunks.h"
 #include "engine/copy_read.h"
+#include "engine/copy_shaped.h"
 #include "engine/interrupt.h"
 #include "engine/scanner.h"
 #include "redis/script_cache.h"
@@ -50,6 +51,8 @@ class Follower {
 
  private:
   Status Sync(const std::vector<std::string>& keys);
+  Status Shape(std::vector<SourceKey>& present);
+  Command Plain(const SourceKey& k);
   Status MoveBig(const std::vector<SourceKey>& present);
   Status Resync();
   Result<std::vector<std::string>> GoneFromSource(const std::vector<std::string>& keys);
@@ -66,6 +69,8 @@ class Follower {
   std::vector<std::string> batch_;
   std::unordered_set<std::string> queued_;
   Clock::time_point oldest_;
+  // Target names the migrations gave source keys: not "extra" in a full pass.
+  std::unordered_set<std::string> written_names_;
 };
 
 Status Follower::MoveBig(const std::vector<SourceKey>& present) {
@@ -78,26 +83,42 @@ Status Follower::MoveBig(const std::vector<SourceKey>& present) {
   return Status::Ok();
 }
 
+// Runs the migrations over the read keys they may select; a key one fails
+// on ends the follow (exit 1, naming it).
+Status Follower::Shape(std::vector<SourceKey>& present) {
+  CopyTransforms* t = options_.transforms;
+  for (SourceKey& k : present) {
+    if (!t || !t->MaySelect(k.key)) continue;
+    auto shaped = t->RunDump(k.key, k.payload);
+    if (!shaped.ok()) return shaped.error();
+    if (!shaped->touched) continue;
+    k.shaped = std::move(shaped.value());
+    if (!k.shaped->dropped && k.shaped->key != k.key) written_names_.insert(k.shaped->key);
+  }
+  return Status::Ok();
+}
+
 // Makes each of `keys` on the target what it is on the source now.
 Status Follower::Sync(const std::vector<std::string>& keys) {
   if (keys.empty()) return Status::Ok();
   CopyCounters unused;
-  auto present = ReadSource(source_scripts_, keys, unused);
+  CopyTransforms* t = options_.transforms;
+  auto present = ReadSource(source_scripts_, keys, unused, [t](const std::string& key) { return t && t->MaySelect(key); });
   if (!present.ok()) return present.error();
+  if (Status st = Shape(*present); !st) return st;
   if (Status st = MoveBig(*present); !st) return st;
   std::unordered_set<std::string> read;
   std::vector<Command> writes;
   std::vector<std::string> order;
   for (const SourceKey& k : *present) {
     read.insert(k.key);
-    std::vector<std::string> names = {k.key};
-    if (!k.chunked.empty()) names.push_back(ChunksOf(state_, options_.source_id, k.key));
-    writes.push_back(target_scripts_.Evalsha(kSyncScript, names, {k.payload, std::to_string(k.expire_ms)}));
     order.push_back(k.key);
+    writes.push_back(k.shaped ? ShapedSync(target_scripts_, state_, options_.source_id, k.key, &k) : Plain(k));
   }
   for (const std::string& key : keys)
     if (!read.count(key)) {
-      writes.push_back(target_scripts_.Evalsha(kSyncScript, {key}, {"", "0"}));
+      writes.push_back(t && t->MaySelect(key) ? ShapedSync(target_scripts_, state_, options_.source_id, key, nullptr)
+                                              : target_scripts_.Evalsha(kSyncScript, {key}, {"", "0"}));
       order.push_back(key);
     }
   if (Status st = lock_.Renew(); !st) return st;
@@ -112,7 +133,14 @@ Status Follower::Sync(const std::vector<std::string>& keys) {
   return Status::Ok();
 }
 
-// Of `keys` (read on the target), those the source no longer has.
+Command Follower::Plain(const SourceKey& k) {
+    std::vector<std::string> names = {k.key};
+    if (!k.chunked.empty()) names.push_back(ChunksOf(state_, options_.source_id, k.key));
+    return target_scripts_.Evalsha(kSyncScript, names, {k.payload, std::to_string(k.expire_ms)});
+}
+
+// Of `keys` (read on the target), those the source no longer has, except
+// the names the migrations gave source keys.
 Result<std::vector<std::string>> Follower::GoneFromSource(const std::vector<std::string>& keys) {
   std::vector<Command> probes;
   for (const std::string& key : keys) probes.push_back({"EXISTS", key});
@@ -120,7 +148,7 @@ Result<std::vector<std::string>> Follower::GoneFromSource(const std::vector<std:
   if (!replies.ok()) return replies.error();
   std::vector<std::string> gone;
   for (size_t i = 0; i < keys.size(); ++i)
-    if ((*replies)[i].integer == 0) gone.push_back(keys[i]);
+    if ((*replies)[i].integer == 0 && !written_names_.count(keys[i])) gone.push_back(keys[i]);
   return gone;
 }
 
@@ -195,6 +223,8 @@ Result<FollowCounters> Follower::Run(KeyspaceSubscriber& sub, const std::functio
       if (Status st = Flush(); !st) return st.error();
   }
   if (Status st = Flush(); !st) return st.error();
+  if (options_.transforms)
+    if (Status st = DropCopyState(target_, {NamesPrefix(state_, options_.source_id)}); !st) return st.error();
   return counters_;
 }
 

@@ -21,6 +21,7 @@
 
 #include "core/result.h"
 #include "engine/catchup.h"
+#include "engine/copy_transform.h"
 #include "engine/lock.h"
 #include "engine/state_keys.h"
 #include "redis/topology.h"
@@ -50,6 +51,10 @@ struct FollowOptions {
   int batch = 500;
   std::string source_id;            // CopyOptions::source_id
   std::optional<long long> for_ms;  // none: until Ctrl-C
+  // copy --apply / --revert: each followed key goes through the migrations
+  // too (copy_shaped.h: a renamed key is replaced or deleted under its name
+  // on the target). The names hashes go when following ends.
+  CopyTransforms* transforms = nullptr;
 };
 
 // Follows until the deadline or Ctrl-C (not an error), under `lock`.

@@ -32,6 +32,12 @@ return {redis.call('DUMP', key), redis.call('PEXPIRETIME', key)}
 
 }  // namespace
 
+std::string MarksPrefix(const StateKeys& state, const std::string& id) { return state.prefix() + "copied:" + id + ":"; }
+
+std::string MarksOf(const StateKeys& state, const std::string& id, const std::string& key) {
+  return MarksPrefix(state, id) + "{" + SlotTag(KeySlot(key)) + "}";
+}
+
 std::string ChunksPrefix(const StateKeys& state, const std::string& id) {
   return state.prefix() + "chunks:" + id + ":";
 }
@@ -41,11 +47,15 @@ std::string ChunksOf(const StateKeys& state, const std::string& id, const std::s
 }
 
 Result<std::vector<SourceKey>> ReadSource(ScriptCache& source, const std::vector<std::string>& keys,
-                                          CopyCounters& counters) {
+                                          CopyCounters& counters, const std::function<bool(const std::string&)>& whole) {
+  const std::string never = "9223372036854775807";  // no key is longer: always DUMPed
   std::vector<Command> reads;
-  for (const auto& key : keys)
+  for (const auto& key : keys) {
+    bool dump = whole && whole(key);
     reads.push_back(source.Evalsha(kReadScript, {key},
-                                   {std::to_string(kChunkedStringBytes), std::to_string(kChunkedElements)}));
+                                   {dump ? never : std::to_string(kChunkedStringBytes),
+                                    dump ? never : std::to_string(kChunkedElements)}));
+  }
   auto replies = source.Run(reads);
   if (!replies.ok()) return replies.error();
   std::vector<SourceKey> out;

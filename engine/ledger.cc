@@ -35,6 +35,7 @@ std::string LedgerRecord::ToJson() const {
   if (!pruned_at.empty()) j["pruned_at"] = pruned_at;
   if (!caught_at.empty()) j["caught"] = caught;
   if (!caught_at.empty()) j["caught_at"] = caught_at;
+  if (!copied_from.empty()) j["copied_from"] = copied_from;
   json extra = json::parse(unknown, nullptr, false);
   if (extra.is_object())
     for (auto& [name, value] : extra.items()) j.emplace(name, value);  // never over a known member
@@ -86,7 +87,7 @@ constexpr EnumWord<LedgerStatus> kStatusNames[] = {
 constexpr const char* kKnownMembers[] = {
     "version", "name",   "sha256", "status",    "applied_at", "duration_ms", "scanned",        "changed",
     "deleted", "renamed", "failed", "mode",      "by",         "error",       "failed_key",     "rolled_back_at",
-    "conflicts", "pruned_at", "caught", "caught_at"};
+    "conflicts", "pruned_at", "caught", "caught_at", "copied_from"};
 
 std::string UnknownMembers(const json& j) {
   json extra = json::object();
@@ -112,7 +113,8 @@ Result<LedgerRecord> LedgerRecord::FromJson(const std::string& text) {
   for (auto [name, out] : {std::pair{"name", &r.name}, {"sha256", &r.sha256}, {"status", &status},
                            {"applied_at", &r.applied_at}, {"mode", &mode}, {"by", &r.by}, {"error", &r.error},
                            {"failed_key", &r.failed_key}, {"rolled_back_at", &r.rolled_back_at},
-                           {"pruned_at", &r.pruned_at}, {"caught_at", &r.caught_at}})
+                           {"pruned_at", &r.pruned_at}, {"caught_at", &r.caught_at},
+                           {"copied_from", &r.copied_from}})
     f.Str(name, out);
   for (auto [name, out] : {std::pair{"duration_ms", &r.duration_ms}, {"scanned", &r.counters.scanned},
                            {"changed", &r.counters.changed}, {"deleted", &r.counters.deleted},

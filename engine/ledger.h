@@ -12,7 +12,9 @@
 //    "error":"...", "failed_key":"...",             (only when failed)
 //    "rolled_back_at":"...", "conflicts":N,          (only after `down`)
 //    "pruned_at":"...",                              (only after `prune`: no journal left)
-//    "caught":N, "caught_at":"..."}                  (only after `catchup`)
+//    "caught":N, "caught_at":"...",                  (only after `catchup`)
+//    "copied_from":"host:port/db"}                   (only when `copy --apply`/`--revert` brought the
+//                                                     keys in that shape: no journal here)
 // Unknown fields are kept as they are (also when an older binary rewrites a
 // record: `down`, `prune`, `catchup`), so older binaries can read newer records.
 #pragma once
@@ -54,6 +56,9 @@ struct LedgerRecord {
   // `catchup` (catchup.h): keys it transformed over all its runs, and when it last ran.
   long long caught = 0;
   std::string caught_at;
+  // `copy --apply` or `--revert` wrote this Redis's keys in this migration's
+  // shape, from this source: there is no journal here for `down` to undo.
+  std::string copied_from;
   // Members this build does not know (a newer binary wrote them), as a JSON
   // object: ToJson writes them back as they were.
   std::string unknown;

@@ -58,24 +58,26 @@ const LuaScript& WriteScript(bool catchup) {
 
 }  // namespace
 
+void AppendValueArgs(const Value& v, std::vector<std::string>* args) {
+  switch (v.type) {
+    case KeyType::kString:
+      args->push_back(v.str);
+      break;
+    case KeyType::kHash:
+      for (const auto& [field, text] : v.pairs) args->insert(args->end(), {field, text});
+      break;
+    case KeyType::kZSet:  // ZADD wants score before member
+      for (const auto& [member, score] : v.pairs) args->insert(args->end(), {score, member});
+      break;
+    default:
+      args->insert(args->end(), v.items.begin(), v.items.end());
+  }
+}
+
 std::vector<std::string> WriteArgs(const WriteOp& op) {
   const CasCondition& c = op.expect;
   std::vector<std::string> args{c.digest, std::to_string(c.expire_at), KeyActionCode(op.action), c.type_name};
-  if (op.action == KeyAction::kDelete) return args;
-  const Value& v = op.value;
-  switch (v.type) {
-    case KeyType::kString:
-      args.push_back(v.str);
-      break;
-    case KeyType::kHash:
-      for (const auto& [field, text] : v.pairs) args.insert(args.end(), {field, text});
-      break;
-    case KeyType::kZSet:  // ZADD wants score before member
-      for (const auto& [member, score] : v.pairs) args.insert(args.end(), {score, member});
-      break;
-    default:
-      args.insert(args.end(), v.items.begin(), v.items.end());
-  }
+  if (op.action != KeyAction::kDelete) AppendValueArgs(op.value, &args);
   return args;
 }
 

@@ -39,6 +39,9 @@ enum class WriteStatus { kWritten, kChanged, kDone, kTargetExists };
 Result<std::vector<WriteStatus>> WriteBatch(ScriptCache& scripts, const StateKeys& state, long long version,
                                             const std::vector<WriteOp>& ops, bool catchup = false);
 
+// `v`'s elements as write_value (server_mode/write_lua.h) takes them.
+void AppendValueArgs(const Value& v, std::vector<std::string>* args);
+
 // The EVALSHA arguments for `op` (exposed for tests and server mode).
 std::vector<std::string> WriteArgs(const WriteOp& op);
 

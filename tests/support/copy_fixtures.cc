@@ -61,6 +61,13 @@ CliResult Compare(const Keyshift& ks, const std::string& to, std::vector<std::st
   return ks.Run(args);
 }
 
+void ExpectNoDifference(const Keyshift& ks, const std::string& to, std::vector<std::string> more) {
+  CliResult same = Compare(ks, to, std::move(more));
+  INFO(Describe(same));
+  CHECK(same.exit_code == 0);
+  CHECK(Json(same)["total"] == 0);
+}
+
 std::vector<std::string> StateKeysOn(RedisConnection& conn) { return ScanKeys(conn, "keyshift:*"); }
 
 namespace {

@@ -31,6 +31,9 @@ nlohmann::json Json(const CliResult& r);
 CliResult Copy(const Keyshift& ks, const std::string& to, std::vector<std::string> more = {});
 CliResult Compare(const Keyshift& ks, const std::string& to, std::vector<std::string> more = {});
 
+// `compare --to TO MORE...` CHECKed to exit 0 with no difference.
+void ExpectNoDifference(const Keyshift& ks, const std::string& to, std::vector<std::string> more);
+
 // A source and a target server, a connection to each, and keyshift on the source.
 struct TwoServers {
   RedisServer source, target;
