@@ -47,19 +47,29 @@ Result<std::pair<Topology*, Topology*>> Ends(Context& ctx, std::string* source_i
 nlohmann::json CountsJson(const CopyCounters& c) {
   return {{"scanned", c.scanned}, {"copied", c.copied},     {"overwritten", c.overwritten}, {"skipped", c.skipped},
           {"conflicts", c.conflicts}, {"vanished", c.vanished}, {"bytes", c.bytes},
-          {"chunked", c.chunked}, {"transformed", c.transformed}, {"renamed", c.renamed}, {"dropped", c.dropped}};
+          {"chunked", c.chunked}, {"transformed", c.transformed}, {"renamed", c.renamed}, {"dropped", c.dropped},
+          {"failed", c.failed}};
 }
 
-std::string KeyFailedMessage(const CopyReport& r) {
-  return fmt::format("{}; the key was not copied, nor any after it ({} keys were copied before it). Fix the data on "
-                     "the source or the migration, and run the same copy again to resume",
-                     r.key_error, r.counters.copied);
+std::string KeyFailedMessage(const CopyReport& r, bool dry_run) {
+  if (dry_run) return fmt::format("{} keys would fail in a migration and not be copied", r.counters.failed);
+  return fmt::format("{} keys failed in a migration and were not copied; the copy is not complete (the target's "
+                     "ledger is not written). Fix the data on the source or the migration, and run the same copy "
+                     "again: it retries them, then completes",
+                     r.counters.failed);
+}
+
+nlohmann::json KeyErrorsJson(const CopyReport& r) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const CopyKeyError& e : r.key_errors) list.push_back({{"key", e.key}, {"message", e.message}});
+  return list;
 }
 
 // What the migrations did on the way (copy --apply / --revert).
 std::string ShapeText(const CopyCounters& c, bool dry_run) {
-  return fmt::format("migrations {}: {} keys transformed ({} renamed), {} deleted (not copied)\n",
-                     dry_run ? "would run on the way" : "ran on the way", c.transformed, c.renamed, c.dropped);
+  return fmt::format("migrations {}: {} keys transformed ({} renamed), {} deleted (not copied), {} failed\n",
+                     dry_run ? "would run on the way" : "ran on the way", c.transformed, c.renamed, c.dropped,
+                     c.failed);
 }
 
 std::string ConflictMessage(const CopyReport& r) {
@@ -183,8 +193,8 @@ int CmdCopy(Context& ctx) {
                               : AfterCopy());
   progress.Clear();
   if (!report.ok()) return ReportError(ctx, report.error());
-  bool conflict = !report->conflict_key.empty(), failed = !report->failed_key.empty();
-  std::string stop = conflict ? ConflictMessage(*report) : failed ? KeyFailedMessage(*report) : "";
+  bool conflict = !report->conflict_key.empty(), failed = report->counters.failed > 0;
+  std::string stop = conflict ? ConflictMessage(*report) : failed ? KeyFailedMessage(*report, o.dry_run) : "";
   if (ctx.json()) {
     nlohmann::json j = CountsJson(report->counters);
     j["ok"] = stop.empty();
@@ -193,10 +203,12 @@ int CmdCopy(Context& ctx) {
     if (o.follow) j["follow"] = follow.Json();
     if (shaped) j["diffs"] = diffs;
     if (conflict) j["conflict_key"] = report->conflict_key;
-    if (failed) j["failed_key"] = report->failed_key;
+    if (shaped) j["key_errors"] = KeyErrorsJson(*report);
     if (!stop.empty()) j["error"] = {{"code", kExitFailed}, {"message", stop}};
     Emit(stdout, DumpJson(j) + "\n");
   } else {
+    for (const CopyKeyError& e : report->key_errors)
+      Emit(stderr, fmt::format("keyshift: not copied: {}\n", TerminalSafe(e.message)));
     Emit(stdout, budget.OmittedLine());
     PrintText(*report, o.dry_run);
     if (shaped) fmt::print("{}", ShapeText(report->counters, o.dry_run));

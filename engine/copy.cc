@@ -157,14 +157,20 @@ class Copier {
  public:
   Copier(Topology* source, Topology* target, const StateKeys& state, const CopyOptions& options)
       : source_(source), target_(target), state_(state), options_(options), source_scripts_(source),
-        target_scripts_(target), checkpoints_(target, state.prefix() + "{state}:copy:" + options.source_id) {}
+        target_scripts_(target),
+        checkpoints_(target, state.prefix() + "{state}:copy:" + options.source_id,
+                     state.prefix() + "{state}:copyfailed:" + options.source_id) {}
 
   Result<CopyReport> Run(const TopologyFactory& target_factory, const CopyProgress& progress);
   AfterCopy after;
 
  private:
   Status Resume(Scanner& scanner);
-  Status Batch(const std::vector<std::string>& keys);
+  Status Batch(const std::vector<std::string>& keys, bool retry = false);
+  Status NoteFailed(const std::vector<std::string>& keys, bool retry);
+  Result<CopyReport> Retry(const CopyProgress& progress);
+  Result<CopyReport> Done();
+  Status SaveCheckpoint();
   Status MoveChunked(std::vector<SourceKey>& keys, const std::vector<std::string>& codes);
   void Shape(std::vector<SourceKey>& keys);
   Status RecordLedger();
@@ -181,7 +187,10 @@ class Copier {
   CopyCheckpoint cp_;
   std::unique_ptr<Lock> lock_;
   CopyReport report_;
+  std::vector<std::string> failed_now_;  // this batch's keys a migration failed on
 };
+
+constexpr size_t kKeyErrorsShown = 20;
 
 Error Copier::Interruption() const {
   return Error{InterruptExitCode(), options_.dry_run ? "interrupted; nothing was written"
@@ -224,30 +233,48 @@ Status Copier::MoveChunked(std::vector<SourceKey>& keys, const std::vector<std::
   return Status::Ok();
 }
 
-// Runs the migrations over the keys they may select; at a key one fails on,
-// the batch is cut there (the keys before it are still written).
+// Runs the migrations over the keys they may select. A key one fails on is
+// left out of the batch (not copied) and noted for the next run to retry.
 void Copier::Shape(std::vector<SourceKey>& keys) {
+  failed_now_.clear();
   if (!options_.transforms) return;
-  for (size_t i = 0; i < keys.size(); ++i) {
-    SourceKey& k = keys[i];
-    if (!options_.transforms->MaySelect(k.key)) continue;
+  std::vector<SourceKey> kept;
+  for (SourceKey& k : keys) {
     Value before;
-    auto shaped = options_.transforms->RunDump(k.key, k.payload, options_.diff ? &before : nullptr);
+    auto shaped = options_.transforms->MaySelect(k.key)
+                      ? options_.transforms->RunDump(k.key, k.payload, options_.diff ? &before : nullptr)
+                      : Result<Shaped>(Shaped{});
     if (!shaped.ok()) {
-      report_.failed_key = k.key;
-      report_.key_error = shaped.error().message;
-      keys.resize(i);
-      return;
+      failed_now_.push_back(k.key);
+      ++report_.counters.failed;
+      if (report_.key_errors.size() < kKeyErrorsShown) report_.key_errors.push_back({k.key, shaped.error().message});
+      continue;
     }
-    if (!shaped->touched) continue;
-    if (options_.diff) options_.diff(CopyTransforms::Change(k.key, before, PttlFromExpireAt(k.expire_ms > 0 ? k.expire_ms : -1), *shaped));
-    k.shaped = std::move(shaped.value());
+    if (shaped->touched) {
+      long long pttl = PttlFromExpireAt(k.expire_ms > 0 ? k.expire_ms : -1);
+      if (options_.diff) options_.diff(CopyTransforms::Change(k.key, before, pttl, *shaped));
+      k.shaped = std::move(shaped.value());
+    }
+    kept.push_back(std::move(k));
   }
+  keys = std::move(kept);
 }
 
-Status Copier::Batch(const std::vector<std::string>& keys) {
+// The failed-keys set: this batch's failures in, and for a retried batch the
+// keys that no longer fail out.
+Status Copier::NoteFailed(const std::vector<std::string>& keys, bool retry) {
+  if (options_.dry_run) return Status::Ok();
+  if (Status st = checkpoints_.AddFailed(failed_now_); !st) return st;
+  if (!retry) return Status::Ok();
+  std::vector<std::string> fixed;
+  for (const std::string& key : keys)
+    if (std::find(failed_now_.begin(), failed_now_.end(), key) == failed_now_.end()) fixed.push_back(key);
+  return checkpoints_.DropFailed(fixed);
+}
+
+Status Copier::Batch(const std::vector<std::string>& keys, bool retry) {
   CopyCounters& c = report_.counters;
-  c.scanned += static_cast<long long>(keys.size());
+  if (!retry) c.scanned += static_cast<long long>(keys.size());
   CopyTransforms* transforms = options_.transforms;
   auto read = ReadSource(source_scripts_, keys, c,
                          [transforms](const std::string& key) { return transforms && transforms->MaySelect(key); });
@@ -276,11 +303,46 @@ Status Copier::Batch(const std::vector<std::string>& keys) {
   for (size_t i = 0; i < read->size(); ++i) {
     if (!Count((*codes)[i], (*read)[i], c, cp_.batches) && !options_.dry_run) {
       report_.conflict_key = (*read)[i].key;
-      report_.failed_key.clear();  // the conflict came first: the copy stopped there
       return Status::Ok();
     }
   }
-  return Status::Ok();
+  return NoteFailed(keys, retry);
+}
+
+Status Copier::SaveCheckpoint() {
+  ++cp_.batches;
+  cp_.counters = report_.counters;
+  return checkpoints_.Save(cp_);
+}
+
+// The keys a migration failed on in the scan (or the last retry), read and
+// transformed again: they may have been fixed on the source, or the migration.
+Result<CopyReport> Copier::Retry(const CopyProgress& progress) {
+  report_.counters.failed = 0;
+  auto keys = checkpoints_.Failed();
+  if (!keys.ok()) return keys.error();
+  size_t batch = static_cast<size_t>(options_.batch);
+  for (size_t from = 0; from < keys->size(); from += batch) {
+    if (Interrupted()) return Interruption();
+    std::vector<std::string> part(keys->begin() + from, keys->begin() + std::min(keys->size(), from + batch));
+    if (Status st = Batch(part, true); !st) return st.error();
+    if (!report_.conflict_key.empty()) return report_;
+    if (progress) progress(report_.counters);
+    if (Status st = SaveCheckpoint(); !st) return st.error();
+  }
+  return Done();
+}
+
+// The scan (or retry) is over: complete, or waiting for failed keys.
+Result<CopyReport> Copier::Done() {
+  if (report_.counters.failed > 0) {
+    cp_.phase = CopyPhase::kRetry;
+    cp_.counters = report_.counters;
+    if (Status st = checkpoints_.Save(cp_); !st) return st.error();
+    return report_;
+  }
+  if (Status st = Finish(); !st) return st.error();
+  return After();
 }
 
 // The marks only protect a copy in progress: once the scan is over they go,
@@ -320,13 +382,14 @@ Result<CopyReport> Copier::Run(const TopologyFactory& target_factory, const Copy
       if (Status st = Finish(); !st) return st.error();
       return After();
     }
+    if (cp_.phase == CopyPhase::kRetry) return Retry(progress);
   }
   while (!scanner.done()) {
     if (Interrupted()) return Interruption();
     auto keys = scanner.Next();
     if (!keys.ok()) return keys.error();
     if (Status st = Batch(*keys); !st) return st.error();
-    if (!report_.conflict_key.empty() || !report_.failed_key.empty()) return report_;
+    if (!report_.conflict_key.empty()) return report_;
     if (progress) progress(report_.counters);
     ++cp_.batches;
     if (options_.dry_run) continue;
@@ -336,8 +399,7 @@ Result<CopyReport> Copier::Run(const TopologyFactory& target_factory, const Copy
     if (Status st = checkpoints_.Save(cp_); !st) return st.error();
   }
   if (options_.dry_run) return report_;
-  if (Status st = Finish(); !st) return st.error();
-  return After();
+  return Done();
 }
 
 Result<CopyReport> Copier::After() {

@@ -15,9 +15,11 @@
 // was never interrupted, and never rewrites a key from a later read.
 //
 // Checkpoint (after every batch, on the TARGET, which the copy locks):
-//   <prefix>{state}:copy:<id>   hash  cursor run_id match phase started_at batches + counters
-// <id> names the source (host:port/db of --url). phase "cleanup" means the
-// scan finished and only the progress hashes remain to drop; both go at the end.
+//   <prefix>{state}:copy:<id>   hash  cursor run_id match transforms phase started_at batches + counters
+// <id> names the source (host:port/db of --url). phase "retry" means the
+// scan finished with keys a migration failed on, kept in
+//   <prefix>{state}:copyfailed:<id>   set  source keys to read and transform again
+// and "cleanup" that only the progress hashes remain to drop; all go at the end.
 //
 // A big key (copy_chunks.h) is moved page by page into
 //   <prefix>chunks:<id>:{<slot tag>}   the key's type, its temporary copy
@@ -71,14 +73,20 @@ struct CopyCounters {
   long long transformed = 0;  // of the keys written, those the migrations changed (value or name)
   long long renamed = 0;      // of those, written under another name
   long long dropped = 0;      // keys a migration deleted: not copied
+  long long failed = 0;       // keys a migration failed on: not copied; the next run retries them
+};
+
+// A key a migration failed on, and the message (file:line, key).
+struct CopyKeyError {
+  std::string key;
+  std::string message;
 };
 
 struct CopyReport {
   CopyCounters counters;
   bool resumed = false;       // continued from a checkpoint
   std::string conflict_key;   // --on-conflict fail stopped here ("" = not stopped)
-  std::string failed_key;     // a migration failed on this key and the copy stopped there
-  std::string key_error;      // its message (file:line, key)
+  std::vector<CopyKeyError> key_errors;  // the first of the keys counted as failed, in this run
 };
 
 // Called after every batch with the counts so far.
@@ -104,8 +112,10 @@ Status DropCopyState(Topology* target, const std::vector<std::string>& prefixes)
 // Copies (or, with dry_run, counts) every key of `source` matching
 // options.match, keyshift's own keys excluded. `target_factory` opens the
 // lock renewal's own connection to the target. A conflict under kFail is a
-// report with conflict_key set (the caller exits 1), as is a key a migration
-// fails on (failed_key); errors name the key.
+// report with conflict_key set (the caller exits 1); a key a migration fails
+// on is counted (failed, key_errors), left out, and retried by the next run:
+// until none fails, the copy is not complete (no ledger, no `after`). Errors
+// name the key.
 // `after` (not with dry_run) runs when the copy is complete.
 Result<CopyReport> RunCopy(Topology* source, Topology* target, const StateKeys& state, const CopyOptions& options,
                            const TopologyFactory& target_factory, const CopyProgress& progress,

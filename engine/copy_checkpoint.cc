@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "core/enum_words.h"
 #include "engine/checkpoint.h"
 #include "engine/scanner.h"
 #include "engine/state_keys.h"
@@ -21,12 +22,13 @@ constexpr CountField<CopyCounters> kFields[] = {
 // Counts only copy --apply/--revert keeps: absent from a plain copy's checkpoint.
 constexpr CountField<CopyCounters> kShapeFields[] = {{"transformed", &CopyCounters::transformed},
                                                      {"renamed", &CopyCounters::renamed},
-                                                     {"dropped", &CopyCounters::dropped}};
+                                                     {"dropped", &CopyCounters::dropped},
+                                                     {"failed", &CopyCounters::failed}};
 
 constexpr const char* kBatchesField = "batches";
 
-constexpr const char* kCleanupWord = "cleanup";
-constexpr const char* kCopyingWord = "copying";
+constexpr EnumWord<CopyPhase> kPhaseWords[] = {
+    {CopyPhase::kCopying, "copying"}, {CopyPhase::kRetry, "retry"}, {CopyPhase::kCleanup, "cleanup"}};
 
 }  // namespace
 
@@ -39,9 +41,9 @@ Result<std::optional<CopyCheckpoint>> CopyCheckpointStore::Load() {
   CopyCheckpoint cp;
   cp.cursor = f["cursor"];
   if (!ValidPosition(cp.cursor)) return CorruptState(key_, "field cursor is not a SCAN cursor or cluster position");
-  if (f["phase"] != kCopyingWord && f["phase"] != kCleanupWord)
-    return CorruptState(key_, "field phase is neither copying nor cleanup");
-  cp.phase = f["phase"] == kCleanupWord ? CopyPhase::kCleanup : CopyPhase::kCopying;
+  auto phase = ParseWord(kPhaseWords, f["phase"], "phase");
+  if (!phase.ok()) return CorruptState(key_, "field phase is none of copying, retry, cleanup");
+  cp.phase = *phase;
   for (const auto& field : kFields) {
     auto v = ParseStateInt(f[field.name]);
     if (!v || *v < 0) return CorruptState(key_, fmt::format("field {} is not a count", field.name));
@@ -65,7 +67,7 @@ Result<std::optional<CopyCheckpoint>> CopyCheckpointStore::Load() {
 
 Status CopyCheckpointStore::Save(const CopyCheckpoint& cp) {
   Command cmd{"HSET", key_, "cursor", cp.cursor, "run_id", cp.run_id, "match", cp.match, "transforms", cp.transforms,
-              "started_at", cp.started_at, "phase", cp.phase == CopyPhase::kCleanup ? kCleanupWord : kCopyingWord,
+              "started_at", cp.started_at, "phase", WordOf(kPhaseWords, cp.phase),
               kBatchesField, std::to_string(cp.batches)};
   auto add = [&cmd, &cp](const auto& fields) {
     for (const auto& field : fields) {
@@ -80,8 +82,37 @@ Status CopyCheckpointStore::Save(const CopyCheckpoint& cp) {
 }
 
 Status CopyCheckpointStore::Delete() {
-  auto reply = CallState(conn_, {"DEL", key_}, key_);
+  auto reply = CallState(conn_, {"DEL", key_, failed_}, key_);
   return reply.ok() ? Status::Ok() : Status(reply.error());
+}
+
+namespace {
+
+// SADD or SREM of `keys` on the failed-keys set.
+Status Members(RedisConnection* conn, const char* verb, const std::string& set, const std::vector<std::string>& keys) {
+  if (keys.empty()) return Status::Ok();
+  Command cmd{verb, set};
+  cmd.insert(cmd.end(), keys.begin(), keys.end());
+  auto reply = CallState(conn, cmd, set);
+  return reply.ok() ? Status::Ok() : Status(reply.error());
+}
+
+}  // namespace
+
+Status CopyCheckpointStore::AddFailed(const std::vector<std::string>& keys) {
+  return Members(conn_, "SADD", failed_, keys);
+}
+
+Status CopyCheckpointStore::DropFailed(const std::vector<std::string>& keys) {
+  return Members(conn_, "SREM", failed_, keys);
+}
+
+Result<std::vector<std::string>> CopyCheckpointStore::Failed() {
+  auto reply = CallState(conn_, {"SMEMBERS", failed_}, failed_);
+  if (!reply.ok()) return reply.error();
+  std::vector<std::string> keys;
+  for (const Reply& r : reply->elements) keys.push_back(r.str);
+  return keys;
 }
 
 }  // namespace keyshift

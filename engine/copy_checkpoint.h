@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/result.h"
 #include "engine/copy.h"
@@ -11,8 +12,9 @@
 
 namespace keyshift {
 
-// kCleanup: the scan is over; only the progress marks remain to drop.
-enum class CopyPhase { kCopying, kCleanup };
+// kRetry: the scan is over but keys a migration failed on remain (the
+// failed-keys set); kCleanup: only the progress marks remain to drop.
+enum class CopyPhase { kCopying, kRetry, kCleanup };
 
 struct CopyCheckpoint {
   std::string cursor = "0";
@@ -27,17 +29,23 @@ struct CopyCheckpoint {
 
 class CopyCheckpointStore {
  public:
-  CopyCheckpointStore(RedisConnection* conn, std::string key) : conn_(conn), key_(std::move(key)) {}
+  CopyCheckpointStore(RedisConnection* conn, std::string key, std::string failed)
+      : conn_(conn), key_(std::move(key)), failed_(std::move(failed)) {}
   const std::string& key() const { return key_; }
   // nullopt when there is none; an error naming the key when it holds what
   // keyshift never writes.
   Result<std::optional<CopyCheckpoint>> Load();
   Status Save(const CopyCheckpoint& cp);
   Status Delete();
+  // The failed-keys set (copy.h) next to the checkpoint.
+  const std::string& failed_key() const { return failed_; }
+  Status AddFailed(const std::vector<std::string>& keys);
+  Status DropFailed(const std::vector<std::string>& keys);
+  Result<std::vector<std::string>> Failed();
 
  private:
   RedisConnection* conn_;
-  std::string key_;
+  std::string key_, failed_;
 };
 
 }  // namespace keyshift

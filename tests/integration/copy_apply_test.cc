@@ -156,32 +156,50 @@ TEST_CASE("compare --apply: finds a wrong value, a missing renamed key and a del
   CHECK(Json(r)["total"] == 3);
 }
 
-TEST_CASE("copy --apply: a failing transform stops the copy naming file:line and key; fixed, the same copy resumes",
-          "[redis][copy][apply]") {
+TEST_CASE("copy --apply: a key a transform fails on is not copied, named with file:line, exit 1; fixed, the same "
+          "copy retries it and completes", "[redis][copy][apply]") {
   TwoServers t;
   auto& [source, target, dir, src, dst, ks] = t;
   SeedCounters(*src, 30);
   Cmd(*src, {"HSET", "n:13", "seen", "not a number"});
   dir.Write("0001_bump.lua", kBumpHash);
+  CliResult dry = Copy(ks, target.url(), {"--apply", "--dry-run"});
+  CHECK(dry.exit_code == 1);
+  CHECK(Json(dry)["failed"] == 1);
+  CHECK(Cmd(*dst, {"DBSIZE"}).integer == 0);
+
   CliResult r = Copy(ks, target.url(), {"--apply", "--batch", "5"});
   INFO(Describe(r));
   REQUIRE(r.exit_code == 1);
-  CHECK(Json(r)["failed_key"] == "n:13");
-  CHECK(Contains(r.err, "0001_bump.lua:5"));
-  CHECK(Contains(r.err, "n:13"));
+  auto j = Json(r);
+  CHECK(j["failed"] == 1);
+  CHECK(j["copied"] == 29);
+  REQUIRE(j["key_errors"].size() == 1);
+  CHECK(j["key_errors"][0]["key"] == "n:13");
+  CHECK(Contains(j["key_errors"][0]["message"], "0001_bump.lua:5"));
+  CHECK(Contains(j["key_errors"][0]["message"], "n:13"));
   CHECK(Cmd(*dst, {"EXISTS", "n:13"}).integer == 0);
+  CHECK(Cmd(*dst, {"HGET", "n:29", "seen"}).str == "1");  // the keys after it are copied
   CHECK(Cmd(*dst, {"HGETALL", "keyshift:{state}:ledger"}).elements.empty());  // not applied: the copy is not done
   // The unfinished copy runs migration 1 on the way: resuming it without is refused.
   CliResult plain = Copy(ks, target.url(), {"--batch", "5"});
   CHECK(plain.exit_code == 2);
   CHECK(Contains(plain.err, "apply:1"));
+  // Still failing: retried, still not copied, still exit 1.
+  CliResult still = ks.Run({"copy", "--to", target.url(), "--apply"});
+  CHECK(still.exit_code == 1);
+  CHECK(Contains(still.err, "keyshift: not copied: "));
+  CHECK(Contains(still.err, "0001_bump.lua:5"));
 
   Cmd(*src, {"HSET", "n:13", "seen", "0"});
   CliResult again = Copy(ks, target.url(), {"--apply", "--batch", "5"});
   INFO(Describe(again));
   REQUIRE(again.exit_code == 0);
   CHECK(Json(again)["resumed"] == true);
+  CHECK(Json(again)["copied"] == 30);
+  CHECK(Json(again)["failed"] == 0);
   for (int i = 0; i < 30; ++i) CHECK(Cmd(*dst, {"HGET", "n:" + std::to_string(i), "seen"}).str == "1");
+  CHECK(ScanKeys(*dst, "keyshift:*") == std::vector<std::string>{"keyshift:{state}:ledger"});
 }
 
 TEST_CASE("copy --apply: a migration pending below one applied on the source is refused up front; --to-version "
