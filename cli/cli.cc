@@ -289,7 +289,9 @@ void AddCopy(CLI::App& app, CliOptions& o) {
                   "must share the RDB format, e.g. Redis 7.0 to 7.0). Checkpointed on the target after every\n"
                   "batch: run the same command again after an interruption to resume. --follow needs\n"
                   "notify-keyspace-events to include Kg$lshzxe on the source: set with CONFIG SET and restored at\n"
-                  "the end; where CONFIG is refused it exits 2 naming the setting. Docs: docs/copy.md");
+                  "the end; where CONFIG is refused it exits 2 naming the setting. --apply transforms on the way\n"
+                  "(blue/green), --revert reverts on the way back; the target's ledger records the result.\n"
+                  "Docs: docs/copy.md");
 }
 
 void AddCompare(CLI::App& app, CliOptions& o) {
@@ -344,9 +346,10 @@ const CommandSpec kCommands[] = {
      "or server refusal, 3 another run holds the lock, 130/143 interrupted during the rescan (run again to resume)"},
     {"copy", "Copy every matching key to another Redis (--to URL): value, type and expiry; resumable", AddCopy,
      CmdCopy,
-     "0 copied (or counted, with --dry-run), 1 a key conflicts (--on-conflict fail) or was refused, 2 usage or "
-     "configuration error (bad or unreachable --url or --to), 3 another copy holds the target's lock, 130/143 "
-     "interrupted (run again to resume)"},
+     "0 copied (or counted, with --dry-run), 1 a key conflicts (--on-conflict fail), was refused, or a migration "
+     "failed on it (--apply/--revert: run again to retry), 2 usage or configuration error (bad or unreachable --url "
+     "or --to, a migration unfinished on the source or without revert), 3 another copy holds the target's lock, "
+     "130/143 interrupted (run again to resume)"},
     {"compare", "Compare the keys of --url and --to: missing, extra, type, TTL (and with --full, value)",
      AddCompare, CmdCompare, "0 no difference, 1 a difference, 2 usage or configuration error"},
 };

@@ -101,6 +101,7 @@ struct Follow {
   FollowCounters counters;
   long long ms = 0;
   bool shown = false;
+  bool ran = false;  // the snapshot completed and following started
 
   Status Start(Context& ctx, Topology* source, const CopyOptions& copy) {
     auto old = EnableKeyspaceEvents(source, kCopyFollowEvents);
@@ -123,6 +124,7 @@ struct Follow {
                                lag.counters->written, lag.counters->deleted, lag.queued, lag.oldest_ms));
       shown = true;
     };
+    ran = true;
     auto start = std::chrono::steady_clock::now();
     auto done = FollowSource(source, target, ctx.state(), options, *sub, lock, show);
     ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
@@ -200,7 +202,7 @@ int CmdCopy(Context& ctx) {
     j["ok"] = stop.empty();
     j["dry_run"] = o.dry_run;
     j["resumed"] = report->resumed;
-    if (o.follow) j["follow"] = follow.Json();
+    if (follow.ran) j["follow"] = follow.Json();
     if (shaped) j["diffs"] = diffs;
     if (conflict) j["conflict_key"] = report->conflict_key;
     if (shaped) j["key_errors"] = KeyErrorsJson(*report);
@@ -212,7 +214,7 @@ int CmdCopy(Context& ctx) {
     Emit(stdout, budget.OmittedLine());
     PrintText(*report, o.dry_run);
     if (shaped) fmt::print("{}", ShapeText(report->counters, o.dry_run));
-    if (o.follow) fmt::print("{}", follow.Text());
+    if (follow.ran) fmt::print("{}", follow.Text());
   }
   if (stop.empty()) return kExitOk;
   Emit(stderr, fmt::format("keyshift: {}\n", TerminalSafe(stop)));
