@@ -8,6 +8,7 @@
 #include <cctype>
 #include <memory>
 #include <string_view>
+#include <tuple>
 
 #include "core/slot.h"
 #include "bindings/migration_script.h"
@@ -171,6 +172,7 @@ class Copier {
   Result<CopyReport> Retry(const CopyProgress& progress);
   Result<CopyReport> Done();
   Status SaveCheckpoint();
+  Status Save();
   Status MoveChunked(std::vector<SourceKey>& keys, const std::vector<std::string>& codes);
   void Shape(std::vector<SourceKey>& keys);
   Status RecordLedger();
@@ -217,6 +219,7 @@ Status Copier::Resume(Scanner& scanner) {
                                   cp_.match, checkpoints_.key()));
   report_.resumed = true;
   report_.counters = cp_.counters;
+  if (options_.transforms) options_.transforms->SetCounts(cp_.steps);
   return scanner.Start(cp_.cursor, cp_.run_id);
 }
 
@@ -311,7 +314,12 @@ Status Copier::Batch(const std::vector<std::string>& keys, bool retry) {
 
 Status Copier::SaveCheckpoint() {
   ++cp_.batches;
+  return Save();
+}
+
+Status Copier::Save() {
   cp_.counters = report_.counters;
+  if (options_.transforms) cp_.steps = options_.transforms->CountsText();
   return checkpoints_.Save(cp_);
 }
 
@@ -337,8 +345,7 @@ Result<CopyReport> Copier::Retry(const CopyProgress& progress) {
 Result<CopyReport> Copier::Done() {
   if (report_.counters.failed > 0) {
     cp_.phase = CopyPhase::kRetry;
-    cp_.counters = report_.counters;
-    if (Status st = checkpoints_.Save(cp_); !st) return st.error();
+    if (Status st = Save(); !st) return st.error();
     return report_;
   }
   if (Status st = Finish(); !st) return st.error();
@@ -349,8 +356,7 @@ Result<CopyReport> Copier::Done() {
 // the checkpoint last, so a kill in between resumes straight into this.
 Status Copier::Finish() {
   cp_.phase = CopyPhase::kCleanup;
-  cp_.counters = report_.counters;
-  if (Status st = checkpoints_.Save(cp_); !st) return st;
+  if (Status st = Save(); !st) return st;
   // Temporary keys of big keys a kill interrupted go too.
   const std::string& id = options_.source_id;
   std::vector<std::string> prefixes = {MarksPrefix(state_, id), ChunksPrefix(state_, id)};
@@ -364,8 +370,14 @@ Status Copier::Finish() {
 // (and `up` there leaves them alone).
 Status Copier::RecordLedger() {
   Ledger ledger(target_, state_);
-  for (const LedgerRecord& r : options_.ledger)
+  for (LedgerRecord r : options_.ledger) {
+    if (options_.transforms && r.status == LedgerStatus::kApplied && options_.transforms->counts().count(r.version)) {
+      const Counters& n = options_.transforms->counts().at(r.version);
+      std::tie(r.counters.scanned, r.counters.changed, r.counters.deleted, r.counters.renamed) =
+          std::tie(n.scanned, n.changed, n.deleted, n.renamed);
+    }
     if (Status st = ledger.Put(r); !st) return st;
+  }
   return Status::Ok();
 }
 
@@ -395,8 +407,7 @@ Result<CopyReport> Copier::Run(const TopologyFactory& target_factory, const Copy
     if (options_.dry_run) continue;
     cp_.cursor = scanner.position();
     cp_.run_id = scanner.run_id();
-    cp_.counters = report_.counters;
-    if (Status st = checkpoints_.Save(cp_); !st) return st.error();
+    if (Status st = Save(); !st) return st.error();
   }
   if (options_.dry_run) return report_;
   return Done();

@@ -61,12 +61,13 @@ Result<std::optional<CopyCheckpoint>> CopyCheckpointStore::Load() {
   cp.run_id = f["run_id"];
   cp.match = f["match"];
   cp.transforms = f["transforms"];
+  cp.steps = f["steps"];
   cp.started_at = f["started_at"];
   return std::optional<CopyCheckpoint>(std::move(cp));
 }
 
 Status CopyCheckpointStore::Save(const CopyCheckpoint& cp) {
-  Command cmd{"HSET", key_, "cursor", cp.cursor, "run_id", cp.run_id, "match", cp.match, "transforms", cp.transforms,
+  Command cmd{"HSET", key_, "cursor", cp.cursor, "run_id", cp.run_id, "match", cp.match, "transforms", cp.transforms, "steps", cp.steps,
               "started_at", cp.started_at, "phase", WordOf(kPhaseWords, cp.phase),
               kBatchesField, std::to_string(cp.batches)};
   auto add = [&cmd, &cp](const auto& fields) {

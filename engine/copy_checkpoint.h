@@ -21,6 +21,7 @@ struct CopyCheckpoint {
   std::string run_id;
   std::string match;
   std::string transforms;  // CopyTransforms::Signature(): "" for a plain copy
+  std::string steps;       // CopyTransforms::CountsText(): what each migration did so far
   std::string started_at;
   CopyPhase phase = CopyPhase::kCopying;
   CopyCounters counters;

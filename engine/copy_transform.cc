@@ -48,17 +48,22 @@ Result<Shaped> CopyTransforms::Run(const std::string& key, Value value) {
     if (!GlobMatch(scan.match, out.key) || (scan.type && *scan.type != out.value.type)) continue;
     auto outcome = Step(step, out.key, out.value);
     if (!outcome.ok()) return outcome.error();
+    Counters& n = counts_[step.version];
+    ++n.scanned;
     switch (outcome->action) {
       case KeyAction::kDelete:
+        ++n.deleted;
         out.touched = out.dropped = true;
         return out;
       case KeyAction::kRename:
         if (std::string refusal = Refusal(step, out.key, key, outcome->new_key); !refusal.empty()) return Fail(refusal);
+        ++n.renamed;
         out.key = outcome->new_key;
         if (outcome->value.type != KeyType::kNone) out.value = std::move(outcome->value);
         out.touched = true;
         break;
       case KeyAction::kRewrite:
+        ++n.changed;
         out.value = std::move(outcome->value);
         out.touched = true;
         break;
@@ -91,6 +96,34 @@ std::string CopyTransforms::Signature() const {
   std::string text = direction_ == CopyDirection::kRevert ? "revert:" : "apply:";
   for (size_t i = 0; i < steps_.size(); ++i) text += (i ? "," : "") + std::to_string(steps_[i].version);
   return text;
+}
+
+// "V:scanned:changed:deleted:renamed" per version, comma-separated.
+std::string CopyTransforms::CountsText() const {
+  std::string text;
+  for (const auto& [version, c] : counts_)
+    text += fmt::format("{}{}:{}:{}:{}:{}", text.empty() ? "" : ",", version, c.scanned, c.changed, c.deleted,
+                        c.renamed);
+  return text;
+}
+
+// Counts are a report, not state a decision rests on: unreadable parts are left at 0.
+void CopyTransforms::SetCounts(const std::string& text) {
+  counts_.clear();
+  size_t at = 0;
+  while (at < text.size()) {
+    size_t end = std::min(text.find(',', at), text.size());
+    long long v[5] = {0, 0, 0, 0, 0};
+    size_t field = 0, from = at;
+    for (size_t i = at; i <= end && field < 5; ++i)
+      if (i == end || text[i] == ':') {
+        v[field++] = ParseStateInt(text.substr(from, i - from)).value_or(0);
+        from = i + 1;
+      }
+    Counters& c = counts_[v[0]];
+    c.scanned = v[1], c.changed = v[2], c.deleted = v[3], c.renamed = v[4];
+    at = end + 1;
+  }
 }
 
 KeyChange CopyTransforms::Change(const std::string& key, const Value& before, long long pttl, const Shaped& after) {

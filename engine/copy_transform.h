@@ -9,6 +9,7 @@
 // ledger records, once the snapshot is complete, what its data now is.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -18,6 +19,7 @@
 #include "bindings/migration_script.h"
 #include "core/key_change.h"
 #include "core/result.h"
+#include "engine/checkpoint.h"
 #include "engine/directory.h"
 #include "engine/ledger.h"
 #include "engine/state_keys.h"
@@ -62,6 +64,12 @@ class CopyTransforms {
   Result<Shaped> Run(const std::string& key, Value value);
   // Names the steps, for the checkpoint: a resumed copy must run the same.
   std::string Signature() const;
+  // Per migration version: keys its scan selected (scanned) and what it did
+  // with them (changed, deleted, renamed), since SetCounts. The copy keeps
+  // them in its checkpoint, as text, and the target's ledger gets them.
+  const std::map<long long, Counters>& counts() const { return counts_; }
+  std::string CountsText() const;
+  void SetCounts(const std::string& text);
   // What `--dry-run` shows for a touched key.
   static KeyChange Change(const std::string& key, const Value& before, long long pttl, const Shaped& after);
 
@@ -74,6 +82,7 @@ class CopyTransforms {
   std::vector<CopyStep> steps_;
   const StateKeys* state_ = nullptr;
   bool cluster_ = false;
+  std::map<long long, Counters> counts_;
 };
 
 struct CopyPlan {

@@ -105,6 +105,15 @@ TEST_CASE("copy --apply: the examples and a rename and a delete run on the way; 
     CHECK(m["status"] == "applied");
     CHECK(Contains(m.dump(), "copied_from"));
   }
+  // What each migration run on the way did; 0001's record is blue's own.
+  auto ledger = [&status](int i) { return status["migrations"][i]["ledger"]; };
+  CHECK(ledger(0)["changed"] == Json(ks.Run({"--output", "json", "status"}))["migrations"][0]["ledger"]["changed"]);
+  CHECK(ledger(1)["changed"] == 475);
+  CHECK(ledger(2)["scanned"] == 300);
+  CHECK(ledger(2)["renamed"] == 242);
+  CHECK(ledger(2)["deleted"] == 58);
+  CHECK(ledger(3)["renamed"] == 1);
+  CHECK(ledger(4)["deleted"] == 1);
   CHECK(green.Run({"verify"}).exit_code == 0);
   auto before_up = SnapshotData(*dst);
   CliResult up = green.Run({"up"});
@@ -263,6 +272,9 @@ TEST_CASE("copy --apply: killed with SIGKILL and resumed, every key transformed 
   for (int i = 0; i < kDocs; ++i) wrong += values[i] != Doc(i, 1);
   CHECK(wrong == 0);
   CHECK(ScanKeys(*dst, "keyshift:*") == std::vector<std::string>{"keyshift:{state}:ledger"});
+  auto ledger = StatusJson(Keyshift(target, dir))["migrations"][0]["ledger"];
+  CHECK(ledger["scanned"] == kDocs);  // the counts too: each key once, across the kills
+  CHECK(ledger["changed"] == kDocs);
 }
 
 }  // namespace
