@@ -67,7 +67,8 @@ Result<std::optional<CopyCheckpoint>> CopyCheckpointStore::Load() {
 }
 
 Status CopyCheckpointStore::Save(const CopyCheckpoint& cp) {
-  Command cmd{"HSET", key_, "cursor", cp.cursor, "run_id", cp.run_id, "match", cp.match, "transforms", cp.transforms, "steps", cp.steps,
+  Command cmd{"HSET", key_, "cursor", cp.cursor, "run_id", cp.run_id, "match", cp.match,
+              "transforms", cp.transforms, "steps", cp.steps,
               "started_at", cp.started_at, "phase", WordOf(kPhaseWords, cp.phase),
               kBatchesField, std::to_string(cp.batches)};
   auto add = [&cmd, &cp](const auto& fields) {

@@ -103,7 +103,8 @@ Status Follower::Sync(const std::vector<std::string>& keys) {
   if (keys.empty()) return Status::Ok();
   CopyCounters unused;
   CopyTransforms* t = options_.transforms;
-  auto present = ReadSource(source_scripts_, keys, unused, [t](const std::string& key) { return t && t->MaySelect(key); });
+  auto present =
+      ReadSource(source_scripts_, keys, unused, [t](const std::string& key) { return t && t->MaySelect(key); });
   if (!present.ok()) return present.error();
   if (Status st = Shape(*present); !st) return st;
   if (Status st = MoveBig(*present); !st) return st;

@@ -47,7 +47,8 @@ std::string ChunksOf(const StateKeys& state, const std::string& id, const std::s
 }
 
 Result<std::vector<SourceKey>> ReadSource(ScriptCache& source, const std::vector<std::string>& keys,
-                                          CopyCounters& counters, const std::function<bool(const std::string&)>& whole) {
+                                          CopyCounters& counters,
+                                          const std::function<bool(const std::string&)>& whole) {
   const std::string never = "9223372036854775807";  // no key is longer: always DUMPed
   std::vector<Command> reads;
   for (const auto& key : keys) {
