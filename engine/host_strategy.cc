@@ -95,13 +95,13 @@ void HostStrategy::TargetExists(const WriteOp& op) {
 Status HostStrategy::ApplyWrites(const Writes& writes, std::vector<std::string>* changed) {
   if (writes.ops.empty()) return Status::Ok();
   if (Status st = ctx_.lock->Renew(); !st) return st;
-  auto statuses = WriteBatch(ctx_.scripts, ctx_.keys, ctx_.version, writes.ops, ctx_.options.catchup);
-  if (!statuses.ok()) return statuses.error();
+  auto results = WriteBatch(ctx_.scripts, ctx_.keys, ctx_.version, writes.ops, ctx_.options.catchup, PerCall());
+  if (!results.ok()) return results.error();
   for (size_t i = 0; i < writes.ops.size(); ++i) {
     const WriteOp& op = writes.ops[i];
-    switch ((*statuses)[i]) {
+    switch ((*results)[i].status) {
       case WriteStatus::kWritten:
-        CountChange(ctx_.counters, op.action, JournalCost(*writes.read[i]));
+        CountChange(ctx_.counters, op.action, JournalEntryBytes((*results)[i].dump_bytes, op.key.size()));
         break;
       case WriteStatus::kChanged:
         changed->push_back(op.key);
@@ -150,10 +150,19 @@ void HostStrategy::Preview(const Writes& writes) {
   }
 }
 
+size_t HostStrategy::PerCall() const { return ctx_.cluster ? 1 : kKeysPerCall; }
+
 // One read -> transform -> CAS write pass over `pending`; leaves in it the
 // keys whose CAS failed because the application wrote them meanwhile.
 Status HostStrategy::Pass(std::vector<std::string>* pending) {
-  auto snaps = ReadKeys(ctx_.scripts, ctx_.keys, ctx_.version, *pending, true, ctx_.options.catchup);
+  ReadOptions read;
+  read.catchup = ctx_.options.catchup;
+  read.type = ctx_.script.info().scan.type;
+  // The CAS writer journals the DUMP and reports its size; a dry-run
+  // estimates the journal from the read.
+  read.dump = ctx_.options.dry_run ? ReadOptions::kDumpSize : ReadOptions::kNoDump;
+  read.per_call = PerCall();
+  auto snaps = ReadBatch(ctx_.scripts, ctx_.keys, ctx_.version, *pending, read);
   if (!snaps.ok()) return snaps.error();
   Writes writes;
   TransformAll(*snaps, &writes);

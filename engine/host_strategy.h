@@ -35,6 +35,11 @@ class HostStrategy : public KeySink {
     std::vector<const KeySnapshot*> read;
   };
   static constexpr int kHotKeyAttempts = 5;  // CAS attempts before a portable migration goes server-side
+  // Keys per read or write script call on a single server: enough to spread
+  // a call's fixed cost thin, few enough that one call holds Redis for about
+  // a millisecond. On a cluster a script reaches one slot: one key per call.
+  static constexpr size_t kKeysPerCall = 64;
+  size_t PerCall() const;
 
   Status Pass(std::vector<std::string>* pending);
   // Re-reads `key` alone until its CAS wins, it goes server-side, or it fails.

@@ -11,8 +11,8 @@ namespace keyshift {
 extern const char* const kJournalEntryLua;
 
 // Lua 5.1 source shared with server mode (needs kScriptSafetyLua and
-// journal_entry first): `write_value(dest, type, args, first, expire_at)`
-// stores args[first..] as dest's value (zset args: score before member),
+// journal_entry first): `write_value(dest, type, args, first, expire_at[, last])`
+// stores args[first..last] (last: #args) as dest's value (zset args: score before member),
 // restores the absolute expiry and returns the new content digest;
 // `record_change(...)` deletes, rewrites or moves the key and journals it, in
 // the caller's script, or returns an error reply with the key untouched.

@@ -4,6 +4,7 @@
 #include <catch.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 
 #include "bindings/migration_script.h"
@@ -15,16 +16,28 @@ using namespace keyshift::testing;
 
 namespace {
 
-// Forwards to `real`; before each CAS write (the only EVALSHA with 4 keys)
-// of a key, the first `times` times for that key, appends "!" to the key as
-// an application would (times < 0: every time).
+// The data keys a CAS write call (writer.h) names: its keys come in fours
+// and its first argument counts the first op's arguments (at least 4); a
+// read's first argument is a one-letter rule, server mode's a flag.
+std::vector<std::string> CasWriteKeys(const Command& c) {
+  if (c.size() < 4 || c[0] != "EVALSHA") return {};
+  size_t n = std::stoul(c[2]);
+  if (n == 0 || n % 4 != 0 || c.size() <= 3 + n || c[3 + n].size() < 1 || std::atoi(c[3 + n].c_str()) < 4) return {};
+  std::vector<std::string> keys;
+  for (size_t i = 0; i < n; i += 4) keys.push_back(c[3 + i]);
+  return keys;
+}
+
+// Forwards to `real`; before each CAS write of a key, the first `times`
+// times for that key, appends "!" to the key as an application would
+// (times < 0: every time).
 class WritesFirst : public RedisConnection {
  public:
   WritesFirst(Topology* real, int times) : real_(real), times_(times) {}
   Result<std::vector<Reply>> Pipeline(const std::vector<Command>& commands) override {
     for (const Command& c : commands)
-      if (c.size() > 3 && c[0] == "EVALSHA" && c[2] == "4" && (times_ < 0 || written_[c[3]]++ < times_))
-        REQUIRE(real_->Call({"APPEND", c[3], "!"}).ok());
+      for (const std::string& key : CasWriteKeys(c))
+        if (times_ < 0 || written_[key]++ < times_) REQUIRE(real_->Call({"APPEND", key, "!"}).ok());
     return real_->Pipeline(commands);
   }
   std::string Describe() const override { return real_->Describe(); }
