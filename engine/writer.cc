@@ -8,17 +8,19 @@
 #include <fmt/format.h>
 
 #include "engine/journal.h"
+#include "engine/rollback.h"
 #include "redis/script_safety.h"
 
 namespace keyshift {
 
 // Several ops per call. KEYS: per op its data key, journal hash, target key
-// and target's journal hash. ARGV: per op the count of its arguments, then
-// digest, expire_at, action (W|D|R), type, elements... Returns per op 'ok:'
+// and target's journal hash. ARGV: per op the count of its arguments (n),
+// the content digest of what it writes ('' to read it back), then n
+// arguments: digest, expire_at, action (W|D|R), type, elements... Returns per op 'ok:'
 // and the previous DUMP's size, 'done', 'changed', 'target_exists', or 'E'
 // and the error: one op's failure (a refused command) leaves the others' results standing.
 const char* const kWriteScript = R"LUA(-- keyshift CAS write
-local function write_one(key, jkey, target, tjkey, first, last)
+local function write_one(key, jkey, target, tjkey, first, last, post)
   local digest, expire_at, action, typ = ARGV[first], ARGV[first + 1], ARGV[first + 2], ARGV[first + 3]
   if already_done(jkey, key) then return 'done' end
   local dump = redis.call('DUMP', key)
@@ -35,7 +37,7 @@ local function write_one(key, jkey, target, tjkey, first, last)
     old_target = {redis.call('DUMP', target), redis.call('PEXPIRETIME', target), redis.call('HGET', tjkey, target)}
     redis.call('DEL', target)
   end
-  local function write(dest) return write_value(dest, typ, ARGV, first + 4, expire_at, last) end
+  local function write(dest) return write_value(dest, typ, ARGV, first + 4, expire_at, last, post) end
   local refusal = record_change(key, jkey, action, typ, target, tjkey, expire_at, dump, write)
   if refusal and old_target then  -- put back the target this call removed
     local at = old_target[2] == -1 and 0 or old_target[2]
@@ -48,13 +50,13 @@ end
 local out, at = {}, 1
 for i = 1, #KEYS, 4 do
   local n = tonumber(ARGV[at])
-  local ok, r = pcall(write_one, KEYS[i], KEYS[i + 1], KEYS[i + 2], KEYS[i + 3], at + 1, at + n)
+  local ok, r = pcall(write_one, KEYS[i], KEYS[i + 1], KEYS[i + 2], KEYS[i + 3], at + 2, at + 1 + n, ARGV[at + 1])
   if not ok or type(r) == 'table' then
     local e = type(r) == 'table' and (r.err or r.ok) or r
     r = 'E' .. tostring(e)
   end
   out[#out + 1] = r
-  at = at + n + 1
+  at = at + n + 2
 end
 return out
 )LUA";
@@ -101,6 +103,15 @@ std::vector<std::string> WriteArgs(const WriteOp& op) {
 
 namespace {
 
+// The content digest of what `op` writes, as Redis will hold it: a string,
+// hash, list or set holds exactly the elements written (a hash's fields and
+// a set's members are unique in a Value). Redis reformats zset scores
+// ("1.0" reads back as "1"): "" lets the script read those back.
+std::string PostDigest(const WriteOp& op) {
+  if (op.action == KeyAction::kDelete || op.value.type == KeyType::kZSet) return "";
+  return ContentDigest(op.value);
+}
+
 // The EVALSHA for ops[from, to).
 Command WriteCommand(ScriptCache& scripts, const StateKeys& state, long long version, const std::vector<WriteOp>& ops,
                      size_t from, size_t to, bool catchup) {
@@ -112,6 +123,7 @@ Command WriteCommand(ScriptCache& scripts, const StateKeys& state, long long ver
     names.insert(names.end(), {op.key, state.journal(version, op.key), target, state.journal(version, target)});
     std::vector<std::string> own = WriteArgs(op);
     args.push_back(std::to_string(own.size()));
+    args.push_back(PostDigest(op));
     std::move(own.begin(), own.end(), std::back_inserter(args));
   }
   return scripts.Evalsha(WriteScript(catchup), names, args);

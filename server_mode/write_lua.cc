@@ -10,7 +10,7 @@ end
 
 const char* const kWriteValueLua = R"LUA(
 local WRITE_COMMAND = { string = 'SET', hash = 'HSET', list = 'RPUSH', set = 'SADD', zset = 'ZADD' }
-local function write_value(dest, typ, args, first, expire_at, last)
+local function write_value(dest, typ, args, first, expire_at, last, post)
   if typ == 'string' then
     redis.call('SET', dest, args[first])
   else
@@ -23,6 +23,7 @@ local function write_value(dest, typ, args, first, expire_at, last)
     end
   end
   if expire_at ~= '-1' then redis.call('PEXPIREAT', dest, expire_at) end
+  if post and post ~= '' then return post end
   return digest_of(dest, typ)
 end
 

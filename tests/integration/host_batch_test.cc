@@ -140,3 +140,33 @@ TEST_CASE("WriteBatch, several keys per call: each key's status stands alone whi
   }
   for (size_t i : {1, 4, 6, 7}) CHECK(Cmd(*conn, {"HEXISTS", state.journal(kVersion, keys[i]), keys[i]}).integer == 0);
 }
+
+TEST_CASE("WriteBatch: the journal's post digest is the content digest Redis computes of what was written",
+          "[redis][host][digest]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  SeedEveryType(*conn);
+  StateKeys state{"keyshift:"};
+  auto snaps = Read(*conn, state, kEveryType, 4);
+  std::vector<WriteOp> ops;
+  for (const KeySnapshot& s : snaps) {
+    Value v = s.value;  // a change of every element kind: new text, field, item, member, score
+    if (v.type == KeyType::kString) v.str += std::string("\0x", 2);
+    if (v.type == KeyType::kHash) v.pairs.emplace_back("zz", std::string("\xff", 1));
+    if (v.type == KeyType::kList) v.items.push_back("b");
+    if (v.type == KeyType::kSet) v.items.push_back("new");
+    if (v.type == KeyType::kZSet) v.pairs.emplace_back("e", "2.50");  // Redis keeps it as 2.5
+    v.Normalize();
+    ops.push_back(WriteOp{s.key, s.cas(), KeyAction::kRewrite, "", v});
+  }
+  ScriptCache scripts(conn.get());
+  auto results = WriteBatch(scripts, state, kVersion, ops, false, 4);
+  REQUIRE(results.ok());
+  for (size_t i = 0; i < ops.size(); ++i) {
+    INFO(ops[i].key);
+    CHECK((*results)[i].status == WriteStatus::kWritten);
+    auto entry = DecodeJournalEntry(Cmd(*conn, {"HGET", state.journal(kVersion, ops[i].key), ops[i].key}).str);
+    REQUIRE(entry.ok());
+    CHECK(entry->post_digest == ServerDigest(*conn, ops[i].key));
+  }
+}
