@@ -61,17 +61,6 @@ const char* DumpRule(ReadOptions::Dump dump) {
   return dump == ReadOptions::kDumpDigest ? "d" : dump == ReadOptions::kDumpSize ? "s" : "";
 }
 
-// The EVALSHA for keys[from, to).
-Command ReadCommand(ScriptCache& scripts, const StateKeys& state, long long version,
-                    const std::vector<std::string>& keys, size_t from, size_t to, const ReadOptions& options) {
-  std::vector<std::string> names;
-  names.reserve(2 * (to - from));
-  for (size_t i = from; i < to; ++i) names.insert(names.end(), {keys[i], state.journal(version, keys[i])});
-  const char* done_rule = options.catchup ? "c" : options.skip_done ? "1" : "0";
-  return scripts.Evalsha(ReadScript(), names,
-                         {done_rule, options.type ? KeyTypeName(*options.type) : "", DumpRule(options.dump)});
-}
-
 }  // namespace
 
 std::string FlatContentDigest(const std::string& type, const std::vector<Reply>& flat) {
@@ -141,28 +130,44 @@ Result<KeySnapshot> SnapshotFromReply(const std::string& key, const Reply& reply
   return s;
 }
 
+Command ReadCall(ScriptCache& scripts, const StateKeys& state, long long version,
+                    const std::vector<std::string>& keys, size_t from, size_t to, const ReadOptions& options) {
+  std::vector<std::string> names;
+  names.reserve(2 * (to - from));
+  for (size_t i = from; i < to; ++i) names.insert(names.end(), {keys[i], state.journal(version, keys[i])});
+  const char* done_rule = options.catchup ? "c" : options.skip_done ? "1" : "0";
+  return scripts.Evalsha(ReadScript(), names,
+                         {done_rule, options.type ? KeyTypeName(*options.type) : "", DumpRule(options.dump)});
+}
+
+Status SnapshotsFromCall(const std::vector<std::string>& keys, size_t from, size_t to, const Reply& reply,
+                         std::vector<KeySnapshot>* out) {
+  if (reply.is_error()) return Fail(fmt::format("reading key '{}': {}", keys[from], reply.str));
+  if (reply.kind != Reply::kArray || reply.elements.size() != to - from)
+    return Fail(fmt::format("reading key '{}': unexpected reply", keys[from]));
+  for (size_t i = from; i < to; ++i) {
+    auto snap = SnapshotFromReply(keys[i], reply.elements[i - from]);
+    if (!snap.ok()) return snap.error();
+    out->push_back(std::move(snap.value()));
+  }
+  return Status::Ok();
+}
+
 Result<std::vector<KeySnapshot>> ReadBatch(ScriptCache& scripts, const StateKeys& state, long long version,
                                            const std::vector<std::string>& keys, const ReadOptions& options) {
   size_t per_call = std::max<size_t>(1, options.per_call);
   std::vector<Command> commands;
   commands.reserve(keys.size() / per_call + 1);
   for (size_t from = 0; from < keys.size(); from += per_call)
-    commands.push_back(ReadCommand(scripts, state, version, keys, from, std::min(keys.size(), from + per_call), options));
+    commands.push_back(ReadCall(scripts, state, version, keys, from, std::min(keys.size(), from + per_call), options));
   auto replies = scripts.Run(commands);
   if (!replies.ok()) return replies.error();
   std::vector<KeySnapshot> out;
   out.reserve(keys.size());
   for (size_t c = 0; c < commands.size(); ++c) {
-    const Reply& r = (*replies)[c];
-    size_t first = c * per_call, n = std::min(per_call, keys.size() - first);
-    if (r.is_error()) return Fail(fmt::format("reading key '{}': {}", keys[first], r.str));
-    if (r.kind != Reply::kArray || r.elements.size() != n)
-      return Fail(fmt::format("reading key '{}': unexpected reply", keys[first]));
-    for (size_t i = 0; i < n; ++i) {
-      auto snap = SnapshotFromReply(keys[first + i], r.elements[i]);
-      if (!snap.ok()) return snap.error();
-      out.push_back(std::move(snap.value()));
-    }
+    size_t from = c * per_call;
+    if (Status st = SnapshotsFromCall(keys, from, std::min(keys.size(), from + per_call), (*replies)[c], &out); !st)
+      return st.error();
   }
   return out;
 }

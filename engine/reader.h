@@ -52,6 +52,13 @@ struct ReadOptions {
 Result<std::vector<KeySnapshot>> ReadBatch(ScriptCache& scripts, const StateKeys& state, long long version,
                                            const std::vector<std::string>& keys, const ReadOptions& options);
 
+// The read script call for keys[from, to), and its reply as snapshots
+// appended to *out: for callers that stream the calls (host_strategy.h).
+Command ReadCall(ScriptCache& scripts, const StateKeys& state, long long version, const std::vector<std::string>& keys,
+                 size_t from, size_t to, const ReadOptions& options);
+Status SnapshotsFromCall(const std::vector<std::string>& keys, size_t from, size_t to, const Reply& reply,
+                         std::vector<KeySnapshot>* out);
+
 // One key per call, DUMP digest included (rollback, plan, verify, server mode).
 Result<std::vector<KeySnapshot>> ReadKeys(ScriptCache& scripts, const StateKeys& state, long long version,
                                           const std::vector<std::string>& keys, bool skip_done = true,

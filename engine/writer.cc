@@ -112,8 +112,18 @@ std::string PostDigest(const WriteOp& op) {
   return ContentDigest(op.value);
 }
 
-// The EVALSHA for ops[from, to).
-Command WriteCommand(ScriptCache& scripts, const StateKeys& state, long long version, const std::vector<WriteOp>& ops,
+Result<WriteResult> ResultOf(const std::string& key, const Reply& r) {
+  if (r.is_error()) return Fail(fmt::format("writing key '{}': {}", key, r.str));
+  if (r.str.compare(0, 3, "ok:") == 0) return WriteResult{WriteStatus::kWritten, std::atoll(r.str.c_str() + 3)};
+  if (r.str == "done") return WriteResult{WriteStatus::kDone, 0};
+  if (r.str == "target_exists") return WriteResult{WriteStatus::kTargetExists, 0};
+  if (r.str == "changed") return WriteResult{WriteStatus::kChanged, 0};
+  return Fail(fmt::format("writing key '{}': {}", key, r.str.empty() ? "unexpected reply" : r.str.substr(1)));
+}
+
+}  // namespace
+
+Command WriteCall(ScriptCache& scripts, const StateKeys& state, long long version, const std::vector<WriteOp>& ops,
                      size_t from, size_t to, bool catchup) {
   std::vector<std::string> names, args;
   names.reserve(4 * (to - from));
@@ -129,38 +139,33 @@ Command WriteCommand(ScriptCache& scripts, const StateKeys& state, long long ver
   return scripts.Evalsha(WriteScript(catchup), names, args);
 }
 
-Result<WriteResult> ResultOf(const std::string& key, const Reply& r) {
-  if (r.is_error()) return Fail(fmt::format("writing key '{}': {}", key, r.str));
-  if (r.str.compare(0, 3, "ok:") == 0) return WriteResult{WriteStatus::kWritten, std::atoll(r.str.c_str() + 3)};
-  if (r.str == "done") return WriteResult{WriteStatus::kDone, 0};
-  if (r.str == "target_exists") return WriteResult{WriteStatus::kTargetExists, 0};
-  if (r.str == "changed") return WriteResult{WriteStatus::kChanged, 0};
-  return Fail(fmt::format("writing key '{}': {}", key, r.str.empty() ? "unexpected reply" : r.str.substr(1)));
+Status ResultsFromCall(const std::vector<WriteOp>& ops, size_t from, size_t to, const Reply& reply,
+                       std::vector<WriteResult>* out) {
+  if (reply.is_error()) return Fail(fmt::format("writing key '{}': {}", ops[from].key, reply.str));
+  if (reply.kind != Reply::kArray || reply.elements.size() != to - from)
+    return Fail(fmt::format("writing key '{}': unexpected reply", ops[from].key));
+  for (size_t i = from; i < to; ++i) {
+    auto one = ResultOf(ops[i].key, reply.elements[i - from]);
+    if (!one.ok()) return one.error();
+    out->push_back(*one);
+  }
+  return Status::Ok();
 }
-
-}  // namespace
 
 Result<std::vector<WriteResult>> WriteBatch(ScriptCache& scripts, const StateKeys& state, long long version,
                                             const std::vector<WriteOp>& ops, bool catchup, size_t per_call) {
   per_call = std::max<size_t>(1, per_call);
   std::vector<Command> commands;
   for (size_t from = 0; from < ops.size(); from += per_call)
-    commands.push_back(WriteCommand(scripts, state, version, ops, from, std::min(ops.size(), from + per_call), catchup));
+    commands.push_back(WriteCall(scripts, state, version, ops, from, std::min(ops.size(), from + per_call), catchup));
   auto replies = scripts.Run(commands);
   if (!replies.ok()) return replies.error();
   std::vector<WriteResult> out;
   out.reserve(ops.size());
   for (size_t c = 0; c < commands.size(); ++c) {
-    const Reply& r = (*replies)[c];
-    size_t first = c * per_call, n = std::min(per_call, ops.size() - first);
-    if (r.is_error()) return Fail(fmt::format("writing key '{}': {}", ops[first].key, r.str));
-    if (r.kind != Reply::kArray || r.elements.size() != n)
-      return Fail(fmt::format("writing key '{}': unexpected reply", ops[first].key));
-    for (size_t i = 0; i < n; ++i) {
-      auto one = ResultOf(ops[first + i].key, r.elements[i]);
-      if (!one.ok()) return one.error();
-      out.push_back(*one);
-    }
+    size_t from = c * per_call;
+    if (Status st = ResultsFromCall(ops, from, std::min(ops.size(), from + per_call), (*replies)[c], &out); !st)
+      return st.error();
   }
   return out;
 }

@@ -46,6 +46,13 @@ Result<std::vector<WriteResult>> WriteBatch(ScriptCache& scripts, const StateKey
                                             const std::vector<WriteOp>& ops, bool catchup = false,
                                             size_t per_call = 1);
 
+// The write script call for ops[from, to), and its reply as results appended
+// to *out: for callers that stream the calls (host_strategy.h).
+Command WriteCall(ScriptCache& scripts, const StateKeys& state, long long version, const std::vector<WriteOp>& ops,
+                  size_t from, size_t to, bool catchup);
+Status ResultsFromCall(const std::vector<WriteOp>& ops, size_t from, size_t to, const Reply& reply,
+                       std::vector<WriteResult>* out);
+
 // The EVALSHA arguments for `op` (exposed for tests and server mode).
 std::vector<std::string> WriteArgs(const WriteOp& op);
 

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "engine/journal.h"
+#include "engine/ledger.h"
 #include "engine/reader.h"
 #include "engine/writer.h"
 #include "redis/script_safety.h"
@@ -169,4 +170,41 @@ TEST_CASE("WriteBatch: the journal's post digest is the content digest Redis com
     REQUIRE(entry.ok());
     CHECK(entry->post_digest == ServerDigest(*conn, ops[i].key));
   }
+}
+
+TEST_CASE("up --on-error abort: keys of the stopped batch written before the failing key count as changed, once",
+          "[redis][host]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  SeedStrings(*conn, "e:", 300, "v");
+  // The last key of keyshift's first batch (the same SCAN) fails: the
+  // batch's calls before the failing key's are written.
+  Reply first_scan = Cmd(*conn, {"SCAN", "0", "MATCH", "e:*", "COUNT", "500", "TYPE", "string"});
+  REQUIRE(first_scan.elements[1].elements.size() > 64);
+  std::string last = first_scan.elements[1].elements.back().str;
+  Cmd(*conn, {"SET", last, "bad"});
+  TempDir dir;
+  dir.Write("0001_x.lua", R"(return {
+    description = "append x",
+    scan = { match = "e:*", type = "string", batch = 500 },
+    transform = function(key, value)
+      if value == "bad" then error("bad value") end
+      return value .. "x"
+    end,
+  })");
+  Keyshift ks(server, dir);
+  CliResult first = ks.Run({"up"});
+  INFO(Describe(first));
+  REQUIRE(first.exit_code == 1);
+  long long journaled = 0;
+  for (const std::string& j : ScanKeys(*conn, "keyshift:j:*")) journaled += Cmd(*conn, {"HLEN", j}).integer;
+  CHECK(journaled > 0);
+  Cmd(*conn, {"SET", last, "v"});  // the application fixes it; the run resumes
+  CliResult second = ks.Run({"up"});
+  INFO(Describe(second));
+  REQUIRE(second.exit_code == 0);
+  CHECK(Values(*conn, NumberedKeys("e:", 0, 300)) == std::vector<std::string>(300, "vx"));
+  auto ledger = Ledger(conn.get(), StateKeys{"keyshift:"}).LoadAll();
+  REQUIRE(ledger.ok());
+  CHECK(ledger->at(1).counters.changed == 300);
 }
