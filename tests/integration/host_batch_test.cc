@@ -208,3 +208,36 @@ TEST_CASE("up --on-error abort: keys of the stopped batch written before the fai
   REQUIRE(ledger.ok());
   CHECK(ledger->at(1).counters.changed == 300);
 }
+
+TEST_CASE("ScriptCache streaming: a call answered NOSCRIPT (script cache flushed) runs again, replies stay in order",
+          "[redis][host]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  auto app = server.Connect();
+  SeedEveryType(*app);
+  StateKeys state{"keyshift:"};
+  ScriptCache scripts(conn.get());
+  REQUIRE(conn->CanStream());
+  ReadOptions options;
+  options.per_call = 2;
+  std::vector<std::string> keys = kEveryType;
+  REQUIRE(scripts.Send(ReadCall(scripts, state, kVersion, keys, 0, 2, options)));
+  Cmd(*app, {"SCRIPT", "FLUSH"});  // a restart or failover would do the same
+  REQUIRE(scripts.Send(ReadCall(scripts, state, kVersion, keys, 2, 4, options)));
+  REQUIRE(scripts.Send(ReadCall(scripts, state, kVersion, keys, 4, 6, options)));
+  std::vector<KeySnapshot> snaps;
+  for (size_t from = 0; from < keys.size(); from += 2) {
+    auto reply = scripts.Next();
+    REQUIRE(reply.ok());
+    REQUIRE(SnapshotsFromCall(keys, from, from + 2, *reply, &snaps));
+  }
+  CHECK(scripts.in_flight() == 0);
+  // The flush did reach the stream: at least one call was answered NOSCRIPT.
+  CHECK_THAT(Cmd(*app, {"INFO", "errorstats"}).str, Catch::Contains("errorstat_NOSCRIPT:count="));
+  REQUIRE(snaps.size() == keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    INFO(keys[i]);
+    CHECK(snaps[i].key == keys[i]);
+    CHECK(snaps[i].digest == ServerDigest(*app, keys[i]));
+  }
+}
