@@ -2,6 +2,8 @@
 // application is writing, and the hot-key fallback.
 #include "engine/host_strategy.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "core/slot.h"
@@ -56,9 +58,10 @@ std::string HostStrategy::Refusal(const KeySnapshot& snap, const TransformOutcom
   return "";
 }
 
-void HostStrategy::TransformAll(const std::vector<KeySnapshot>& snaps, Writes* writes) {
+void HostStrategy::TransformAll(const std::vector<KeySnapshot>& snaps, size_t from, Writes* writes) {
   const ScanSpec& scan = ctx_.script.info().scan;
-  for (const auto& snap : snaps) {
+  for (size_t i = from; i < snaps.size(); ++i) {
+    const KeySnapshot& snap = snaps[i];
     if (ctx_.errors.stopped()) break;  // --on-error abort (or --max-errors): no key after the failing one runs
     if (snap.state == KeySnapshot::kDone) {
       ++ctx_.counters->skipped;
@@ -92,17 +95,17 @@ void HostStrategy::TargetExists(const WriteOp& op) {
                                                  QuoteKey(op.new_key), QuoteKey(op.key))));
 }
 
-Status HostStrategy::ApplyWrites(const Writes& writes, std::vector<std::string>* changed) {
-  if (writes.ops.empty()) return Status::Ok();
-  if (Status st = ctx_.lock->Renew(); !st) return st;
-  auto statuses = WriteBatch(ctx_.scripts, ctx_.keys, ctx_.version, writes.ops, ctx_.options.catchup);
-  if (!statuses.ok()) return statuses.error();
-  for (size_t i = 0; i < writes.ops.size(); ++i) {
+void HostStrategy::CountWrites(const Writes& writes, const std::vector<WriteResult>& results,
+                               std::vector<std::string>* changed) {
+  for (size_t i = 0; i < results.size(); ++i) {
     const WriteOp& op = writes.ops[i];
-    switch ((*statuses)[i]) {
-      case WriteStatus::kWritten:
-        CountChange(ctx_.counters, op.action, JournalCost(*writes.read[i]));
+    switch (results[i].status) {
+      case WriteStatus::kWritten: {
+        long long journal = JournalEntryBytes(results[i].dump_bytes, op.key.size());
+        CountChange(ctx_.counters, op.action, journal);
+        CountChange(&written_, op.action, journal);
         break;
+      }
       case WriteStatus::kChanged:
         changed->push_back(op.key);
         break;
@@ -114,6 +117,14 @@ Status HostStrategy::ApplyWrites(const Writes& writes, std::vector<std::string>*
         break;
     }
   }
+}
+
+Status HostStrategy::ApplyWrites(const Writes& writes, std::vector<std::string>* changed) {
+  if (writes.ops.empty()) return Status::Ok();
+  if (Status st = ctx_.lock->Renew(); !st) return st;
+  auto results = WriteBatch(ctx_.scripts, ctx_.keys, ctx_.version, writes.ops, ctx_.options.catchup, PerCall());
+  if (!results.ok()) return results.error();
+  CountWrites(writes, *results, changed);
   return Status::Ok();
 }
 
@@ -150,13 +161,27 @@ void HostStrategy::Preview(const Writes& writes) {
   }
 }
 
+size_t HostStrategy::PerCall() const { return ctx_.cluster ? 1 : kKeysPerCall; }
+
+ReadOptions HostStrategy::ReadOpts() const {
+  ReadOptions read;
+  read.catchup = ctx_.options.catchup;
+  read.type = ctx_.script.info().scan.type;
+  // The CAS writer journals the DUMP and reports its size; a dry-run
+  // estimates the journal from the read.
+  read.dump = ctx_.options.dry_run ? ReadOptions::kDumpSize : ReadOptions::kNoDump;
+  read.per_call = PerCall();
+  return read;
+}
+
 // One read -> transform -> CAS write pass over `pending`; leaves in it the
 // keys whose CAS failed because the application wrote them meanwhile.
 Status HostStrategy::Pass(std::vector<std::string>* pending) {
-  auto snaps = ReadKeys(ctx_.scripts, ctx_.keys, ctx_.version, *pending, true, ctx_.options.catchup);
+  if (!ctx_.options.dry_run && !ctx_.cluster && ctx_.scripts.connection()->CanStream()) return StreamedPass(pending);
+  auto snaps = ReadBatch(ctx_.scripts, ctx_.keys, ctx_.version, *pending, ReadOpts());
   if (!snaps.ok()) return snaps.error();
   Writes writes;
-  TransformAll(*snaps, &writes);
+  TransformAll(*snaps, 0, &writes);
   pending->clear();
   if (ctx_.errors.stopped()) return Status::Ok();  // abort: nothing of this batch is written
   if (!ctx_.options.dry_run) return ApplyWrites(writes, pending);
@@ -166,6 +191,7 @@ Status HostStrategy::Pass(std::vector<std::string>* pending) {
 }
 
 Status HostStrategy::Migrate(const std::vector<std::string>& keys) {
+  written_ = Counters();
   std::vector<std::string> pending = keys;
   if (Status st = Pass(&pending); !st || ctx_.errors.stopped()) return st;
   // Keys the application is writing right now: retry them one at a time, so
@@ -174,6 +200,75 @@ Status HostStrategy::Migrate(const std::vector<std::string>& keys) {
   // batch's other keys still get theirs, so none is left unmigrated unreported.
   for (const std::string& key : pending)
     if (Status st = RetryAlone(key); !st || ctx_.errors.stopped()) return st;
+  return Status::Ok();
+}
+
+Status HostStrategy::Abandon(const Status& why) {
+  ctx_.scripts.Forget();
+  return why;
+}
+
+Status HostStrategy::SendReads(const std::vector<std::string>& keys) {
+  ReadOptions read = ReadOpts();
+  for (size_t from = 0; from < keys.size(); from += read.per_call) {
+    size_t to = std::min(keys.size(), from + read.per_call);
+    if (Status st = ctx_.scripts.Send(ReadCall(ctx_.scripts, ctx_.keys, ctx_.version, keys, from, to, read)); !st)
+      return st;
+  }
+  return Status::Ok();
+}
+
+Status HostStrategy::SendWrites(const Writes& writes, size_t* sent, std::vector<size_t>* call_ends) {
+  // Renewing the lease talks to Redis: only with no reply left on the wire.
+  if (ctx_.lock->RenewDue())
+    if (Status st = ctx_.scripts.Drain(); !st) return st;
+  if (Status st = ctx_.lock->Renew(); !st) return st;
+  size_t end = writes.ops.size();
+  if (Status st = ctx_.scripts.Send(
+          WriteCall(ctx_.scripts, ctx_.keys, ctx_.version, writes.ops, *sent, end, ctx_.options.catchup));
+      !st)
+    return st;
+  call_ends->push_back(end);
+  *sent = end;
+  return Status::Ok();
+}
+
+Result<std::vector<WriteResult>> HostStrategy::TakeWrites(const Writes& writes, const std::vector<size_t>& call_ends) {
+  std::vector<WriteResult> results;
+  size_t from = 0;
+  for (size_t end : call_ends) {
+    auto reply = ctx_.scripts.Next();
+    if (!reply.ok()) return reply.error();
+    if (Status st = ResultsFromCall(writes.ops, from, end, *reply, &results); !st) return st.error();
+    from = end;
+  }
+  return results;
+}
+
+Status HostStrategy::StreamedPass(std::vector<std::string>* pending) {
+  const std::vector<std::string>& keys = *pending;
+  if (Status st = SendReads(keys); !st) return Abandon(st);
+  std::vector<KeySnapshot> snaps;
+  snaps.reserve(keys.size());  // Writes::read points into it
+  Writes writes;
+  size_t sent = 0;
+  std::vector<size_t> call_ends;
+  size_t per_call = ReadOpts().per_call;
+  for (size_t from = 0; from < keys.size(); from += per_call) {
+    auto reply = ctx_.scripts.Next();
+    if (!reply.ok()) return Abandon(reply.error());
+    size_t first = snaps.size();
+    if (Status st = SnapshotsFromCall(keys, from, std::min(keys.size(), from + per_call), *reply, &snaps); !st)
+      return Abandon(st);
+    if (ctx_.errors.stopped()) continue;  // abort: no key after the failing one runs
+    TransformAll(snaps, first, &writes);
+    if (ctx_.errors.stopped() || writes.ops.size() == sent) continue;
+    if (Status st = SendWrites(writes, &sent, &call_ends); !st) return Abandon(st);
+  }
+  auto results = TakeWrites(writes, call_ends);
+  if (!results.ok()) return Abandon(results.error());
+  pending->clear();
+  CountWrites(writes, *results, pending);
   return Status::Ok();
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/checkpoint.h"
 #include "engine/key_sink.h"
 #include "engine/reader.h"
 #include "engine/server_strategy.h"
@@ -26,6 +27,7 @@ class HostStrategy : public KeySink {
   Status Migrate(const std::vector<std::string>& keys) override;
   long long cas_retries() const override { return cas_retries_; }
   long long moved_server_side() const override { return moved_server_side_; }
+  Counters written_in_batch() const override { return written_; }
 
  private:
   // Write ops and, at the same index, the snapshot each was made from (for
@@ -35,11 +37,32 @@ class HostStrategy : public KeySink {
     std::vector<const KeySnapshot*> read;
   };
   static constexpr int kHotKeyAttempts = 5;  // CAS attempts before a portable migration goes server-side
+  // Keys per read or write script call on a single server: enough to spread
+  // a call's fixed cost thin, few enough that one call holds Redis for about
+  // a millisecond. On a cluster a script reaches one slot: one key per call.
+  static constexpr size_t kKeysPerCall = 64;
+  size_t PerCall() const;
 
   Status Pass(std::vector<std::string>* pending);
+  // Pass on one server, streamed: every read call goes out at once; each
+  // chunk is transformed as its reply arrives and its writes go out at once,
+  // so Redis reads and writes while the host transforms. The chunk with a
+  // key that stops the run (--on-error abort) and every chunk after it are
+  // not written; chunks before it are (written_in_batch() counts them).
+  Status StreamedPass(std::vector<std::string>* pending);
+  Status SendReads(const std::vector<std::string>& keys);
+  // Sends the write call for writes->ops[*sent, end); lease checked first.
+  Status SendWrites(const Writes& writes, size_t* sent, std::vector<size_t>* call_ends);
+  Result<std::vector<WriteResult>> TakeWrites(const Writes& writes, const std::vector<size_t>& call_ends);
+  // An error mid-stream: the replies still on the wire are read and dropped.
+  Status Abandon(const Status& why);
+  ReadOptions ReadOpts() const;
+  // Counts acknowledged writes; keys whose CAS lost go to *changed.
+  void CountWrites(const Writes& writes, const std::vector<WriteResult>& results, std::vector<std::string>* changed);
   // Re-reads `key` alone until its CAS wins, it goes server-side, or it fails.
   Status RetryAlone(const std::string& key);
-  void TransformAll(const std::vector<KeySnapshot>& snaps, Writes* writes);
+  // Transforms snaps[from...] into writes.
+  void TransformAll(const std::vector<KeySnapshot>& snaps, size_t from, Writes* writes);
   // Why the transform's outcome for `snap` cannot be written ("" if it can).
   std::string Refusal(const KeySnapshot& snap, const TransformOutcome& outcome) const;
   Status ApplyWrites(const Writes& writes, std::vector<std::string>* changed);
@@ -52,6 +75,7 @@ class HostStrategy : public KeySink {
   std::unique_ptr<ServerStrategy> hot_keys_;
   long long cas_retries_ = 0;
   long long moved_server_side_ = 0;
+  Counters written_;  // this batch's acknowledged writes
 };
 
 }  // namespace keyshift

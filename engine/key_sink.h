@@ -46,6 +46,10 @@ class KeySink {
   // to the server-side path for that (RunReport).
   virtual long long cas_retries() const { return 0; }
   virtual long long moved_server_side() const { return 0; }
+  // What the last Migrate call wrote (changed, deleted, renamed, journal
+  // bytes), also when the run stopped inside it: those keys are journaled,
+  // so the next run sees them done, not changed.
+  virtual Counters written_in_batch() const { return {}; }
 };
 
 }  // namespace keyshift

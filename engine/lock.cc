@@ -124,10 +124,14 @@ void Lock::RenewLoop(std::unique_ptr<RedisConnection> conn) {
 
 bool Lock::Safe() const { return held_ && !lost_ && SteadyMs() - renewed_ms_ < lease_ms_ * 2 / 3; }
 
-Status Lock::Renew() {
+bool Lock::RenewDue() const {
   bool due = SteadyMs() - renewed_ms_ >= lease_ms_ / 3;
   // With a renewal thread, only when it fell behind (Redis was blocked).
-  if (held_ && !lost_ && (renewer_.joinable() ? !Safe() : due)) RenewOn(conn_);
+  return held_ && !lost_ && (renewer_.joinable() ? !Safe() : due);
+}
+
+Status Lock::Renew() {
+  if (RenewDue()) RenewOn(conn_);
   if (Safe()) return Status::Ok();
   return Fail(lost_ ? "lost the lock: another runner may hold it now; stopped before writing more"
                     : "could not renew the lock lease in time; stopped before writing more");

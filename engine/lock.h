@@ -48,6 +48,9 @@ class Lock {
   // Error when the lease was lost or is too old to write under: the caller
   // must stop writing. Renews in place when there is no renewal thread.
   Status Renew();
+  // Whether Renew() would talk to Redis now (a caller with replies in
+  // flight on the lock's connection reads them first).
+  bool RenewDue() const;
   bool Safe() const;
   void Release();
   // For scripts that check, as they write, that the lease is still theirs.

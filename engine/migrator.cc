@@ -46,6 +46,7 @@ Result<bool> RunBatch(Loop& l) {
     // or from the failed-keys set): the report counts it, the checkpoint does not.
     l.report.counters = counters;
     counters = before_batch;
+    counters += l.sink.written_in_batch();  // journaled: the next run finds them done
     return false;
   }
   if (!batch->retry) l.state.Advance(l.source.position());

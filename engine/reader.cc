@@ -6,26 +6,86 @@
 
 #include <fmt/format.h>
 
+#include "core/digest.h"
 #include "engine/journal.h"
 #include "redis/script_safety.h"
 
 namespace keyshift {
 
-// Line 1 is the shebang; kScriptSafetyLua goes after it (ReadScript()).
+// Line 1 is the shebang; kScriptSafetyLua goes after it (ReadBatch()).
 const char* const kReadScript = R"LUA(
--- keyshift read: KEYS[1] data key, KEYS[2] its journal hash; ARGV[1] '1' to
--- report keys already journaled as done, 'c' for catch-up's done (caught_up).
-local key = KEYS[1]
-if ARGV[1] == '1' and redis.call('HEXISTS', KEYS[2], key) == 1 then return {'done'} end
-if ARGV[1] == 'c' and caught_up(KEYS[2], key) then return {'done'} end
-local t = redis.call('TYPE', key).ok
-if t == 'none' then return {'none'} end
-if not READ_COMMAND[t] then return {'unsupported', t} end
-local dump = redis.call('DUMP', key)
-local expire_at = string.format('%d', redis.call('PEXPIRETIME', key))
-local flat = read_flat(key, t)
-return {t, expire_at, content_digest(t, flat), tostring(#dump), flat, redis.sha1hex(dump)}
+-- keyshift read: KEYS are pairs of a data key and its journal hash. ARGV[1]
+-- '1' reports keys already journaled as done, 'c' catch-up's done
+-- (caught_up), '0' neither; ARGV[2] the scan's type ('' none); ARGV[3] 'd'
+-- the DUMP's size and sha1, 's' its size, '' no DUMP.
+local rule, want, dump_rule = ARGV[1], ARGV[2], ARGV[3]
+-- A key that exists is never empty, so an empty read means "not this type
+-- or gone": only then is TYPE asked.
+local function type_and_flat(key)
+  if want ~= '' then
+    local ok, flat = pcall(read_flat, key, want)
+    if ok and flat[1] then return want, flat end
+  end
+  local t = redis.call('TYPE', key).ok
+  if not READ_COMMAND[t] then return t end
+  return t, read_flat(key, t)
+end
+local function read_one(key, jkey)
+  if rule == '1' and redis.call('HEXISTS', jkey, key) == 1 then return {'done'} end
+  if rule == 'c' and caught_up(jkey, key) then return {'done'} end
+  local t, flat = type_and_flat(key)
+  if t == 'none' then return {'none'} end
+  if not flat then return {'unsupported', t} end
+  local r = {t, string.format('%d', redis.call('PEXPIRETIME', key)), flat}
+  if dump_rule ~= '' then
+    local dump = redis.call('DUMP', key)
+    r[4] = tostring(#dump)
+    if dump_rule == 'd' then r[5] = redis.sha1hex(dump) end
+  end
+  return r
+end
+local out = {}
+for i = 1, #KEYS, 2 do out[#out + 1] = read_one(KEYS[i], KEYS[i + 1]) end
+return out
 )LUA";
+
+namespace {
+
+const LuaScript& ReadScript() {
+  static const LuaScript script(std::string("#!lua flags=no-writes\n") + kScriptSafetyLua + kCatchupDoneLua +
+                                kReadScript);
+  return script;
+}
+
+const char* DumpRule(ReadOptions::Dump dump) {
+  return dump == ReadOptions::kDumpDigest ? "d" : dump == ReadOptions::kDumpSize ? "s" : "";
+}
+
+}  // namespace
+
+std::string FlatContentDigest(const std::string& type, const std::vector<Reply>& flat) {
+  std::string all = type;
+  if (type == "hash" || type == "set") {
+    bool hash = type == "hash";
+    std::vector<std::string> parts;
+    parts.reserve(flat.size());
+    for (size_t i = 0; i < flat.size(); i += hash ? 2 : 1)
+      parts.push_back(Sha1Hex(hash && i + 1 < flat.size()
+                                  ? std::to_string(flat[i].str.size()) + ":" + flat[i].str + flat[i + 1].str
+                                  : flat[i].str));
+    std::sort(parts.begin(), parts.end());  // bytewise, as hex_less in the script
+    all += "|";
+    for (const auto& p : parts) all += p;
+    return Sha1Hex(all);
+  }
+  for (const Reply& e : flat) {
+    all += "|";
+    all += std::to_string(e.str.size());
+    all += ":";
+    all += e.str;
+  }
+  return Sha1Hex(all);
+}
 
 Value ValueFromReplies(KeyType type, const std::vector<Reply>& el, size_t from, size_t to) {
   Value v;
@@ -34,8 +94,10 @@ Value ValueFromReplies(KeyType type, const std::vector<Reply>& el, size_t from, 
   if (type == KeyType::kString) {
     if (from < to) v.str = el[from].str;
   } else if (type == KeyType::kHash || type == KeyType::kZSet) {
+    v.pairs.reserve((to - from) / 2);
     for (size_t i = from; i + 1 < to; i += 2) v.pairs.emplace_back(el[i].str, el[i + 1].str);
   } else {
+    v.items.reserve(to - from);
     for (size_t i = from; i < to; ++i) v.items.push_back(el[i].str);
   }
   v.Normalize();
@@ -55,37 +117,67 @@ Result<KeySnapshot> SnapshotFromReply(const std::string& key, const Reply& reply
     s.state = KeySnapshot::kUnsupported;
     s.type_name = el.size() > 1 ? el[1].str : "?";
   } else {
-    if (el.size() < 5) return Fail(fmt::format("reading key '{}': short reply", key));
+    if (el.size() < 3) return Fail(fmt::format("reading key '{}': short reply", key));
     s.state = KeySnapshot::kPresent;
     s.type_name = head;
     s.expire_at = std::strtoll(el[1].str.c_str(), nullptr, 10);
-    s.digest = el[2].str;
-    s.dump_bytes = std::strtoll(el[3].str.c_str(), nullptr, 10);
-    s.value = ValueFromReplies(KeyTypeFromName(head), el[4].elements, 0, el[4].elements.size());
-    if (el.size() > 5) s.dump_digest = el[5].str;
+    const std::vector<Reply>& flat = el[2].elements;
+    s.digest = FlatContentDigest(head, flat);
+    s.value = ValueFromReplies(KeyTypeFromName(head), flat, 0, flat.size());
+    if (el.size() > 3) s.dump_bytes = std::strtoll(el[3].str.c_str(), nullptr, 10);
+    if (el.size() > 4) s.dump_digest = el[4].str;
   }
   return s;
 }
 
-Result<std::vector<KeySnapshot>> ReadKeys(ScriptCache& scripts, const StateKeys& state, long long version,
-                                          const std::vector<std::string>& keys, bool skip_done, bool catchup) {
+Command ReadCall(ScriptCache& scripts, const StateKeys& state, long long version,
+                    const std::vector<std::string>& keys, size_t from, size_t to, const ReadOptions& options) {
+  std::vector<std::string> names;
+  names.reserve(2 * (to - from));
+  for (size_t i = from; i < to; ++i) names.insert(names.end(), {keys[i], state.journal(version, keys[i])});
+  const char* done_rule = options.catchup ? "c" : options.skip_done ? "1" : "0";
+  return scripts.Evalsha(ReadScript(), names,
+                         {done_rule, options.type ? KeyTypeName(*options.type) : "", DumpRule(options.dump)});
+}
+
+Status SnapshotsFromCall(const std::vector<std::string>& keys, size_t from, size_t to, const Reply& reply,
+                         std::vector<KeySnapshot>* out) {
+  if (reply.is_error()) return Fail(fmt::format("reading key '{}': {}", keys[from], reply.str));
+  if (reply.kind != Reply::kArray || reply.elements.size() != to - from)
+    return Fail(fmt::format("reading key '{}': unexpected reply", keys[from]));
+  for (size_t i = from; i < to; ++i) {
+    auto snap = SnapshotFromReply(keys[i], reply.elements[i - from]);
+    if (!snap.ok()) return snap.error();
+    out->push_back(std::move(snap.value()));
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<KeySnapshot>> ReadBatch(ScriptCache& scripts, const StateKeys& state, long long version,
+                                           const std::vector<std::string>& keys, const ReadOptions& options) {
+  size_t per_call = std::max<size_t>(1, options.per_call);
   std::vector<Command> commands;
-  commands.reserve(keys.size());
-  static const LuaScript read_script(std::string("#!lua flags=no-writes\n") + kScriptSafetyLua + kCatchupDoneLua +
-                                     kReadScript);
-  const char* done_rule = catchup ? "c" : skip_done ? "1" : "0";
-  for (const auto& key : keys)
-    commands.push_back(scripts.Evalsha(read_script, {key, state.journal(version, key)}, {done_rule}));
+  commands.reserve(keys.size() / per_call + 1);
+  for (size_t from = 0; from < keys.size(); from += per_call)
+    commands.push_back(ReadCall(scripts, state, version, keys, from, std::min(keys.size(), from + per_call), options));
   auto replies = scripts.Run(commands);
   if (!replies.ok()) return replies.error();
   std::vector<KeySnapshot> out;
   out.reserve(keys.size());
-  for (size_t i = 0; i < keys.size(); ++i) {
-    auto snap = SnapshotFromReply(keys[i], (*replies)[i]);
-    if (!snap.ok()) return snap.error();
-    out.push_back(std::move(snap.value()));
+  for (size_t c = 0; c < commands.size(); ++c) {
+    size_t from = c * per_call;
+    if (Status st = SnapshotsFromCall(keys, from, std::min(keys.size(), from + per_call), (*replies)[c], &out); !st)
+      return st.error();
   }
   return out;
+}
+
+Result<std::vector<KeySnapshot>> ReadKeys(ScriptCache& scripts, const StateKeys& state, long long version,
+                                          const std::vector<std::string>& keys, bool skip_done, bool catchup) {
+  ReadOptions options;
+  options.skip_done = skip_done;
+  options.catchup = catchup;
+  return ReadBatch(scripts, state, version, keys, options);
 }
 
 }  // namespace keyshift

@@ -4,8 +4,17 @@
 // journaled it (journal.h: then it must not be transformed again).
 // With `catchup`, "done" is catch-up's (journal.h, kCatchupDoneLua).
 // The read script is flagged no-writes, so dry-runs and replicas can use it.
+//
+// Cost. One script call reads several keys (ReadOptions::per_call; 1 on a
+// cluster, where a script reaches one slot). The content digest is computed
+// here, from the very elements Redis replied with, not in Redis: Redis is
+// the shared, single-threaded resource. The DUMP is read only when asked
+// (its size for the journal estimate, its sha1 for format-1 journal entries):
+// the CAS writer reads and journals the DUMP itself. With a scan type, the
+// value is read as that type and TYPE is asked only when that fails.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,18 +34,41 @@ struct KeySnapshot {
   Value value;
   long long expire_at = -1;  // absolute ms; -1 = no expiry
   std::string digest;        // content digest (script_safety.h)
-  std::string dump_digest;   // sha1 of DUMP: what format-1 journal entries hold
-  long long dump_bytes = 0;  // journal cost of changing this key
+  std::string dump_digest;   // sha1 of DUMP: what format-1 journal entries hold (ReadOptions::kDumpDigest)
+  long long dump_bytes = 0;  // journal cost of changing this key (unless ReadOptions::kNoDump)
   // What a write of this key must find unchanged (kPresent only).
   CasCondition cas() const { return CasCondition{type_name, digest, expire_at}; }
 };
 
+struct ReadOptions {
+  enum Dump { kDumpDigest, kDumpSize, kNoDump };
+  bool skip_done = true;          // report keys V journaled as done
+  bool catchup = false;           // "done" is catch-up's
+  std::optional<KeyType> type;    // the scan's type: read as it first
+  Dump dump = kDumpDigest;
+  size_t per_call = 1;            // keys per script call
+};
+
+Result<std::vector<KeySnapshot>> ReadBatch(ScriptCache& scripts, const StateKeys& state, long long version,
+                                           const std::vector<std::string>& keys, const ReadOptions& options);
+
+// The read script call for keys[from, to), and its reply as snapshots
+// appended to *out: for callers that stream the calls (host_strategy.h).
+Command ReadCall(ScriptCache& scripts, const StateKeys& state, long long version, const std::vector<std::string>& keys,
+                 size_t from, size_t to, const ReadOptions& options);
+Status SnapshotsFromCall(const std::vector<std::string>& keys, size_t from, size_t to, const Reply& reply,
+                         std::vector<KeySnapshot>* out);
+
+// One key per call, DUMP digest included (rollback, plan, verify, server mode).
 Result<std::vector<KeySnapshot>> ReadKeys(ScriptCache& scripts, const StateKeys& state, long long version,
                                           const std::vector<std::string>& keys, bool skip_done = true,
                                           bool catchup = false);
 
-// Converts one reply of the read script (exposed for tests).
+// Converts one key's part of the read script's reply (exposed for tests).
 Result<KeySnapshot> SnapshotFromReply(const std::string& key, const Reply& reply);
+
+// content_digest (script_safety.h) of `flat`, the reply of READ_COMMAND[type].
+std::string FlatContentDigest(const std::string& type, const std::vector<Reply>& flat);
 
 // A Value of `type` from replies el[from, to): a string's text, hash and zset
 // pairs (field/member first), list and set items. Shared with server mode.

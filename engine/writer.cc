@@ -1,42 +1,64 @@
 // The CAS write script and the batch writer.
 #include "engine/writer.h"
 
+#include <algorithm>
+#include <cstdlib>
+#include <iterator>
+
 #include <fmt/format.h>
 
 #include "engine/journal.h"
+#include "engine/rollback.h"
 #include "redis/script_safety.h"
 
 namespace keyshift {
 
-// KEYS: data key, its journal hash, target key, target's journal hash.
-// ARGV: digest, expire_at, action (W|D|R), type, elements...
+// Several ops per call. KEYS: per op its data key, journal hash, target key
+// and target's journal hash. ARGV: per op the count of its arguments (n),
+// the content digest of what it writes ('' to read it back), then n
+// arguments: digest, expire_at, action (W|D|R), type, elements... Returns per op 'ok:'
+// and the previous DUMP's size, 'done', 'changed', 'target_exists', or 'E'
+// and the error: one op's failure (a refused command) leaves the others' results standing.
 const char* const kWriteScript = R"LUA(-- keyshift CAS write
-local key, jkey, target, tjkey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local digest, expire_at, action, typ = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-if already_done(jkey, key) then return 'done' end
-local dump = redis.call('DUMP', key)
-if not dump or redis.call('TYPE', key).ok ~= typ
-   or string.format('%d', redis.call('PEXPIRETIME', key)) ~= expire_at
-   or digest_of(key, typ) ~= digest then
-  return 'changed'
-end
-local old_target
-if action == 'R' and redis.call('EXISTS', target) == 1 then
-  if not may_replace(tjkey, target, key) then return 'target_exists' end
-  local refusal = refused({{'DEL', target}, {'RESTORE', target}, {'HSET', tjkey}})
+local function write_one(key, jkey, target, tjkey, first, last, post)
+  local digest, expire_at, action, typ = ARGV[first], ARGV[first + 1], ARGV[first + 2], ARGV[first + 3]
+  if already_done(jkey, key) then return 'done' end
+  local dump = redis.call('DUMP', key)
+  if not dump or redis.call('TYPE', key).ok ~= typ
+     or string.format('%d', redis.call('PEXPIRETIME', key)) ~= expire_at
+     or digest_of(key, typ) ~= digest then
+    return 'changed'
+  end
+  local old_target
+  if action == 'R' and redis.call('EXISTS', target) == 1 then
+    if not may_replace(tjkey, target, key) then return 'target_exists' end
+    local refusal = refused({{'DEL', target}, {'RESTORE', target}, {'HSET', tjkey}})
+    if refusal then return refusal end
+    old_target = {redis.call('DUMP', target), redis.call('PEXPIRETIME', target), redis.call('HGET', tjkey, target)}
+    redis.call('DEL', target)
+  end
+  local function write(dest) return write_value(dest, typ, ARGV, first + 4, expire_at, last, post) end
+  local refusal = record_change(key, jkey, action, typ, target, tjkey, expire_at, dump, write)
+  if refusal and old_target then  -- put back the target this call removed
+    local at = old_target[2] == -1 and 0 or old_target[2]
+    redis.call('RESTORE', target, at, old_target[1], 'REPLACE', 'ABSTTL')
+    redis.call('HSET', tjkey, target, old_target[3])
+  end
   if refusal then return refusal end
-  old_target = {redis.call('DUMP', target), redis.call('PEXPIRETIME', target), redis.call('HGET', tjkey, target)}
-  redis.call('DEL', target)
+  return 'ok:' .. #dump
 end
-local function write(dest) return write_value(dest, typ, ARGV, 5, expire_at) end
-local refusal = record_change(key, jkey, action, typ, target, tjkey, expire_at, dump, write)
-if refusal and old_target then  -- put back the target this call removed
-  local at = old_target[2] == -1 and 0 or old_target[2]
-  redis.call('RESTORE', target, at, old_target[1], 'REPLACE', 'ABSTTL')
-  redis.call('HSET', tjkey, target, old_target[3])
+local out, at = {}, 1
+for i = 1, #KEYS, 4 do
+  local n = tonumber(ARGV[at])
+  local ok, r = pcall(write_one, KEYS[i], KEYS[i + 1], KEYS[i + 2], KEYS[i + 3], at + 2, at + 1 + n, ARGV[at + 1])
+  if not ok or type(r) == 'table' then
+    local e = type(r) == 'table' and (r.err or r.ok) or r
+    r = 'E' .. tostring(e)
+  end
+  out[#out + 1] = r
+  at = at + n + 2
 end
-if refusal then return refusal end
-return 'ok'
+return out
 )LUA";
 
 namespace {
@@ -81,26 +103,71 @@ std::vector<std::string> WriteArgs(const WriteOp& op) {
   return args;
 }
 
-Result<std::vector<WriteStatus>> WriteBatch(ScriptCache& scripts, const StateKeys& state, long long version,
-                                            const std::vector<WriteOp>& ops, bool catchup) {
-  std::vector<Command> commands;
-  commands.reserve(ops.size());
-  for (const auto& op : ops) {
-    const std::string& key = op.key;
-    const std::string& target = op.action == KeyAction::kRename ? op.new_key : key;
-    commands.push_back(scripts.Evalsha(
-        WriteScript(catchup), {key, state.journal(version, key), target, state.journal(version, target)}, WriteArgs(op)));
+namespace {
+
+// The content digest of what `op` writes, as Redis will hold it: a string,
+// hash, list or set holds exactly the elements written (a hash's fields and
+// a set's members are unique in a Value). Redis reformats zset scores
+// ("1.0" reads back as "1"): "" lets the script read those back.
+std::string PostDigest(const WriteOp& op) {
+  if (op.action == KeyAction::kDelete || op.value.type == KeyType::kZSet) return "";
+  return ContentDigest(op.value);
+}
+
+Result<WriteResult> ResultOf(const std::string& key, const Reply& r) {
+  if (r.is_error()) return Fail(fmt::format("writing key '{}': {}", key, r.str));
+  if (r.str.compare(0, 3, "ok:") == 0) return WriteResult{WriteStatus::kWritten, std::atoll(r.str.c_str() + 3)};
+  if (r.str == "done") return WriteResult{WriteStatus::kDone, 0};
+  if (r.str == "target_exists") return WriteResult{WriteStatus::kTargetExists, 0};
+  if (r.str == "changed") return WriteResult{WriteStatus::kChanged, 0};
+  return Fail(fmt::format("writing key '{}': {}", key, r.str.empty() ? "unexpected reply" : r.str.substr(1)));
+}
+
+}  // namespace
+
+Command WriteCall(ScriptCache& scripts, const StateKeys& state, long long version, const std::vector<WriteOp>& ops,
+                     size_t from, size_t to, bool catchup) {
+  std::vector<std::string> names, args;
+  names.reserve(4 * (to - from));
+  for (size_t i = from; i < to; ++i) {
+    const WriteOp& op = ops[i];
+    const std::string& target = op.action == KeyAction::kRename ? op.new_key : op.key;
+    names.insert(names.end(), {op.key, state.journal(version, op.key), target, state.journal(version, target)});
+    std::vector<std::string> own = WriteArgs(op);
+    args.push_back(std::to_string(own.size()));
+    args.push_back(PostDigest(op));
+    std::move(own.begin(), own.end(), std::back_inserter(args));
   }
+  return scripts.Evalsha(WriteScript(catchup), names, args);
+}
+
+Status ResultsFromCall(const std::vector<WriteOp>& ops, size_t from, size_t to, const Reply& reply,
+                       std::vector<WriteResult>* out) {
+  if (reply.is_error()) return Fail(fmt::format("writing key '{}': {}", ops[from].key, reply.str));
+  if (reply.kind != Reply::kArray || reply.elements.size() != to - from)
+    return Fail(fmt::format("writing key '{}': unexpected reply", ops[from].key));
+  for (size_t i = from; i < to; ++i) {
+    auto one = ResultOf(ops[i].key, reply.elements[i - from]);
+    if (!one.ok()) return one.error();
+    out->push_back(*one);
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<WriteResult>> WriteBatch(ScriptCache& scripts, const StateKeys& state, long long version,
+                                            const std::vector<WriteOp>& ops, bool catchup, size_t per_call) {
+  per_call = std::max<size_t>(1, per_call);
+  std::vector<Command> commands;
+  for (size_t from = 0; from < ops.size(); from += per_call)
+    commands.push_back(WriteCall(scripts, state, version, ops, from, std::min(ops.size(), from + per_call), catchup));
   auto replies = scripts.Run(commands);
   if (!replies.ok()) return replies.error();
-  std::vector<WriteStatus> out;
-  for (size_t i = 0; i < ops.size(); ++i) {
-    const Reply& r = (*replies)[i];
-    if (r.is_error()) return Fail(fmt::format("writing key '{}': {}", ops[i].key, r.str));
-    if (r.str == "ok") out.push_back(WriteStatus::kWritten);
-    else if (r.str == "done") out.push_back(WriteStatus::kDone);
-    else if (r.str == "target_exists") out.push_back(WriteStatus::kTargetExists);
-    else out.push_back(WriteStatus::kChanged);
+  std::vector<WriteResult> out;
+  out.reserve(ops.size());
+  for (size_t c = 0; c < commands.size(); ++c) {
+    size_t from = c * per_call;
+    if (Status st = ResultsFromCall(ops, from, std::min(ops.size(), from + per_call), (*replies)[c], &out); !st)
+      return st.error();
   }
   return out;
 }

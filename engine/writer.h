@@ -1,5 +1,6 @@
 // The compare-and-set writer: the one path by which keyshift changes an
-// application key. One script call per key, pipelined per batch, that
+// application key. One script call per `per_call` keys (1 on a cluster: a
+// script reaches one slot), pipelined per batch, that for each key
 //   1. refuses if migration V already journaled the key ("done"),
 //   2. refuses if the key's type, content digest (script_safety.h) or expiry
 //      differs from what was read (the op's CasCondition, cas_condition.h)
@@ -34,10 +35,23 @@ struct WriteOp {
 
 enum class WriteStatus { kWritten, kChanged, kDone, kTargetExists };
 
-// Sends every op in one pipeline; one status per op. A Redis error reply
-// (e.g. OOM) is an Error naming the key.
-Result<std::vector<WriteStatus>> WriteBatch(ScriptCache& scripts, const StateKeys& state, long long version,
-                                            const std::vector<WriteOp>& ops, bool catchup = false);
+struct WriteResult {
+  WriteStatus status = WriteStatus::kChanged;
+  long long dump_bytes = 0;  // kWritten: size of the DUMP journaled (the journal's cost)
+};
+
+// Sends every op in one pipeline, `per_call` ops per script call; one result
+// per op. A Redis error for a key (e.g. OOM) is an Error naming the key.
+Result<std::vector<WriteResult>> WriteBatch(ScriptCache& scripts, const StateKeys& state, long long version,
+                                            const std::vector<WriteOp>& ops, bool catchup = false,
+                                            size_t per_call = 1);
+
+// The write script call for ops[from, to), and its reply as results appended
+// to *out: for callers that stream the calls (host_strategy.h).
+Command WriteCall(ScriptCache& scripts, const StateKeys& state, long long version, const std::vector<WriteOp>& ops,
+                  size_t from, size_t to, bool catchup);
+Status ResultsFromCall(const std::vector<WriteOp>& ops, size_t from, size_t to, const Reply& reply,
+                       std::vector<WriteResult>* out);
 
 // `v`'s elements as write_value (server_mode/write_lua.h) takes them.
 void AppendValueArgs(const Value& v, std::vector<std::string>* args);

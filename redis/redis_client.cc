@@ -96,6 +96,7 @@ class StreamConnection final : public RedisConnection {
   std::string Describe() const override { return url_.Redacted(); }
   Status Send(const Command& command) override;
   Result<std::optional<Reply>> Receive(int timeout_ms) override;
+  bool CanStream() const override { return true; }
 
  private:
   Status Lost(const std::string& reason);

@@ -74,6 +74,9 @@ class RedisConnection {
   // connection is unusable after a transport Error: open a new one.
   virtual Status Send(const Command& command);
   virtual Result<std::optional<Reply>> Receive(int timeout_ms);
+  // Whether Send/Receive carry ordinary commands and their replies in order
+  // (one server, one connection), so a caller may keep several in flight.
+  virtual bool CanStream() const { return false; }
 };
 
 // Connects (TLS when url.tls.enabled), authenticates and selects the

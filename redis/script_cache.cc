@@ -56,4 +56,61 @@ Result<std::vector<Reply>> ScriptCache::Run(const std::vector<Command>& commands
   return replies;
 }
 
+namespace {
+
+constexpr int kReplyTimeoutMs = 30000;
+
+bool NoScript(const Reply& r) { return r.is_error() && r.str.compare(0, 8, "NOSCRIPT") == 0; }
+
+}  // namespace
+
+// The next reply on the wire into read_.
+Status ScriptCache::ReadOne() {
+  auto got = conn_->Receive(kReplyTimeoutMs);
+  if (!got.ok()) return got.error();
+  if (!*got) return Fail(fmt::format("no reply from {} within {} ms", conn_->Describe(), kReplyTimeoutMs));
+  read_.push_back(std::move(**got));
+  --on_wire_;
+  return Status::Ok();
+}
+
+Status ScriptCache::Drain() {
+  while (on_wire_ > 0)
+    if (Status st = ReadOne(); !st) return st;
+  return Status::Ok();
+}
+
+void ScriptCache::Forget() {
+  (void)Drain();
+  sent_.clear();
+  read_.clear();
+  on_wire_ = 0;
+}
+
+Status ScriptCache::Send(Command command) {
+  bool unloaded = command.size() > 1 && command[0] == "EVALSHA" && !loaded_.count(command[1]);
+  if (unloaded && !sent_.empty())  // SCRIPT LOAD's reply must not be taken for another's
+    if (Status st = Drain(); !st) return st;
+  if (Status st = LoadNew({command}); !st) return st;
+  if (Status st = conn_->Send(command); !st) return st;
+  sent_.push_back(std::move(command));
+  ++on_wire_;
+  return Status::Ok();
+}
+
+Result<Reply> ScriptCache::Next() {
+  if (sent_.empty()) return Fail("internal error: no Redis call in flight");
+  if (read_.empty())
+    if (Status st = ReadOne(); !st) return st.error();
+  Reply reply = std::move(read_.front());
+  read_.pop_front();
+  Command command = std::move(sent_.front());
+  sent_.pop_front();
+  if (!NoScript(reply)) return reply;
+  if (Status st = Drain(); !st) return st.error();
+  auto again = Run({command});
+  if (!again.ok()) return again.error();
+  return std::move(again->front());
+}
+
 }  // namespace keyshift

@@ -4,6 +4,7 @@
 // cannot have run.
 #pragma once
 
+#include <deque>
 #include <map>
 #include <set>
 #include <string>
@@ -33,9 +34,28 @@ class ScriptCache {
   Result<std::vector<Reply>> Run(const std::vector<Command>& commands);
   RedisConnection* connection() const { return conn_; }
 
+  // Streaming, where the connection CanStream(): Send puts a command on the
+  // wire now; Next returns the reply of the oldest one sent and not yet
+  // taken, so the caller works while Redis runs the rest. A command answered
+  // NOSCRIPT did not run: it runs again (Run) once the replies ahead of it
+  // on the wire are read. Run() and Send() may not mix while calls are in flight.
+  Status Send(Command command);
+  Result<Reply> Next();
+  size_t in_flight() const { return sent_.size(); }
+  // Reads every reply still on the wire (they stay queued for Next), so the
+  // connection may carry other commands, e.g. a lock renewal, in between.
+  Status Drain();
+  // After an error mid-stream: reads what is left on the wire, if it can,
+  // and forgets every call in flight.
+  void Forget();
+
  private:
   RedisConnection* conn_;
   Status LoadNew(const std::vector<Command>& commands);
+  Status ReadOne();
+  std::deque<Command> sent_;  // awaiting Next, oldest first
+  std::deque<Reply> read_;    // replies read ahead for sent_'s first entries
+  size_t on_wire_ = 0;        // of sent_, replies not yet read
   std::map<std::string, const LuaScript*> scripts_;
   std::set<std::string> loaded_;  // shas this cache has sent SCRIPT LOAD for  // sha1 -> script; scripts outlive the cache's use
 };

@@ -127,6 +127,7 @@ class SingleServerTopology final : public Topology {
   std::string Describe() const override { return conn_->Describe(); }
   Status Send(const Command& command) override { return conn_->Send(command); }
   Result<std::optional<Reply>> Receive(int timeout_ms) override { return conn_->Receive(timeout_ms); }
+  bool CanStream() const override { return conn_->CanStream(); }
   bool cluster() const override { return false; }
   Result<std::vector<NodeRef>> Primaries() override {
     return std::vector<NodeRef>{NodeRef{"", conn_->Describe(), conn_.get()}};

@@ -10,12 +10,12 @@ end
 
 const char* const kWriteValueLua = R"LUA(
 local WRITE_COMMAND = { string = 'SET', hash = 'HSET', list = 'RPUSH', set = 'SADD', zset = 'ZADD' }
-local function write_value(dest, typ, args, first, expire_at)
+local function write_value(dest, typ, args, first, expire_at, last, post)
   if typ == 'string' then
     redis.call('SET', dest, args[first])
   else
     local command = WRITE_COMMAND[typ]
-    local i, n = first, #args
+    local i, n = first, last or #args
     while i <= n do  -- chunks of 1000: unpack has a stack limit; pairs never split
       local last = math.min(i + 999, n)
       redis.call(command, dest, unpack(args, i, last))
@@ -23,6 +23,7 @@ local function write_value(dest, typ, args, first, expire_at)
     end
   end
   if expire_at ~= '-1' then redis.call('PEXPIREAT', dest, expire_at) end
+  if post and post ~= '' then return post end
   return digest_of(dest, typ)
 end
 

@@ -11,9 +11,11 @@ namespace keyshift {
 extern const char* const kJournalEntryLua;
 
 // Lua 5.1 source shared with server mode (needs kScriptSafetyLua and
-// journal_entry first): `write_value(dest, type, args, first, expire_at)`
-// stores args[first..] as dest's value (zset args: score before member),
-// restores the absolute expiry and returns the new content digest;
+// journal_entry first): `write_value(dest, type, args, first, expire_at[, last,
+// post])` stores args[first..last] (last: #args) as dest's value (zset args:
+// score before member), restores the absolute expiry and returns the new
+// content digest: `post` when given (the host computed it from the very
+// elements written, see writer.h), else read back and computed here;
 // `record_change(...)` deletes, rewrites or moves the key and journals it, in
 // the caller's script, or returns an error reply with the key untouched.
 extern const char* const kWriteValueLua;

@@ -76,7 +76,7 @@ bool Write(Topology& reader, Topology& conn, const StateKeys& state, const Scena
   REQUIRE(snaps.ok());
   WriteOp op{s.key, snaps->front().cas(), s.action, s.new_key, s.value};
   auto statuses = WriteBatch(write_scripts, state, kVersion, {op});
-  return statuses.ok() && statuses->front() == WriteStatus::kWritten;
+  return statuses.ok() && statuses->front().status == WriteStatus::kWritten;
 }
 
 // The server-mode script making each scenario's change.
