@@ -178,7 +178,8 @@ Result<std::vector<ServerKeyResult>> ServerRunner::Run(const std::vector<std::st
         continue;
       }
       for (size_t k = 0; k < idx.size(); ++k) {
-        const Reply& one = WholeCall(r) ? r : k < r.elements.size() ? r.elements[k] : Reply{};
+        static const Reply kMissing;
+        const Reply& one = WholeCall(r) ? r : k < r.elements.size() ? r.elements[k] : kMissing;
         if (!WholeCall(r) && one.kind == Reply::kArray && !one.elements.empty() && one.elements[0].str == "retry")
           todo.push_back(idx[k]);
         else
