@@ -107,12 +107,14 @@ local top_value, top_raw = nil, nil
 
 -- Speed only, never output: strings decode met without escapes (encode
 -- writes them without looking for bytes to escape) and the text of numbers
--- encode wrote. Emptied when full, so they stay small.
-local CACHE_MAX = 4096
+-- encode wrote. Emptied when full and holding short strings only, so they
+-- stay small (the host keeps this module for a whole run: at most ~1 MiB).
+local CACHE_MAX, PLAIN_MAX_LEN = 4096, 256
 local plain, nplain = {}, 0
 local numtext, nnumtext = {}, 0
 
 local function mark_plain(s)
+  if #s > PLAIN_MAX_LEN then return end
   if nplain >= CACHE_MAX then plain, nplain = {}, 0 end
   if not plain[s] then
     plain[s] = true

@@ -446,6 +446,9 @@ do
   local escaped = json.decode('["q\\"x","t\\tab"]')
   T:eq("escaped strings read back", escaped[1] .. escaped[2], 'q"xt\tab')
   T:eq("escaped strings written again", json.encode({ b = escaped[1], c = escaped[2] }), '{"b":"q\\"x","c":"t\\tab"}')
+  local long = string.rep("abc ", 300)
+  T:eq("long plain string round trip", json.encode(json.decode('["' .. long .. '"]')), '["' .. long .. '"]')
+  T:eq("long string with a quote", json.encode({ long .. '"' }), '["' .. long .. '\\""]')
   for i = 1, 5000 do json.encode({ i + 0.5, "w" .. i }) end
   T:eq("numbers after many encodes", json.encode({ 0.1, 5, -0.0, 2 ^ 53, 1 / 3, 1e300 }),
        "[0.1,5,0,9007199254740992,0.3333333333333333,1e+300]")
