@@ -122,7 +122,8 @@ end
 -- Every key's transform runs before the first write, so SCRIPT KILL can
 -- still stop the call with nothing written. A key whose value an earlier key
 -- of this call is about to write (a rename target, a repeated key), and every
--- key once BYTE_BUDGET bytes were read, answer 'retry': the client sends them
+-- key once BYTE_BUDGET bytes were read or are to be written, answer 'retry':
+-- the client sends them
 -- again in a later call, where they see those writes.
 local replies, changes, touched, read = {}, {}, {}, 0
 for i = 1, nkeys, 2 do
@@ -138,7 +139,8 @@ for i = 1, nkeys, 2 do
     break
   end
   replies[n], read = reply, read + size
-  if change then
+  if change then  -- what it will write counts too: the writes cannot be killed
+    read = read + size_of(change.flat)
     changes[#changes + 1], touched[key] = n, true
     if change.new_key then touched[change.new_key] = true end
     replies[n] = change

@@ -34,8 +34,9 @@
 
 namespace keyshift {
 
-// Bytes of values one call reads before it leaves its remaining keys for the
-// next call: a call's run time stays near that of a few keys' transforms.
+// Bytes of values one call reads or is to write before it leaves its
+// remaining keys for the next call: a call's run time, and the part of it
+// SCRIPT KILL cannot stop (the writes), stay near that of a few keys.
 inline constexpr long long kServerCallByteBudget = 256 * 1024;
 
 struct ServerScript {

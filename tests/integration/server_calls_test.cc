@@ -139,3 +139,21 @@ TEST_CASE("keys past a call's byte budget go in the next call, each transformed 
   CHECK(EvalshaCalls(*conn) >= 2);  // the budget split the batch
   CHECK(Values(*conn, NumberedKeys("r:", 0, 8)) == std::vector<std::string>(8, big + "!"));
 }
+
+TEST_CASE("what a call is to write counts against its byte budget too", "[redis][server]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  SeedStrings(*conn, "r:", 8, "v");
+  TempDir dir;
+  // Small values, large results: the writes (which SCRIPT KILL cannot stop)
+  // of one call stay within the budget, plus one key.
+  dir.Write("0001_grow.lua", Migration(fmt::format("    value = string.rep('y', {})", kServerCallByteBudget / 3)));
+  DirectRunner direct(*conn, dir);
+  Cmd(*conn, {"CONFIG", "RESETSTAT"});
+  auto results = direct.runner->Run(NumberedKeys("r:", 0, 8), /*dry_run=*/false);
+  REQUIRE(results.ok());
+  for (const auto& r : *results) CHECK(r.kind == ServerKeyResult::kWritten);
+  CHECK(EvalshaCalls(*conn) >= 2);
+  std::string grown(kServerCallByteBudget / 3, 'y');
+  CHECK(Values(*conn, NumberedKeys("r:", 0, 8)) == std::vector<std::string>(8, grown + "!"));
+}
