@@ -43,11 +43,25 @@ local function read_value(key, t)
   for i = 1, #flat, 2 do
     if t == 'zset' then v[flat[i]] = tonumber(flat[i + 1]) else v[flat[i]] = flat[i + 1] end
   end
-  return v
+  return v, flat
 end
 local function same(a, b)
   if a == nil or #a ~= #b then return false end
   for i = 1, #a do if a[i] ~= b[i] then return false end end
+  return true
+end
+-- A hash's HGETALL reply (which the transform cannot edit) as a map.
+local function pairs_map(raw)
+  local m = {}
+  for i = 1, #raw, 2 do m[raw[i]] = raw[i + 1] end
+  return m
+end
+-- Whether the runner's flat hash `a` holds exactly the pairs of the HGETALL
+-- reply `raw`: same() without normalising (sorting) the hash as it was.
+local function same_pairs(a, raw)
+  if a == nil or #a ~= #raw then return false end
+  local m = pairs_map(raw)
+  for i = 1, #a, 2 do if m[a[i]] ~= a[i + 1] then return false end end
   return true
 end
 local function size_of(flat)
@@ -67,14 +81,20 @@ local function compute(key, jkey)
     return {'unsupported', t}, nil, 0
   end
   local mig = load_migration()  -- afresh for every key, as when each key had its own call
-  local value = read_value(key, t)
-  local before = runner.normalize(t, value)  -- a copy: the transform may edit value in place
-  local size = size_of(before)
+  local value, raw = read_value(key, t)
+  -- The value as it was, normalised (a copy: the transform may edit value in
+  -- place); for a hash only where needed, from its reply.
+  local before = t ~= 'hash' and runner.normalize(t, value)
+  local function before_flat()
+    if t == 'hash' and not before then before = runner.normalize(t, pairs_map(raw)) end
+    return before
+  end
+  local size = size_of(t == 'hash' and raw or before)
   local ok, action, flat, new_key = pcall(runner.apply, mig.transform, key, t, value)
   if not ok then return {'error', tostring(action)}, nil, size end
   if action == 'error' then return {'error', flat}, nil, size end
   if action == 'keep' then return {'keep'}, nil, size end
-  if action == 'rename' and flat == nil then flat = before end
+  if action == 'rename' and flat == nil then flat = before_flat() end
   if action == 'rename' and new_key == key then action = 'write' end
   if action == 'rename' and string.sub(new_key, 1, #STATE_PREFIX) == STATE_PREFIX then
     return {'error', 'ks.rename target ' .. new_key .. " is inside keyshift's prefix '" .. STATE_PREFIX .. "'"}, nil, size
@@ -90,10 +110,13 @@ local function compute(key, jkey)
         'profile:{42}); the key was left as it was'}, nil, size
     end
   end
-  if action == 'write' and same(flat, before) then return {'keep'}, nil, size end
+  if action == 'write' and (t == 'hash' and same_pairs(flat, raw) or t ~= 'hash' and same(flat, before)) then
+    return {'keep'}, nil, size
+  end
   local code = ({write = 'W', delete = 'D', rename = 'R'})[action]
   local expire_at = string.format('%d', redis.call('PEXPIRETIME', key))
   if dry then
+    before_flat()
     local out = {'change', code, new_key or '', t, expire_at, tostring(#redis.call('DUMP', key)), tostring(#before)}
     for i = 1, #before do out[#out + 1] = before[i] end
     if flat then for i = 1, #flat do out[#out + 1] = flat[i] end end

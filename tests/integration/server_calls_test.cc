@@ -157,3 +157,35 @@ TEST_CASE("what a call is to write counts against its byte budget too", "[redis]
   std::string grown(kServerCallByteBudget / 3, 'y');
   CHECK(Values(*conn, NumberedKeys("r:", 0, 8)) == std::vector<std::string>(8, grown + "!"));
 }
+
+TEST_CASE("server mode: a hash returned unchanged is left alone; one renamed without a value moves as it was",
+          "[redis][server]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  for (int i = 0; i < 10; ++i) Cmd(*conn, {"HSET", "h:" + std::to_string(i), "b", "2", "a", std::to_string(i)});
+  TempDir dir;
+  dir.Write("0001_hashes.lua", R"(return {
+  description = "hashes", mode = "server", scan = { match = "h:*", type = "hash" },
+  transform = function(key, value)
+    if key == "h:1" then return ks.rename("h:moved") end
+    local i = tonumber(value.a)
+    if i % 2 == 0 then value.z = "x"; value.z = nil; return value end  -- the same pairs
+    value.c = "1"
+    return value
+  end })");
+  Keyshift ks(server, dir);
+  CliResult dry = ks.Run({"up", "--dry-run"});
+  INFO(Describe(dry));
+  CHECK(dry.exit_code == 0);
+  CHECK_THAT(dry.out, Catch::Contains("h:moved") && Catch::Contains("h:3") && !Catch::Contains("h:4"));
+  CliResult up = ks.Run({"up"});
+  INFO(Describe(up));
+  CHECK(up.exit_code == 0);
+  long long entries = 0;  // journal entries: one per changed key, two for the rename
+  for (const auto& j : ScanKeys(*conn, "keyshift:j:*")) entries += Cmd(*conn, {"HLEN", j}).integer;
+  CHECK(entries == 6);
+  CHECK(PairMap(Cmd(*conn, {"HGETALL", "h:moved"})) == std::map<std::string, std::string>{{"a", "1"}, {"b", "2"}});
+  CHECK(PairMap(Cmd(*conn, {"HGETALL", "h:4"})) == std::map<std::string, std::string>{{"a", "4"}, {"b", "2"}});
+  CHECK(PairMap(Cmd(*conn, {"HGETALL", "h:3"})) ==
+        std::map<std::string, std::string>{{"a", "3"}, {"b", "2"}, {"c", "1"}});
+}
