@@ -1,10 +1,14 @@
 // Pipelined server-mode calls and their replies.
 #include "engine/server_runner.h"
 
+#include "core/slot.h"
 #include "engine/reader.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <map>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -91,36 +95,102 @@ ServerKeyResult ServerRunner::Interpret(const std::string& key, const Reply& rep
   return failed("unexpected reply from the server-mode script");
 }
 
+std::vector<ServerRunner::Call> ServerRunner::Calls(const std::vector<std::string>& keys,
+                                                    const std::vector<size_t>& todo,
+                                                    const std::vector<bool>& alone) const {
+  std::vector<Call> calls;
+  std::map<int, size_t> open;  // slot (-1 off a cluster) -> its call still taking keys
+  for (size_t i : todo) {
+    if (alone[i]) {
+      calls.push_back({{i}});
+      continue;
+    }
+    int slot = cluster_ ? KeySlot(keys[i]) : -1;
+    auto it = open.find(slot);
+    if (it == open.end() || calls[it->second].keys.size() >= kServerKeysPerCall) {
+      open[slot] = calls.size();
+      calls.push_back({});
+    }
+    calls[open[slot]].keys.push_back(i);
+  }
+  return calls;
+}
+
+Command ServerRunner::CallCommand(const std::vector<std::string>& keys, const Call& call, bool dry_run,
+                                  const Lock* lock) {
+  std::vector<std::string> ks;
+  for (size_t i : call.keys) {
+    ks.push_back(keys[i]);
+    ks.push_back(keys_.journal(file_.version, keys[i]));
+  }
+  std::vector<std::string> args{std::string(dry_run ? "1" : "0") + (cluster_ ? "c" : "")};
+  // On a cluster the lock lives in another slot than almost every key: the
+  // lock is then checked once per batch (Lock::Renew) instead of per call.
+  if (lock && !dry_run && !cluster_) {
+    ks.push_back(lock->key());
+    args.insert(args.end(), {lock->value(), std::to_string(lock->lease_ms())});
+  }
+  return scripts_.Evalsha(dry_run ? script_.dry_body : script_.body, ks, args);
+}
+
+namespace {
+
+// A reply for the whole call ({"lost"}, {"error", ...}, a killed script)
+// rather than one per key.
+bool WholeCall(const Reply& r) {
+  return r.kind != Reply::kArray || (!r.elements.empty() && r.elements[0].kind != Reply::kArray &&
+                                     r.elements[0].kind != Reply::kError);
+}
+
+bool Killed(const Reply& r) { return r.is_error() && r.str.find("SCRIPT KILL") != std::string::npos; }
+
+}  // namespace
+
+// Rounds of pipelined calls until every key has its result: a key answered
+// "retry" goes into the next round, and so do the keys of a multi-key call
+// the watchdog killed, one call each (the call wrote nothing, and only the
+// runaway key among them should fail).
 Result<std::vector<ServerKeyResult>> ServerRunner::Run(const std::vector<std::string>& keys, bool dry_run,
                                                        const Lock* lock) {
-  std::vector<Command> commands;
-  commands.reserve(keys.size());
-  const LuaScript& body = dry_run ? script_.dry_body : script_.body;
-  for (const auto& key : keys) {
-    std::vector<std::string> ks{key, keys_.journal(file_.version, key)};
-    std::vector<std::string> args{std::string(dry_run ? "1" : "0") + (cluster_ ? "c" : "")};
-    // On a cluster the lock lives in another slot than almost every key: the
-    // lock is then checked once per batch (Lock::Renew) instead of per key.
-    if (lock && !dry_run && !cluster_) {
-      ks.push_back(lock->key());
-      args.insert(args.end(), {lock->value(), std::to_string(lock->lease_ms())});
+  std::vector<std::optional<ServerKeyResult>> results(keys.size());
+  std::vector<bool> alone(keys.size(), false);
+  std::vector<size_t> todo(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) todo[i] = i;
+  while (!todo.empty()) {
+    std::vector<Call> calls = Calls(keys, todo, alone);
+    std::vector<Command> commands;
+    for (const Call& call : calls) commands.push_back(CallCommand(keys, call, dry_run, lock));
+    if (watchdog_) watchdog_->Arm();
+    auto replies = scripts_.Run(commands);
+    if (watchdog_) watchdog_->Disarm();
+    if (!replies.ok()) return replies.error();
+    todo.clear();
+    for (size_t c = 0; c < calls.size(); ++c) {
+      const Reply& r = (*replies)[c];
+      const std::vector<size_t>& idx = calls[c].keys;
+      if (WholeCall(r) && !r.is_error() && !r.elements.empty() && r.elements[0].str == "lost")
+        return Fail(fmt::format("lost the lock: another runner took it while key {} waited; stopped before "
+                                "writing more (keys written before are journaled; `up` resumes)",
+                                QuoteKey(keys[idx[0]])));
+      if (Killed(r) && idx.size() > 1) {
+        for (size_t i : idx) alone[i] = true;
+        todo.insert(todo.end(), idx.begin(), idx.end());
+        continue;
+      }
+      for (size_t k = 0; k < idx.size(); ++k) {
+        static const Reply kMissing;
+        const Reply& one = WholeCall(r) ? r : k < r.elements.size() ? r.elements[k] : kMissing;
+        if (!WholeCall(r) && one.kind == Reply::kArray && !one.elements.empty() && one.elements[0].str == "retry")
+          todo.push_back(idx[k]);
+        else
+          results[idx[k]] = Interpret(keys[idx[k]], one, dry_run);
+      }
     }
-    commands.push_back(scripts_.Evalsha(body, ks, args));
+    std::sort(todo.begin(), todo.end());
   }
-  if (watchdog_) watchdog_->Arm();
-  auto replies = scripts_.Run(commands);
-  if (watchdog_) watchdog_->Disarm();
-  if (!replies.ok()) return replies.error();
   std::vector<ServerKeyResult> out;
   out.reserve(keys.size());
-  for (size_t i = 0; i < keys.size(); ++i) {
-    const Reply& r = (*replies)[i];
-    if (!r.is_error() && !r.elements.empty() && r.elements[0].str == "lost")
-      return Fail(fmt::format("lost the lock: another runner took it while key {} waited; stopped before writing "
-                              "more (keys written before are journaled; `up` resumes)",
-                              QuoteKey(keys[i])));
-    out.push_back(Interpret(keys[i], r, dry_run));
-  }
+  for (auto& r : results) out.push_back(std::move(*r));
   return out;
 }
 

@@ -1,7 +1,9 @@
-// Server mode's batch step: one EVALSHA of the migration's server script per
-// key, pipelined, under the script watchdog; the replies turned into per-key
-// results the server strategy (server_strategy.h) counts, renders or
-// reports.
+// Server mode's batch step: EVALSHA calls of the migration's server script,
+// several keys each (keys of one slot on a cluster), pipelined, under the
+// script watchdog; the replies turned into per-key results the server
+// strategy (server_strategy.h) counts, renders or reports. A call killed by
+// the watchdog wrote nothing; its keys are sent again one per call, so only
+// the runaway key fails.
 #pragma once
 
 #include <memory>
@@ -31,6 +33,11 @@ struct ServerKeyResult {
   Error error;             // kFailed
 };
 
+// Keys per server-side call: enough to make the script's fixed cost (the
+// stdlib it defines on every call) small per key, few enough that a call
+// stays short next to a key's time limit.
+inline constexpr size_t kServerKeysPerCall = 64;
+
 class ServerRunner {
  public:
   // `cluster`: keys live in many slots, so the lock (another slot) is not
@@ -43,6 +50,12 @@ class ServerRunner {
                                            const Lock* lock = nullptr);
 
  private:
+  struct Call {
+    std::vector<size_t> keys;  // indexes into Run's keys
+  };
+  std::vector<Call> Calls(const std::vector<std::string>& keys, const std::vector<size_t>& todo,
+                          const std::vector<bool>& alone) const;
+  Command CallCommand(const std::vector<std::string>& keys, const Call& call, bool dry_run, const Lock* lock);
   ServerKeyResult Interpret(const std::string& key, const Reply& reply, bool dry_run) const;
   ServerKeyResult Change(const std::string& key, const Reply& reply, KeyAction action) const;
 

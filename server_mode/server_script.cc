@@ -21,22 +21,19 @@ namespace {
 // and `journal_entry` are locals of the enclosing script.
 const char* const kServerMain = R"LUA(
 local runner, canon = modules.runner, modules.canon
-local key, jkey = KEYS[1], KEYS[2]
 -- ARGV[1]: '1' dry-run, '0' write; a 'c' after it: on Redis Cluster.
 local dry = string.sub(ARGV[1], 1, 1) == '1'
 local cluster = string.sub(ARGV[1], 2, 2) == 'c'
-if redis.call('HEXISTS', jkey, key) == 1 then return {'done'} end
--- KEYS[3], ARGV[2..3]: the runner's lock and lease. Another runner's lock
--- stops the call; a lease that lapsed while Redis was blocked is retaken
--- with the write (not before: a killable script must not have written).
+-- KEYS: data key, journal hash, for each key of the call; an odd last one:
+-- the runner's lock, with ARGV[2..3] its value and lease. Another runner's
+-- lock stops the call; a lease that lapsed while Redis was blocked is retaken
+-- with the first write (not before: a killable script must not have written).
 -- (Redis freezes time for the script: the lock read here stays current.)
-local lock_key, lock_value = KEYS[3], ARGV[2]
+local nkeys = #KEYS - #KEYS % 2
+local lock_key, lock_value = KEYS[nkeys + 1], ARGV[2]
 local holder = lock_key and redis.call('GET', lock_key)
 if holder and holder ~= lock_value then return {'lost'} end
-local t = redis.call('TYPE', key).ok
-if t == 'none' then return {'none'} end
-if SCAN_TYPE ~= '' and t ~= SCAN_TYPE then return {'skip'} end
-local function read_value()
+local function read_value(key, t)
   if t == 'string' then return redis.call('GET', key) end
   if t == 'list' then return redis.call('LRANGE', key, 0, -1) end
   if t == 'set' then return canon.sort(redis.call('SMEMBERS', key)) end
@@ -46,64 +43,141 @@ local function read_value()
   for i = 1, #flat, 2 do
     if t == 'zset' then v[flat[i]] = tonumber(flat[i + 1]) else v[flat[i]] = flat[i + 1] end
   end
-  return v
+  return v, flat
 end
-if t ~= 'string' and t ~= 'hash' and t ~= 'list' and t ~= 'set' and t ~= 'zset' then
-  return {'unsupported', t}
-end
-local value = read_value()
-local before = runner.normalize(t, value)  -- a copy: the transform may edit value in place
-local ok, action, flat, new_key = pcall(runner.apply, mig.transform, key, t, value)
-if not ok then return {'error', tostring(action)} end
-if action == 'error' then return {'error', flat} end
-if action == 'keep' then return {'keep'} end
-if action == 'rename' and flat == nil then flat = before end
 local function same(a, b)
   if a == nil or #a ~= #b then return false end
   for i = 1, #a do if a[i] ~= b[i] then return false end end
   return true
 end
-if action == 'rename' and new_key == key then action = 'write' end
-if action == 'rename' and string.sub(new_key, 1, #STATE_PREFIX) == STATE_PREFIX then
-  return {'error', 'ks.rename target ' .. new_key .. " is inside keyshift's prefix '" .. STATE_PREFIX .. "'"}
+-- A hash's HGETALL reply (which the transform cannot edit) as a map.
+local function pairs_map(raw)
+  local m = {}
+  for i = 1, #raw, 2 do m[raw[i]] = raw[i + 1] end
+  return m
 end
--- One script writes the new name and both journal entries: on a cluster
--- that needs one slot (host mode refuses the same way, migrator.cc).
-if action == 'rename' and cluster then
-  local from, to = redis.call('CLUSTER', 'KEYSLOT', key), redis.call('CLUSTER', 'KEYSLOT', new_key)
-  if from ~= to then
-    return {'error', 'ks.rename of ' .. key .. ' to ' .. new_key .. ' crosses hash slots (' .. from .. ' -> ' .. to ..
-      '): server mode renames a key only within its slot on Redis Cluster, since the key, its new name and both ' ..
-      'journal entries change in one atomic script. Give both names the same hash tag (e.g. user:{42}:profile -> ' ..
-      'profile:{42}); the key was left as it was'}
+-- Whether the runner's flat hash `a` holds exactly the pairs of the HGETALL
+-- reply `raw`: same() without normalising (sorting) the hash as it was.
+local function same_pairs(a, raw)
+  if a == nil or #a ~= #raw then return false end
+  local m = pairs_map(raw)
+  for i = 1, #a, 2 do if m[a[i]] ~= a[i + 1] then return false end end
+  return true
+end
+local function size_of(flat)
+  local n = 0
+  if not flat then return 0 end
+  for i = 1, #flat do n = n + #flat[i] end
+  return n
+end
+-- One key, reads only: its reply, or nil and the change to write; then the
+-- bytes it read (the call's budget).
+local function compute(key, jkey)
+  if redis.call('HEXISTS', jkey, key) == 1 then return {'done'}, nil, 0 end
+  local t = redis.call('TYPE', key).ok
+  if t == 'none' then return {'none'}, nil, 0 end
+  if SCAN_TYPE ~= '' and t ~= SCAN_TYPE then return {'skip'}, nil, 0 end
+  if t ~= 'string' and t ~= 'hash' and t ~= 'list' and t ~= 'set' and t ~= 'zset' then
+    return {'unsupported', t}, nil, 0
   end
+  local mig = load_migration()  -- afresh for every key, as when each key had its own call
+  local value, raw = read_value(key, t)
+  -- The value as it was, normalised (a copy: the transform may edit value in
+  -- place); for a hash only where needed, from its reply.
+  local before = t ~= 'hash' and runner.normalize(t, value)
+  local function before_flat()
+    if t == 'hash' and not before then before = runner.normalize(t, pairs_map(raw)) end
+    return before
+  end
+  local size = size_of(t == 'hash' and raw or before)
+  local ok, action, flat, new_key = pcall(runner.apply, mig.transform, key, t, value)
+  if not ok then return {'error', tostring(action)}, nil, size end
+  if action == 'error' then return {'error', flat}, nil, size end
+  if action == 'keep' then return {'keep'}, nil, size end
+  if action == 'rename' and flat == nil then flat = before_flat() end
+  if action == 'rename' and new_key == key then action = 'write' end
+  if action == 'rename' and string.sub(new_key, 1, #STATE_PREFIX) == STATE_PREFIX then
+    return {'error', 'ks.rename target ' .. new_key .. " is inside keyshift's prefix '" .. STATE_PREFIX .. "'"}, nil, size
+  end
+  -- One script writes the new name and both journal entries: on a cluster
+  -- that needs one slot (host mode refuses the same way, migrator.cc).
+  if action == 'rename' and cluster then
+    local from, to = redis.call('CLUSTER', 'KEYSLOT', key), redis.call('CLUSTER', 'KEYSLOT', new_key)
+    if from ~= to then
+      return {'error', 'ks.rename of ' .. key .. ' to ' .. new_key .. ' crosses hash slots (' .. from .. ' -> ' .. to ..
+        '): server mode renames a key only within its slot on Redis Cluster, since the key, its new name and both ' ..
+        'journal entries change in one atomic script. Give both names the same hash tag (e.g. user:{42}:profile -> ' ..
+        'profile:{42}); the key was left as it was'}, nil, size
+    end
+  end
+  if action == 'write' and (t == 'hash' and same_pairs(flat, raw) or t ~= 'hash' and same(flat, before)) then
+    return {'keep'}, nil, size
+  end
+  local code = ({write = 'W', delete = 'D', rename = 'R'})[action]
+  local expire_at = string.format('%d', redis.call('PEXPIRETIME', key))
+  if dry then
+    before_flat()
+    local out = {'change', code, new_key or '', t, expire_at, tostring(#redis.call('DUMP', key)), tostring(#before)}
+    for i = 1, #before do out[#out + 1] = before[i] end
+    if flat then for i = 1, #flat do out[#out + 1] = flat[i] end end
+    return out, nil, size
+  end
+  return nil, {key = key, jkey = jkey, code = code, t = t, flat = flat, new_key = new_key, expire_at = expire_at}, size
 end
-if action == 'write' and same(flat, before) then return {'keep'} end
-local code = ({write = 'W', delete = 'D', rename = 'R'})[action]
-local expire_at = string.format('%d', redis.call('PEXPIRETIME', key))
-if dry then
-  local out = {'change', code, new_key or '', t, expire_at, tostring(#redis.call('DUMP', key)), tostring(#before)}
-  for i = 1, #before do out[#out + 1] = before[i] end
-  if flat then for i = 1, #flat do out[#out + 1] = flat[i] end end
-  return out
+-- One computed change, written and journaled; its reply.
+local function apply_change(c)
+  local key, t, flat, expire_at = c.key, c.t, c.flat, c.expire_at
+  if c.code == 'R' and redis.call('EXISTS', c.new_key) == 1 then return {'target_exists', c.new_key} end
+  local dump = redis.call('DUMP', key)
+  local function write(dest)
+    local args = flat
+    if t == 'zset' then  -- the runner gives member, score; ZADD wants score, member
+      args = {}
+      for i = 1, #flat, 2 do args[i], args[i + 1] = flat[i + 1], flat[i] end
+    end
+    return write_value(dest, t, args, 1, expire_at)
+  end
+  local refusal = record_change(key, c.jkey, c.code, t, c.new_key, c.code == 'R' and journal_of(c.new_key),
+                                expire_at, dump, write)
+  if refusal then return refusal end
+  return {'ok', c.code, tostring(#dump)}
+end
+-- Every key's transform runs before the first write, so SCRIPT KILL can
+-- still stop the call with nothing written. A key whose value an earlier key
+-- of this call is about to write (a rename target, a repeated key), and every
+-- key once BYTE_BUDGET bytes were read or are to be written, answer 'retry':
+-- the client sends them
+-- again in a later call, where they see those writes.
+local replies, changes, touched, read = {}, {}, {}, 0
+for i = 1, nkeys, 2 do
+  local key, jkey, n = KEYS[i], KEYS[i + 1], (i + 1) / 2
+  if touched[key] or read > BYTE_BUDGET then
+    for j = n, nkeys / 2 do replies[j] = {'retry'} end
+    break
+  end
+  local ok, reply, change, size = pcall(compute, key, jkey)
+  if not ok then reply, change, size = {'error', error_text(reply)}, nil, 0 end
+  if change and change.new_key and touched[change.new_key] then
+    for j = n, nkeys / 2 do replies[j] = {'retry'} end
+    break
+  end
+  replies[n], read = reply, read + size
+  if change then  -- what it will write counts too: the writes cannot be killed
+    read = read + size_of(change.flat)
+    changes[#changes + 1], touched[key] = n, true
+    if change.new_key then touched[change.new_key] = true end
+    replies[n] = change
+  end
 end
 -- Everything is computed: from here on the script writes.
-if code == 'R' and redis.call('EXISTS', new_key) == 1 then return {'target_exists', new_key} end
-if lock_key and not holder then
+if changes[1] and lock_key and not holder then
   redis.call('SET', lock_key, lock_value, 'PX', ARGV[3])
 end
-local dump = redis.call('DUMP', key)
-local function write(dest)
-  local args = flat
-  if t == 'zset' then  -- the runner gives member, score; ZADD wants score, member
-    args = {}
-    for i = 1, #flat, 2 do args[i], args[i + 1] = flat[i + 1], flat[i] end
-  end
-  return write_value(dest, t, args, 1, expire_at)
+for _, n in ipairs(changes) do
+  local ok, reply = pcall(apply_change, replies[n])
+  replies[n] = ok and reply or {'error', error_text(reply)}
 end
-local refusal = record_change(key, jkey, code, t, new_key, code == 'R' and journal_of(new_key), expire_at, dump, write)
-if refusal then return refusal end
-return {'ok', code, tostring(#dump)}
+return replies
 )LUA";
 
 // string and xpcall for the migration. xpcall: the message handler runs after
@@ -136,6 +210,14 @@ local xpcall = function(f, handler, ...)
   if not ok then return false, 'error in error handling' end
   return false, msg
 end
+-- An error's text, without calling anything on the error object: Redis
+-- panics when an error object with metamethods escapes a killed script.
+local function error_text(e)
+  if type(e) == 'table' and type(rawget(e, 'err')) == 'string' then return rawget(e, 'err') end
+  if type(e) == 'number' then return tostring(e) end
+  if type(e) ~= 'string' then return '(error object is a ' .. type(e) .. ' value)' end
+  return e
+end
 )LUA";
 
 // Every error is caught here, never by Redis's own handler: Redis panics when
@@ -144,10 +226,7 @@ const char* const kServerTailLua = R"LUA(
 end
 local ok, res = pcall(keyshift_main)
 if ok then return res end
-if type(res) == 'table' and type(rawget(res, 'err')) == 'string' then res = rawget(res, 'err')
-elseif type(res) == 'number' then res = tostring(res)
-elseif type(res) ~= 'string' then res = '(error object is a ' .. type(res) .. ' value)' end
-return {'error', res}
+return {'error', error_text(res)}
 )LUA";
 
 // journal_of(key): the journal hash StateKeys::journal names for `key`:
@@ -254,14 +333,18 @@ ServerScript BuildServerScript(const MigrationFile& file, const std::string& sca
   s += "local SLOT_TAGS = " + SlotTagsLiteral() + "\n";
   s += kJournalOfLua;
   s += kSafeCallsLua;
+  s += fmt::format("local BYTE_BUDGET = {}\n", kServerCallByteBudget);
   s += "local function keyshift_main()\n";
-  s += "local mig = (function()\n";
+  // The wrapped globals once per call, seen by the migration only: the
+  // main part below works with Redis's own.
+  s += "local load_migration\ndo\n";
   s += WrappedGlobalsLua();
+  s += "load_migration = function()\n";
   ServerScript out;
   out.first_line = CountLines(s) + 1;
   s += GuardStringMethods(file.text);
   if (!file.text.empty() && file.text.back() != '\n') s += "\n";
-  s += "end)()\n";
+  s += "end\nend\n";
   s += kServerMain;
   s += kServerTailLua;
   out.body = LuaScript(s);

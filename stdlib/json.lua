@@ -105,6 +105,23 @@ local meta = setmetatable({}, { __mode = "k" })
 -- The most recent decode's value and text, when it was a scalar with a text.
 local top_value, top_raw = nil, nil
 
+-- Speed only, never output: strings decode met without escapes (encode
+-- writes them without looking for bytes to escape) and the text of numbers
+-- encode wrote. Emptied when full and holding short strings only, so they
+-- stay small (the host keeps this module for a whole run: at most ~1 MiB).
+local CACHE_MAX, PLAIN_MAX_LEN = 4096, 256
+local plain, nplain = {}, 0
+local numtext, nnumtext = {}, 0
+
+local function mark_plain(s)
+  if #s > PLAIN_MAX_LEN then return end
+  if nplain >= CACHE_MAX then plain, nplain = {}, 0 end
+  if not plain[s] then
+    plain[s] = true
+    nplain = nplain + 1
+  end
+end
+
 ---------------------------------------------------------------------------
 -- Decoding
 ---------------------------------------------------------------------------
@@ -114,6 +131,8 @@ local STR_SPECIAL = "[\"\\%z\1-\31]"
 
 -- A whole key without escapes and its ':' (compact documents).
 local KEY_PLAIN = "^\"([^\"\\%z\1-\31]*)\":"
+-- The rest of a string without escapes, and its closing quote.
+local STR_REST = "^([^\"\\%z\1-\31]*)\""
 
 local SIMPLE_ESCAPES = {
   [34] = "\"", [92] = "\\", [47] = "/", [98] = "\b",
@@ -150,6 +169,11 @@ end
 -- text:byte(i) is '"'. Returns value, next index, original text (only when
 -- the string has escapes; a plain string re-encodes to the same text).
 local function scan_string(text, i)
+  local _, e, rest = find(text, STR_REST, i + 1)
+  if e then
+    mark_plain(rest)
+    return rest, e + 1, nil
+  end
   local j = find(text, STR_SPECIAL, i + 1)
   if not j then fail("unterminated string", i) end
   local c = byte(text, j)
@@ -250,13 +274,15 @@ local function freeze_duplicate(t, m, n, k)
   local slot = n
   while m[slot] ~= k do slot = slot - 1 end
   m[slot] = { key = k, text = member_text(t, m, k) }
+  m.dups = true
   n = n + 1
   m[n] = k
   return n
 end
 
-local function parse_value(text, i, depth)
-  local c = byte(text, i)
+-- c: the byte at i, when the caller has read it already.
+local function parse_value(text, i, depth, c)
+  c = c or byte(text, i)
   if c == 34 then return scan_string(text, i) end
   if c == 123 then return parse_object(text, i, depth + 1) end
   if c == 91 then return parse_array(text, i, depth + 1) end
@@ -271,6 +297,17 @@ local function parse_value(text, i, depth)
   unexpected(text, i)
 end
 
+-- The byte at i, or at the first non-blank byte from i, and its index.
+-- (Compact documents have no blanks: one byte read.)
+local function next_byte(text, i)
+  local c = byte(text, i)
+  if c == 32 or c == 10 or c == 13 or c == 9 then
+    i = skip(text, i)
+    c = byte(text, i)
+  end
+  return c, i
+end
+
 parse_object = function(text, i, depth)
   if depth > MAX_DEPTH then fail("nesting deeper than " .. MAX_DEPTH, i) end
   local t, m, n = {}, {}, 0
@@ -279,16 +316,17 @@ parse_object = function(text, i, depth)
   if byte(text, i) == 125 then return t, i + 1 end
   local raw, orig, kraw
   while true do
-    if byte(text, i) ~= 34 then
-      if byte(text, i) == nil then unexpected(text, i) end
-      fail("expected a string key", i)
-    end
-    local k, kr, v, vr
+    local k, kr, v, vr, c
     -- fast path: a key without escapes directly followed by ':'
     local _, e, key = find(text, KEY_PLAIN, i)
     if e then
       k, i = key, e + 1
     else
+      i = skip(text, i)
+      if byte(text, i) ~= 34 then
+        if byte(text, i) == nil then unexpected(text, i) end
+        fail("expected a string key", i)
+      end
       k, i, kr = scan_string(text, i)
       i = skip(text, i)
       if byte(text, i) ~= 58 then
@@ -297,8 +335,19 @@ parse_object = function(text, i, depth)
       end
       i = i + 1
     end
-    i = skip(text, i)
-    v, i, vr = parse_value(text, i, depth)
+    c = byte(text, i)
+    if c == 34 then  -- a string without escapes, inline (the common case)
+      local _, e2, rest = find(text, STR_REST, i + 1)
+      if e2 then
+        mark_plain(rest)
+        v, i = rest, e2 + 1
+      else
+        v, i, vr = scan_string(text, i)
+      end
+    else
+      if c == 32 or c == 10 or c == 13 or c == 9 then c, i = next_byte(text, i) end
+      v, i, vr = parse_value(text, i, depth, c)
+    end
     if t[k] == nil then
       n = n + 1
       m[n] = k
@@ -319,10 +368,10 @@ parse_object = function(text, i, depth)
       raw[k] = nil
       orig[k] = nil
     end
-    i = skip(text, i)
-    local c = byte(text, i)
+    c = byte(text, i)
+    if c == 32 or c == 10 or c == 13 or c == 9 then c, i = next_byte(text, i) end
     if c == 44 then
-      i = skip(text, i + 1)
+      i = i + 1  -- blanks before the next key: its slow path skips them
     elseif c == 125 then
       return t, i + 1
     elseif c == nil then
@@ -337,12 +386,13 @@ parse_array = function(text, i, depth)
   if depth > MAX_DEPTH then fail("nesting deeper than " .. MAX_DEPTH, i) end
   local t, m, n = {}, { array = true }, 0
   meta[t] = m
-  i = skip(text, i + 1)
-  if byte(text, i) == 93 then return t, i + 1 end
+  local c
+  c, i = next_byte(text, i + 1)
+  if c == 93 then return t, i + 1 end
   local raw, orig
   while true do
     local v, vr
-    v, i, vr = parse_value(text, i, depth)
+    v, i, vr = parse_value(text, i, depth, c)
     n = n + 1
     t[n] = v
     if vr then
@@ -350,10 +400,9 @@ parse_array = function(text, i, depth)
       raw[n] = vr
       orig[n] = v
     end
-    i = skip(text, i)
-    local c = byte(text, i)
+    c, i = next_byte(text, i)
     if c == 44 then
-      i = skip(text, i + 1)
+      c, i = next_byte(text, i + 1)
     elseif c == 93 then
       return t, i + 1
     elseif c == nil then
@@ -429,16 +478,22 @@ local encode_table
 local function encode_value(v, buf, n, depth)
   local tv = type(v)
   if tv == "string" then
-    if find(v, STR_SPECIAL) then v = gsub(v, STR_SPECIAL, ESCAPES) end
+    if not plain[v] and find(v, STR_SPECIAL) then v = gsub(v, STR_SPECIAL, ESCAPES) end
     buf[n + 1] = "\""
     buf[n + 2] = v
     buf[n + 3] = "\""
     return n + 3
   elseif tv == "number" then
-    if v ~= v or v == huge or v == -huge then
-      error("json: cannot encode nan or inf", 0)
+    local text = numtext[v]  -- (nan is never a key: it misses)
+    if not text then
+      if v ~= v or v == huge or v == -huge then
+        error("json: cannot encode nan or inf", 0)
+      end
+      text = canon_number(v)
+      if nnumtext >= CACHE_MAX then numtext, nnumtext = {}, 0 end
+      numtext[v], nnumtext = text, nnumtext + 1
     end
-    buf[n + 1] = canon_number(v)
+    buf[n + 1] = text
     return n + 1
   elseif tv == "boolean" then
     buf[n + 1] = v and "true" or "false"
@@ -490,9 +545,8 @@ local function encode_array(t, m, buf, n, depth, len)
   return n
 end
 
--- One member of decoded object t as it is now: "key":value.
-local function encode_member(t, m, k, buf, n, depth)
-  local v = rawget(t, k)
+-- One member of decoded object t as it is now ("key":value), v = t[k].
+local function encode_member(t, m, k, v, buf, n, depth)
   local kr = m.kraw and m.kraw[k]
   if kr then
     buf[n + 1] = kr
@@ -515,7 +569,7 @@ end
 
 member_text = function(t, m, k)
   local buf = {}
-  return concat(buf, "", 1, encode_member(t, m, k, buf, 0, 0))
+  return concat(buf, "", 1, encode_member(t, m, k, rawget(t, k), buf, 0, 0))
 end
 
 local function encode_object(t, m, buf, n, depth)
@@ -523,10 +577,14 @@ local function encode_object(t, m, buf, n, depth)
   buf[n] = "{"
   local start, present = n, 0
   if m then
+    -- Members with an escaped key or a kept text go through encode_member;
+    -- the others (most) are written here.
+    local dups, kraw, raw = m.dups, m.kraw, m.raw
     for idx = 1, #m do
       local k = m[idx]
-      local dup = type(k) == "table"
-      if rawget(t, dup and k.key or k) ~= nil then
+      local dup = dups and type(k) == "table"
+      local v = rawget(t, dup and k.key or k)
+      if v ~= nil then
         if n > start then
           n = n + 1
           buf[n] = ","
@@ -536,7 +594,14 @@ local function encode_object(t, m, buf, n, depth)
           buf[n] = k.text
         else
           present = present + 1
-          n = encode_member(t, m, k, buf, n, depth)
+          if (kraw and kraw[k]) or (raw and raw[k]) then
+            n = encode_member(t, m, k, v, buf, n, depth)
+          else
+            buf[n + 1] = "\""
+            buf[n + 2] = k
+            buf[n + 3] = "\":"
+            n = encode_value(v, buf, n + 3, depth)
+          end
         end
       end
     end

@@ -6,6 +6,7 @@
 // use their own key patterns and --prefix.
 #include <catch.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -177,6 +178,27 @@ TEST_CASE("cluster: server mode applies once and down is exact; a runaway script
   auto values = ClusterStrings(cluster, "r:*");
   REQUIRE(values.size() == 60u);
   for (const auto& [key, value] : values) CHECK(value == (key == "r:2" ? "v" : "v!"));
+}
+
+TEST_CASE("cluster: server mode sends the keys of one slot in shared calls, each applied once", "[redis][cluster]") {
+  RedisCluster cluster;
+  TempDir dir;
+  // Two hash tags: every key of a tag is in its slot, so a batch's keys of
+  // one tag can share a call.
+  SeedDocs(cluster, "g:{a}:", 400);
+  SeedDocs(cluster, "g:{b}:", 400);
+  dir.Write("0001_bump.lua", BumpMigration("g:*", 200, "server"));
+  cluster.CallEveryNode({"CONFIG", "RESETSTAT"});
+  ExpectExit(Keyshift(cluster.url(), dir).Run({"up"}, 120), 0);
+  CHECK(NotBumpedOnce(cluster, "g:{a}:", 400) == "");
+  CHECK(NotBumpedOnce(cluster, "g:{b}:", 400) == "");
+  long long calls = 0;
+  for (const Reply& info : cluster.CallEveryNode({"INFO", "commandstats"})) {
+    size_t at = info.str.find("cmdstat_evalsha:calls=");
+    if (at != std::string::npos) calls += std::atoll(info.str.c_str() + at + 22);
+  }
+  // One call per key would be 800, plus the pre-flight's reads of one batch.
+  CHECK(calls < 400);
 }
 
 TEST_CASE("cluster: ks.rename within a slot works and down restores it; across slots it fails for that key",

@@ -434,4 +434,26 @@ T:err("depth bomb mixed", function() return json.decode(string.rep('[{"a":', 500
 -- A failed decode leaves the module usable.
 T:eq("usable after error", json.encode(json.decode('{"b":[1.50]}')), '{"b":[1.50]}')
 
+-- What encode writes depends on the value alone, not on what was decoded or
+-- encoded before (encode caches texts for speed, and empties its caches
+-- when full).
+do
+  local seen = {}
+  for i = 1, 5000 do seen[i] = json.decode('{"s":"v' .. i .. '","n":' .. i .. '.25}') end
+  for i = 1, 5000, 499 do
+    T:eq("after many decodes #" .. i, json.encode(seen[i]), '{"s":"v' .. i .. '","n":' .. i .. '.25}')
+  end
+  local escaped = json.decode('["q\\"x","t\\tab"]')
+  T:eq("escaped strings read back", escaped[1] .. escaped[2], 'q"xt\tab')
+  T:eq("escaped strings written again", json.encode({ b = escaped[1], c = escaped[2] }), '{"b":"q\\"x","c":"t\\tab"}')
+  local long = string.rep("abc ", 300)
+  T:eq("long plain string round trip", json.encode(json.decode('["' .. long .. '"]')), '["' .. long .. '"]')
+  T:eq("long string with a quote", json.encode({ long .. '"' }), '["' .. long .. '\\""]')
+  for i = 1, 5000 do json.encode({ i + 0.5, "w" .. i }) end
+  T:eq("numbers after many encodes", json.encode({ 0.1, 5, -0.0, 2 ^ 53, 1 / 3, 1e300 }),
+       "[0.1,5,0,9007199254740992,0.3333333333333333,1e+300]")
+  T:err("nan after many encodes", function() return json.encode({ 0 / 0 }) end, "json: cannot encode nan or inf")
+  T:err("inf after many encodes", function() return json.encode({ math.huge }) end, "json: cannot encode nan or inf")
+end
+
 T:finish()
