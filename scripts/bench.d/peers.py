@@ -60,8 +60,9 @@ def run_transform(port, workload):
     match, type_ = MATCH[workload]
     for keys in batches(r, match, type_):
         read = r.pipeline(transaction=False)
+        fetch = read.get if workload == "strings" else read.hgetall
         for k in keys:
-            read.get(k) if workload == "strings" else read.hgetall(k)
+            fetch(k)
         write = r.pipeline(transaction=False)
         for k, value in zip(keys, read.execute()):
             if not value:

@@ -13,6 +13,7 @@ cell() {
   read -r m lo hi <<<"$(stats ${samples[$1]})"
   echo "$m | $lo–$hi"
 }
+count() { set -- ${samples[$1]:-}; echo $#; }
 ratio_of() { if has "$1" && has "$2"; then ratio "$(median "$1")" "$(median "$2")"; else echo "–"; fi; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 
@@ -34,9 +35,9 @@ Written by \`scripts/bench ${bench_args[*]}\` on $(date -u '+%Y-%m-%d %H:%M') UT
 Machine: $(machine). redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/'),
 $("$ks" --version | head -1), Python $("$py" -c 'import platform; print(platform.python_version())')
 with python3-redis $("$py" -I -c 'import redis; print(redis.__version__)'); keyshift and every
-redis-server on this machine, over loopback. Each figure is the median of $runs runs on freshly seeded
-data (growth sections: $growth_runs), with the spread (min–max) of the runs. How to read it:
-[the notes at the end](#how-to-read-these-figures).
+redis-server on this machine, over loopback. Each figure is the median of its runs on freshly seeded
+data (throughput: the runs column, at most $runs; growth sections: $growth_runs), with the spread
+(min–max) of the runs. How to read it: [the notes at the end](#how-to-read-these-figures).
 MD
 }
 
@@ -47,6 +48,9 @@ workload_label() {
   esac
 }
 
+# throughput_row LABEL TOOL FIGURE WORKLOAD
+throughput_row() { echo "| $1 | $2 | $(cell "$3") | $(ratio_of "$3" "$4.ceiling") | $(count "$3") |"; }
+
 report_throughput() {
   local w
   has strings.host || has hashes.host || return 0
@@ -54,16 +58,16 @@ report_throughput() {
 
 ## Throughput: $keys keys, default batch
 
-| workload | tool | keys/s | spread | vs ceiling |
-|---|---|---|---|---|
+| workload | tool | keys/s | spread | vs ceiling | runs |
+|---|---|---|---|---|---|
 MD
   for w in strings hashes; do
     has "$w.host" || continue
-    echo "| $(workload_label "$w") | ceiling: redis-benchmark SET+GET, -c 1 -P 64 | $(cell "$w.ceiling") | 1.00 |"
-    echo "| | hand-written pipelined client (python3-redis) | $(cell "$w.handwritten") | $(ratio_of "$w.handwritten" "$w.ceiling") |"
-    echo "| | per-key EVALSHA script (Redis cjson) | $(cell "$w.evalsha") | $(ratio_of "$w.evalsha" "$w.ceiling") |"
-    echo "| | keyshift up --mode host | $(cell "$w.host") | $(ratio_of "$w.host" "$w.ceiling") |"
-    echo "| | keyshift up --mode server | $(cell "$w.server") | $(ratio_of "$w.server" "$w.ceiling") |"
+    throughput_row "$(workload_label "$w")" "ceiling: redis-benchmark SET+GET, -c 1 -P 64" "$w.ceiling" "$w"
+    throughput_row "" "hand-written pipelined client (python3-redis)" "$w.handwritten" "$w"
+    throughput_row "" "per-key EVALSHA script (Redis cjson)" "$w.evalsha" "$w"
+    throughput_row "" "keyshift up --mode host" "$w.host" "$w"
+    throughput_row "" "keyshift up --mode server" "$w.server" "$w"
   done
   cat <<MD
 

@@ -70,22 +70,49 @@ seed_snapshot() {
 }
 
 # a-d: the ceiling, both peers and both keyshift modes on one workload, the
-# tools interleaved within every run so that noise spreads over all of them.
-section_workload() {
-  local w=$1 run tool
-  seed_snapshot "$w" "$w" "$keys"
-  add_sample "$w.dump_bytes" "$(sample "$main_port" dumpsize "$w" "$keys")"
-  for run in $(seq "$runs"); do
-    progress "$w: run $run/$runs: ceiling"
-    measure_ceiling "$w" "$keys" "$value_bytes"
-    for tool in handwritten evalsha host server; do
-      progress "$w: run $run/$runs: $tool"
-      measure_tool "$w.$tool" "$tool" "$w" "$keys" "$w"
-    done
+# tools taking turns within a run so that noise spreads over all of them.
+prepare_workload() {
+  seed_snapshot "$1" "$1" "$keys"
+  add_sample "$1.dump_bytes" "$(sample "$main_port" dumpsize "$1" "$keys")"
+}
+workload_run() {
+  local w=$1 tool t0=$SECONDS
+  progress "$w: run $2: ceiling"
+  measure_ceiling "$w" "$keys" "$(median "$w.value_bytes")"
+  for tool in handwritten evalsha host server; do
+    progress "$w: run $2: $tool"
+    measure_tool "$w.$tool" "$tool" "$w" "$keys" "$w"
   done
+  add_sample "$w.runs" 1
+  run_seconds[$w]=$((SECONDS - t0))
+}
+declare -A run_seconds=()
+
+# All runs at once; with --quick only the first, and extra_runs adds the
+# others at the end if the time budget allows.
+section_workload() {
+  local run last=$((quick ? 1 : runs))
+  prepare_workload "$1"
+  for run in $(seq "$last"); do workload_run "$1" "$run/$runs"; done
 }
 section_strings() { section_workload strings; }
 section_hashes() { section_workload hashes; }
+
+# --quick: runs 2..R of the workloads measured, while they fit in the budget
+# (a run costs about what the last one did). Fewer runs mean a wider error.
+extra_runs() {
+  local run w
+  for run in $(seq 2 "$runs"); do
+    for w in strings hashes; do
+      [ -n "${run_seconds[$w]:-}" ] || continue
+      if [ $((SECONDS + run_seconds[$w] + 15)) -gt "$budget_seconds" ]; then
+        progress "$w: run $run/$runs skipped: it would overrun the --quick budget of ${budget_seconds}s"
+        continue
+      fi
+      workload_run "$w" "$run/$runs"
+    done
+  done
+}
 
 # Client peak RSS at KEYS and 4 x KEYS: it must not grow with the keyspace.
 section_rss() {
@@ -98,6 +125,7 @@ section_rss() {
   seed_snapshot rss strings "$big"
   progress "rss: host mode over $big keys"
   measure_tool rss.big host strings "$big" rss
+  rm -f "$tmp/rss.rdb"  # the biggest snapshot, not needed again
 }
 
 # seed_cluster KEYS: every node of the cluster seeds the doc:N of its slots, at once.
@@ -173,7 +201,7 @@ section_copy() {
 section_values() {
   local pad n run tool
   for pad in 1024 102400; do
-    n=$((pad == 1024 ? keys / 10 : keys / 500))
+    n=$((pad == 1024 ? keys / 10 : keys / 1000))
     [ "$n" -ge 100 ] || n=100
     seed_snapshot "values$pad" strings "$n" "$pad"
     add_sample "values$pad.keys" "$n"
