@@ -14,8 +14,10 @@ stop_pids() {
 }
 
 # On any exit, errors and Ctrl-C included, stop what we started, then tidy.
+tool_pid=""  # the measured tool while it runs, leader of its own process group
 cleanup() {
   trap - EXIT INT TERM
+  if [ -n "$tool_pid" ]; then kill -TERM -- "-$tool_pid" 2>/dev/null || true; wait "$tool_pid" 2>/dev/null || true; fi
   stop_pids "${pids[@]}"
   rm -rf "$tmp"
 }
@@ -38,11 +40,13 @@ free_port() {
 # start_server [ARGS...]: a throwaway redis-server on a free port, in its own
 # directory; sets $port and $server_pid. DEBUG lets restore_data reload a
 # snapshot (the cheap way to fresh data), and an uncompressed RDB loads fastest.
+# In its own session, out of reach of a Ctrl-C (Redis shuts down on SIGINT):
+# cleanup stops it.
 start_server() {
   free_port
   local dir="$tmp/redis-$port"
   mkdir -p "$dir"
-  redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" --daemonize no \
+  setsid redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" --daemonize no \
     --logfile "$dir/redis.log" --enable-debug-command local --rdbcompression no --rdbchecksum no \
     "$@" </dev/null >/dev/null 2>&1 &
   server_pid=$!
@@ -129,11 +133,17 @@ used_memory() { rc "$1" info memory | tr -d '\r' | sed -n 's/^used_memory://p'; 
 # peak RSS (KiB) in OUT.rss; sets $secs. A failing tool stops the bench.
 timed() {
   local out=$1; shift
-  local t0 t1
+  local t0 t1 status=0
   t0=$(date +%s.%N)
-  /usr/bin/time -f '%M' -o "$out.rss" "$@" >"$out" 2>"$out.err" ||
-    { tail -5 "$out.err" >&2; die "failed: ${*:1:6}"; }
+  # In the background and its own session, so that Ctrl-C or a TERM to the
+  # bench interrupts the wait at once; cleanup then stops the tool.
+  setsid /usr/bin/time -f '%M' -o "$out.rss" "$@" >"$out" 2>"$out.err" &
+  tool_pid=$!
+  wait "$tool_pid" || status=$?
+  tool_pid=""
   t1=$(date +%s.%N)
+  [ "$status" -lt 128 ] || die "killed by signal $((status - 128)): ${*:1:6}"
+  [ "$status" = 0 ] || { tail -5 "$out.err" >&2; die "failed (exit $status): ${*:1:6}"; }
   secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 }
 
