@@ -7,10 +7,14 @@ pids=()  # every process we started and must stop, by pid
 progress() { printf '[%s +%3ds] %s\n' "$(date -u +%H:%M:%S)" "$SECONDS" "$*" >&2; }
 die() { echo "bench: $*" >&2; exit 1; }
 
+# stop_pids PID...: stops processes we started and forgets them, so that
+# cleanup never signals a pid the system has given to another process since.
 stop_pids() {
-  local p
+  local p kept=()
   for p in "$@"; do kill "$p" 2>/dev/null || true; done
   for p in "$@"; do wait "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do [[ " $* " == *" $p "* ]] || kept+=("$p"); done
+  pids=("${kept[@]}")
 }
 
 # On any exit, errors and Ctrl-C included, stop what we started, then tidy.

@@ -10,8 +10,8 @@ url() { echo "redis://127.0.0.1:$1/0"; }
 tool_cmd() {
   local dir=${4:-$(migrations "$2")}
   case $1 in
-    handwritten) cmd=("$py" -I "$here/peers.py" transform "$3" "$2") ;;
-    evalsha) cmd=("$py" -I "$here/peers.py" evalsha "$3" "$2") ;;
+    handwritten) cmd=("$py" -I -B "$here/peers.py" transform "$3" "$2") ;;
+    evalsha) cmd=("$py" -I -B "$here/peers.py" evalsha "$3" "$2") ;;
     host | server) cmd=("$ks" --url "$(url "$3")" --dir "$dir" --output json up --mode "$1") ;;
   esac
 }
@@ -190,7 +190,7 @@ section_copy() {
     check_copy
     progress "copy: run $run/$runs: hand-written DUMP/RESTORE"
     rc "$copy_port" flushall >/dev/null
-    measure copy.handwritten "$keys" "$py" -I "$here/peers.py" copy "$main_port" "$copy_port" 'doc:*'
+    measure copy.handwritten "$keys" "$py" -I -B "$here/peers.py" copy "$main_port" "$copy_port" 'doc:*'
     check_copy
   done
   rc "$copy_port" flushall >/dev/null
