@@ -36,7 +36,7 @@ Machine: $(machine). redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\
 $("$ks" --version | head -1), Python $("$py" -c 'import platform; print(platform.python_version())')
 with python3-redis $("$py" -I -c 'import redis; print(redis.__version__)'); keyshift and every
 redis-server on this machine, over loopback. Each figure is the median of its runs on freshly seeded
-data (throughput: the runs column, at most $runs; growth sections: $growth_runs), with the spread
+data (throughput and copy: the runs column, at most $runs; the others: $growth_runs), with the spread
 (min–max) of the runs. How to read it: [the notes at the end](#how-to-read-these-figures).
 MD
 }
@@ -133,10 +133,10 @@ report_copy() {
 
 $keys strings keys to a second throwaway redis-server, emptied before every run.
 
-| tool | keys/s | spread |
-|---|---|---|
-| \`keyshift copy --to\` | $(cell copy.keyshift) |
-| hand-written SCAN + pipelined DUMP/PTTL + pipelined RESTORE ... REPLACE (python3-redis) | $(cell copy.handwritten) |
+| tool | keys/s | spread | runs |
+|---|---|---|---|
+| \`keyshift copy --to\` | $(cell copy.keyshift) | $(count copy.keyshift) |
+| hand-written SCAN + pipelined DUMP/PTTL + pipelined RESTORE ... REPLACE (python3-redis) | $(cell copy.handwritten) | $(count copy.handwritten) |
 
 keyshift / hand-written: $(ratio_of copy.keyshift copy.handwritten).
 MD

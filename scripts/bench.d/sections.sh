@@ -76,7 +76,7 @@ prepare_workload() {
   add_sample "$1.dump_bytes" "$(sample "$main_port" dumpsize "$1" "$keys")"
 }
 workload_run() {
-  local w=$1 tool t0=$SECONDS
+  local w=$1 tool
   progress "$w: run $2: ceiling"
   measure_ceiling "$w" "$keys" "$(median "$w.value_bytes")"
   for tool in handwritten evalsha host server; do
@@ -84,35 +84,42 @@ workload_run() {
     measure_tool "$w.$tool" "$tool" "$w" "$keys" "$w"
   done
   add_sample "$w.runs" 1
-  run_seconds[$w]=$((SECONDS - t0))
 }
-declare -A run_seconds=()
+strings_run() { workload_run strings "$1"; }
+hashes_run() { workload_run hashes "$1"; }
 
-# All runs at once; with --quick only the first, and extra_runs adds the
-# others at the end if the time budget allows.
-section_workload() {
-  local run last=$((quick ? 1 : runs))
-  prepare_workload "$1"
-  for run in $(seq "$last"); do workload_run "$1" "$run/$runs"; done
+# repeat FN: calls FN "k/R" for k = 1..R; with --quick only for k = 1, and
+# extra_runs calls it again at the end while the time budget allows.
+declare -A run_seconds=()  # FN -> seconds its last run took
+repeatable=()
+run_once() {
+  local t0=$SECONDS
+  "$1" "$2"
+  run_seconds[$1]=$((SECONDS - t0))
 }
-section_strings() { section_workload strings; }
-section_hashes() { section_workload hashes; }
+repeat() {
+  local run
+  for run in $(seq $((quick ? 1 : runs))); do run_once "$1" "$run/$runs"; done
+  repeatable+=("$1")
+}
 
-# --quick: runs 2..R of the workloads measured, while they fit in the budget
-# (a run costs about what the last one did). Fewer runs mean a wider error.
+# --quick: runs 2..R of every repeatable section, while each fits in the
+# budget (a run costs about what its last one did). Fewer runs: wider error.
 extra_runs() {
-  local run w
+  local run fn
   for run in $(seq 2 "$runs"); do
-    for w in strings hashes; do
-      [ -n "${run_seconds[$w]:-}" ] || continue
-      if [ $((SECONDS + run_seconds[$w] + 15)) -gt "$budget_seconds" ]; then
-        progress "$w: run $run/$runs skipped: it would overrun the --quick budget of ${budget_seconds}s"
-        continue
+    for fn in "${repeatable[@]}"; do
+      if [ $((SECONDS + run_seconds[$fn] + 15)) -le "$budget_seconds" ]; then
+        run_once "$fn" "$run/$runs"
+      else
+        progress "${fn%_run}: run $run/$runs skipped: it would overrun the --quick budget of ${budget_seconds}s"
       fi
-      workload_run "$w" "$run/$runs"
     done
   done
 }
+
+section_strings() { prepare_workload strings; repeat strings_run; }
+section_hashes() { prepare_workload hashes; repeat hashes_run; }
 
 # Client peak RSS at KEYS and 4 x KEYS: it must not grow with the keyspace.
 section_rss() {
@@ -177,23 +184,23 @@ check_copy() {
 
 # keyshift copy against a hand-written SCAN + DUMP/PTTL + RESTORE pipeline, to
 # a second throwaway server emptied before every run.
+copy_run() {
+  restore_data "$main_port" strings  # other sections may have reseeded since
+  progress "copy: run $1: keyshift copy"
+  rc "$copy_port" flushall >/dev/null
+  measure copy.keyshift "$keys" "$ks" --url "$(url "$main_port")" --output json copy --to "$(url "$copy_port")" --match 'doc:*'
+  check_copy
+  progress "copy: run $1: hand-written DUMP/RESTORE"
+  rc "$copy_port" flushall >/dev/null
+  measure copy.handwritten "$keys" "$py" -I -B "$here/peers.py" copy "$main_port" "$copy_port" 'doc:*'
+  check_copy
+  rc "$copy_port" flushall >/dev/null
+}
 section_copy() {
-  local run
   [ -f "$tmp/strings.rdb" ] || seed_snapshot strings strings "$keys"
-  restore_data "$main_port" strings
   start_server
   copy_port=$port
-  for run in $(seq "$runs"); do
-    progress "copy: run $run/$runs: keyshift copy"
-    rc "$copy_port" flushall >/dev/null
-    measure copy.keyshift "$keys" "$ks" --url "$(url "$main_port")" --output json copy --to "$(url "$copy_port")" --match 'doc:*'
-    check_copy
-    progress "copy: run $run/$runs: hand-written DUMP/RESTORE"
-    rc "$copy_port" flushall >/dev/null
-    measure copy.handwritten "$keys" "$py" -I -B "$here/peers.py" copy "$main_port" "$copy_port" 'doc:*'
-    check_copy
-  done
-  rc "$copy_port" flushall >/dev/null
+  repeat copy_run
 }
 
 # How cost grows with the value: JSON documents of ~1 KB and ~100 KB (an
