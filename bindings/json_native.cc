@@ -1,0 +1,308 @@
+// A native decoder for the common case of stdlib/json.lua's json.decode, in
+// host mode only (Redis runs the Lua parser; see bindings/boundary.h).
+//
+// json.lua stays the one definition of behaviour: this builds exactly the
+// tables and side-table metadata its Lua parser builds (same tables, same
+// insertion order, same `meta` entries, numbers through exact.from_text),
+// and on anything it does not handle -- a syntax error, an escape, a raw
+// control byte, a duplicate member, deep nesting, a top-level scalar -- it
+// answers "not handled" (nil) and json.lua parses the whole document again,
+// raising its own errors at its own positions. Whatever it built is garbage
+// then (`meta` has weak keys).
+#include <cstdint>
+
+#include "lauxlib.h"
+#include "lua.h"
+
+#include "bindings/boundary.h"
+#include "bindings/json_native.h"
+#include "bindings/sandbox.h"
+
+namespace keyshift {
+
+namespace {
+
+// Deeper documents go to the Lua parser (which enforces its limit of 500):
+// keeps this recursion's C stack small.
+constexpr int kMaxNativeDepth = 100;
+// Values between wall-time checks: a huge document never runs a Lua hook.
+constexpr unsigned kValuesPerDeadlineCheck = 1u << 14;
+
+// Upvalues of the decode closure: json.lua's host.json_decoder arguments.
+constexpr int kUpMeta = 1, kUpNull = 2, kUpFromText = 3, kUpBoxTexts = 4;
+
+// What parsing one value left on the stack.
+enum class Parsed {
+  kUnhandled,  // stack above the value's slot is garbage: the caller unwinds
+  kValue,      // the value
+  kWithText,   // the value, then its original text (json.lua's `raw`)
+};
+
+struct Parser {
+  lua_State* L;
+  const char* p;
+  const char* end;
+  unsigned values = 0;
+
+  int peek() const { return p < end ? static_cast<unsigned char>(*p) : -1; }
+  void SkipBlanks() {
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) ++p;
+  }
+  static bool IsDigit(int c) { return c >= '0' && c <= '9'; }
+  void SkipDigits() {
+    while (IsDigit(peek())) ++p;
+  }
+
+  Parsed Value(int depth);
+  Parsed String();
+  Parsed Number();
+  Parsed Literal(const char* word, int len);
+  Parsed Object(int depth);
+  Parsed Array(int depth);
+  // Pushes tonumber(text) and, unless json.lua keeps no text for it, the text.
+  Parsed NumberFromText(const char* start, bool integer);
+  // Records the value at `value` with its text on top in side tables raw and
+  // orig of the container's metadata `m` (created on first use, at
+  // `raw_slot`/`raw_slot + 1`), under key (the value at `key`).
+  void KeepText(int m, int raw_slot, int key, int value);
+};
+
+Parsed Parser::String() {
+  const char* start = ++p;
+  // Escapes and control bytes: json.lua keeps an original text or raises.
+  while (p < end && *p != '"' && *p != '\\' && static_cast<unsigned char>(*p) >= 0x20) ++p;
+  if (peek() != '"') return Parsed::kUnhandled;
+  lua_pushlstring(L, start, p - start);
+  ++p;
+  return Parsed::kValue;
+}
+
+Parsed Parser::Literal(const char* word, int len) {
+  if (end - p < len) return Parsed::kUnhandled;
+  for (int i = 0; i < len; ++i)
+    if (p[i] != word[i]) return Parsed::kUnhandled;
+  p += len;
+  return Parsed::kValue;
+}
+
+// The grammar of json.lua's scan_number; a numeral it rejects is unhandled.
+Parsed Parser::Number() {
+  const char* start = p;
+  if (*p == '-') ++p;
+  const char* digits = p;
+  SkipDigits();
+  long ndigits = p - digits;
+  if (ndigits == 0 || (ndigits > 1 && *digits == '0')) return Parsed::kUnhandled;
+  int c = peek();
+  bool integer = c != '.' && c != 'e' && c != 'E';
+  if (integer && ndigits <= 15 && !(ndigits == 1 && *digits == '0' && digits != start)) {
+    // Up to 15 digits, not "-0": json.lua reads tonumber's integer, no text.
+    lua_Integer v = 0;
+    for (const char* d = digits; d < p; ++d) v = v * 10 + (*d - '0');
+    lua_pushinteger(L, digits != start ? -v : v);
+    return Parsed::kValue;
+  }
+  if (c == '.') {
+    ++p;
+    if (!IsDigit(peek())) return Parsed::kUnhandled;
+    SkipDigits();
+    c = peek();
+  }
+  if (c == 'e' || c == 'E') {
+    ++p;
+    if (peek() == '+' || peek() == '-') ++p;
+    if (!IsDigit(peek())) return Parsed::kUnhandled;
+    SkipDigits();
+  }
+  return NumberFromText(start, integer);
+}
+
+Parsed Parser::NumberFromText(const char* start, bool integer) {
+  lua_pushlstring(L, start, p - start);  // raw
+  if (lua_stringtonumber(L, lua_tostring(L, -1)) == 0) return Parsed::kUnhandled;
+  if (integer && lua_tonumber(L, -1) == 0) {  // "-0": json.lua keeps integer 0 and the text
+    lua_pop(L, 1);
+    lua_pushinteger(L, 0);
+  } else {
+    lua_pushvalue(L, lua_upvalueindex(kUpFromText));
+    lua_insert(L, -2);
+    lua_pushvalue(L, -3);
+    lua_insert(L, -2);
+    lua_call(L, 2, 1);  // raw, from_text(raw, v)
+    lua_pushvalue(L, -1);
+    bool boxed = lua_rawget(L, lua_upvalueindex(kUpBoxTexts)) != LUA_TNIL;
+    lua_pop(L, 1);
+    if (boxed) {  // a box writes its own text
+      lua_remove(L, -2);
+      return Parsed::kValue;
+    }
+  }
+  lua_insert(L, -2);  // value, raw
+  return Parsed::kWithText;
+}
+
+Parsed Parser::Value(int depth) {
+  if (++values % kValuesPerDeadlineCheck == 0) CheckDeadline(L);
+  switch (peek()) {
+    case '"': return String();
+    case '{': return Object(depth + 1);
+    case '[': return Array(depth + 1);
+    case 't': lua_pushboolean(L, 1); return Literal("true", 4);
+    case 'f': lua_pushboolean(L, 0); return Literal("false", 5);
+    case 'n': lua_pushvalue(L, lua_upvalueindex(kUpNull)); return Literal("null", 4);
+    default: break;
+  }
+  if (peek() == '-' || IsDigit(peek())) return Number();
+  return Parsed::kUnhandled;
+}
+
+void Parser::KeepText(int m, int raw_slot, int key, int value) {
+  if (lua_isnil(L, raw_slot)) {  // raw = {}; orig = {}; m.raw = raw; m.orig = orig
+    lua_newtable(L);
+    lua_replace(L, raw_slot);
+    lua_newtable(L);
+    lua_replace(L, raw_slot + 1);
+    lua_pushvalue(L, raw_slot);
+    lua_setfield(L, m, "raw");
+    lua_pushvalue(L, raw_slot + 1);
+    lua_setfield(L, m, "orig");
+  }
+  lua_pushvalue(L, key);
+  lua_insert(L, -2);
+  lua_rawset(L, raw_slot);  // raw[key] = text (popped)
+  lua_pushvalue(L, key);
+  lua_pushvalue(L, value);
+  lua_rawset(L, raw_slot + 1);
+}
+
+// Pushes t and m = json.lua's metadata for it; meta[t] = m. Returns t's index.
+int NewContainer(lua_State* L, bool array) {
+  luaL_checkstack(L, 12, "json: nesting too deep");
+  lua_newtable(L);
+  lua_createtable(L, 0, array ? 1 : 0);
+  if (array) {
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "array");
+  }
+  lua_pushvalue(L, -2);
+  lua_pushvalue(L, -2);
+  lua_rawset(L, lua_upvalueindex(kUpMeta));
+  lua_pushnil(L);  // raw, orig: created when a member keeps its text
+  lua_pushnil(L);
+  return lua_gettop(L) - 3;
+}
+
+Parsed Parser::Object(int depth) {
+  if (depth > kMaxNativeDepth) return Parsed::kUnhandled;
+  int t = NewContainer(L, false), m = t + 1, raw = t + 2;
+  lua_Integer n = 0;
+  ++p;
+  SkipBlanks();
+  if (peek() != '}') {
+    for (;;) {
+      SkipBlanks();
+      if (peek() != '"' || String() != Parsed::kValue) return Parsed::kUnhandled;
+      int key = lua_gettop(L);
+      SkipBlanks();
+      if (peek() != ':') return Parsed::kUnhandled;
+      ++p;
+      SkipBlanks();
+      Parsed v = Value(depth);
+      if (v == Parsed::kUnhandled) return v;
+      int value = key + 1;
+      lua_pushvalue(L, key);
+      if (lua_rawget(L, t) != LUA_TNIL) return Parsed::kUnhandled;  // a duplicate member
+      lua_pop(L, 1);
+      lua_pushvalue(L, key);
+      lua_rawseti(L, m, ++n);
+      lua_pushvalue(L, key);
+      lua_pushvalue(L, value);
+      lua_rawset(L, t);
+      if (v == Parsed::kWithText) KeepText(m, raw, key, value);
+      lua_settop(L, raw + 1);
+      SkipBlanks();
+      if (peek() != ',') break;
+      ++p;
+    }
+    if (peek() != '}') return Parsed::kUnhandled;
+  }
+  ++p;
+  lua_settop(L, t);
+  return Parsed::kValue;
+}
+
+Parsed Parser::Array(int depth) {
+  if (depth > kMaxNativeDepth) return Parsed::kUnhandled;
+  int t = NewContainer(L, true), m = t + 1, raw = t + 2;
+  lua_Integer n = 0;
+  ++p;
+  SkipBlanks();
+  if (peek() != ']') {
+    for (;;) {
+      Parsed v = Value(depth);
+      if (v == Parsed::kUnhandled) return v;
+      int value = raw + 2;
+      lua_pushvalue(L, value);
+      lua_rawseti(L, t, ++n);
+      if (v == Parsed::kWithText) {
+        lua_pushinteger(L, n);
+        lua_rotate(L, value + 1, 1);  // value, index, text
+        KeepText(m, raw, value + 1, value);
+      }
+      lua_settop(L, raw + 1);
+      SkipBlanks();
+      if (peek() != ',') break;
+      ++p;
+      SkipBlanks();
+    }
+    if (peek() != ']') return Parsed::kUnhandled;
+  }
+  ++p;
+  lua_settop(L, t);
+  return Parsed::kValue;
+}
+
+// decode(text) -> the decoded table, or nil: not handled, ask the Lua parser.
+int DecodeCommonCase(lua_State* L) {
+  if (lua_type(L, 1) != LUA_TSTRING) return 0;
+  size_t len;
+  const char* text = lua_tolstring(L, 1, &len);
+  Parser parser{L, text, text + len};
+  parser.SkipBlanks();
+  int c = parser.peek();
+  if (c != '{' && c != '[') return 0;  // a top-level scalar keeps its text in json.lua
+  int base = lua_gettop(L);
+  if (parser.Value(0) != Parsed::kValue) {
+    lua_settop(L, base);
+    return 0;
+  }
+  parser.SkipBlanks();
+  if (parser.p != parser.end) return 0;  // trailing characters: json.lua words the error
+  (*static_cast<Sandbox**>(lua_getextraspace(L)))->CountNativeJsonDecode();
+  return 1;
+}
+
+// host.json_decoder(...) / host.json_encoder(...): the C function (upvalue)
+// closed over the four values json.lua passes, which it owns.
+int MakeNative(lua_State* L) {
+  for (int i = 1; i <= 4; ++i) luaL_checkany(L, i);
+  lua_settop(L, 4);
+  lua_pushcclosure(L, lua_tocfunction(L, lua_upvalueindex(1)), 4);
+  return 1;
+}
+
+void AddFactory(lua_State* L, int host, const char* name, lua_CFunction fn) {
+  lua_pushcfunction(L, fn);
+  lua_pushcclosure(L, MakeNative, 1);
+  lua_setfield(L, host, name);
+}
+
+}  // namespace
+
+void AddNativeJson(lua_State* L, int host) {
+  host = lua_absindex(L, host);
+  AddFactory(L, host, "json_decoder", DecodeCommonCase);
+  AddFactory(L, host, "json_encoder", JsonEncodeCommonCase);
+}
+
+}  // namespace keyshift
