@@ -10,7 +10,7 @@
 //                             builds json.lua's tables and side-table entries
 //                             for a common-case document, or returns nil and
 //                             json.lua's own parser decodes it.
-//   host.json_encoder(meta, null, box_texts, canon.number) -> encode
+//   host.json_encoder(meta, null, box_texts) -> encode
 //                             (json_native_encode.cc; the same, for
 //                             json.encode of a table: its text, or nil and
 //                             json.lua's own encoder writes it).

@@ -9,6 +9,7 @@
 // answers "not handled" (nil) and json.lua parses the whole document again,
 // raising its own errors at its own positions. Whatever it built is garbage
 // then (`meta` has weak keys).
+#include <algorithm>
 #include <cstdint>
 
 #include "lauxlib.h"
@@ -85,6 +86,22 @@ Parsed Parser::Literal(const char* word, int len) {
   return Parsed::kValue;
 }
 
+// exact.lua's plain() fast path, on the text of a JSON numeral [s, e): true
+// when from_text returns tonumber's value without looking further (at most
+// 15 digits, or a short mantissa with a modest exponent).
+bool ShortNumeral(const char* s, const char* e) {
+  const char* exp = std::find_if(s, e, [](char c) { return c == 'e' || c == 'E'; });
+  if (exp == e) return e - s <= 15 || (e - s == 16 && std::find_if(s, e, [](char c) { return c == '.' || c == '-'; }) != e);
+  if (exp - s + 1 > 16) return false;
+  const char* d = exp + 1;
+  bool negative = d < e && *d == '-';
+  if (d < e && (*d == '-' || *d == '+')) ++d;
+  long value = 0;
+  for (; d < e && value < 1000; ++d) value = value * 10 + (*d - '0');
+  if (negative) value = -value;
+  return value > -280 && value < 280;
+}
+
 // The grammar of json.lua's scan_number; a numeral it rejects is unhandled.
 Parsed Parser::Number() {
   const char* start = p;
@@ -123,7 +140,7 @@ Parsed Parser::NumberFromText(const char* start, bool integer) {
   if (integer && lua_tonumber(L, -1) == 0) {  // "-0": json.lua keeps integer 0 and the text
     lua_pop(L, 1);
     lua_pushinteger(L, 0);
-  } else {
+  } else if (!ShortNumeral(start, p)) {
     lua_pushvalue(L, lua_upvalueindex(kUpFromText));
     lua_insert(L, -2);
     lua_pushvalue(L, -3);
@@ -283,17 +300,19 @@ int DecodeCommonCase(lua_State* L) {
 }
 
 // host.json_decoder(...) / host.json_encoder(...): the C function (upvalue)
-// closed over the four values json.lua passes, which it owns.
+// closed over the values json.lua passes (its own tables and functions).
 int MakeNative(lua_State* L) {
-  for (int i = 1; i <= 4; ++i) luaL_checkany(L, i);
-  lua_settop(L, 4);
-  lua_pushcclosure(L, lua_tocfunction(L, lua_upvalueindex(1)), 4);
+  int n = lua_tointeger(L, lua_upvalueindex(2));
+  for (int i = 1; i <= n; ++i) luaL_checkany(L, i);
+  lua_settop(L, n);
+  lua_pushcclosure(L, lua_tocfunction(L, lua_upvalueindex(1)), n);
   return 1;
 }
 
-void AddFactory(lua_State* L, int host, const char* name, lua_CFunction fn) {
+void AddFactory(lua_State* L, int host, const char* name, lua_CFunction fn, int nupvalues) {
   lua_pushcfunction(L, fn);
-  lua_pushcclosure(L, MakeNative, 1);
+  lua_pushinteger(L, nupvalues);
+  lua_pushcclosure(L, MakeNative, 2);
   lua_setfield(L, host, name);
 }
 
@@ -301,8 +320,8 @@ void AddFactory(lua_State* L, int host, const char* name, lua_CFunction fn) {
 
 void AddNativeJson(lua_State* L, int host) {
   host = lua_absindex(L, host);
-  AddFactory(L, host, "json_decoder", DecodeCommonCase);
-  AddFactory(L, host, "json_encoder", JsonEncodeCommonCase);
+  AddFactory(L, host, "json_decoder", DecodeCommonCase, 4);
+  AddFactory(L, host, "json_encoder", JsonEncodeCommonCase, 3);
 }
 
 }  // namespace keyshift

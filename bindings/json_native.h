@@ -6,7 +6,7 @@ struct lua_State;
 
 namespace keyshift {
 
-// encode(table), upvalues (meta, null, box_texts, canon.number): the JSON
+// encode(table), upvalues (meta, null, box_texts): the JSON
 // text json.lua's encoder would write, or nothing when it does not handle
 // the value (json.lua then encodes it, or raises its error).
 int JsonEncodeCommonCase(lua_State* L);

@@ -3,13 +3,13 @@
 //
 // It writes what json.lua's encode_value writes, reading the same side
 // tables (kinds, key order, kept texts, frozen duplicates) with raw access
-// throughout, and floats through canon.number itself. Anything json.lua
+// throughout. Anything json.lua
 // would refuse (nan, inf, nil, functions, holes, non-string keys, nesting
 // past this encoder's own depth, a cycle) gives "not handled" (nil): json.lua
 // then encodes the value itself and raises its own error. Encoding has no
 // effect on the value, so doing it twice is safe.
 #include <algorithm>
-#include <cmath>
+#include <optional>
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -20,6 +20,7 @@
 
 #include "bindings/json_native.h"
 #include "bindings/sandbox.h"
+#include "core/value.h"
 
 namespace keyshift {
 
@@ -29,7 +30,7 @@ constexpr int kMaxNativeDepth = 100;  // below json.lua's 500: deeper goes to js
 constexpr unsigned kValuesPerDeadlineCheck = 1u << 14;
 
 // Upvalues of the encode closure: json.lua's host.json_encoder arguments.
-constexpr int kUpMeta = 1, kUpNull = 2, kUpBoxTexts = 3, kUpCanonNumber = 4;
+constexpr int kUpMeta = 1, kUpNull = 2, kUpBoxTexts = 3;
 
 struct Encoder {
   lua_State* L;
@@ -114,7 +115,8 @@ void Encoder::String(int v) {
   out += '"';
 }
 
-// Integers as "%d"; floats through canon.number, as json.lua writes them.
+// Integers as "%d", floats as canon.number writes them (CanonicalNumber
+// agrees with it: tests/core/value_test.cc).
 bool Encoder::Number(int v) {
   if (lua_isinteger(L, v)) {
     char text[32];
@@ -122,12 +124,9 @@ bool Encoder::Number(int v) {
     out += text;
     return true;
   }
-  if (!std::isfinite(lua_tonumber(L, v))) return false;  // json.lua's error
-  lua_pushvalue(L, lua_upvalueindex(kUpCanonNumber));
-  lua_pushvalue(L, v);
-  lua_call(L, 1, 1);
-  Append(-1);
-  lua_pop(L, 1);
+  std::optional<std::string> text = CanonicalNumber(lua_tonumber(L, v));
+  if (!text) return false;  // nan, inf: json.lua's error
+  out += *text;
   return true;
 }
 

@@ -111,7 +111,7 @@ local host = modules.host
 local native_decode = host and host.json_decoder
   and host.json_decoder(meta, null, from_text, box_texts)
 local native_encode = host and host.json_encoder
-  and host.json_encoder(meta, null, box_texts, canon_number)
+  and host.json_encoder(meta, null, box_texts)
 
 -- The most recent decode's value and text, when it was a scalar with a text.
 local top_value, top_raw = nil, nil
