@@ -1,7 +1,8 @@
 // Every crossing between the C++ host and Lua, in one place.
 //
-// Host -> Lua (C functions a script can reach), opened by luaopen_kshost as
-// the stdlib's `host` module (only stdlib/ks.lua uses it):
+// Host -> Lua (C functions the stdlib can reach; migrations cannot: the
+// `host` module is never one of their globals), opened by luaopen_kshost as
+// the stdlib's `host` module (stdlib/ks.lua and stdlib/json.lua use it):
 //   host.log(text)            write one log line (ks.log, print)
 //   host.json_decoder(meta, null, from_text, box_texts) -> decode
 //                             (json_native.cc; only stdlib/json.lua calls it,

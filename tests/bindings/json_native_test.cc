@@ -192,3 +192,27 @@ TEST_CASE("native json decode: generated documents and broken variants match jso
 TEST_CASE("native json encode: values built in Lua encode (or fail) as json.lua encodes them", "[unit][json]") {
   ExpectSameResults(json_corpus::EncodeCases(), "encode");
 }
+
+TEST_CASE("native json: migrations see the same json module and cannot reach the host primitives", "[unit][json]") {
+  const std::string chunk = R"LUA(
+    local names = {}
+    for k in pairs(json) do names[#names + 1] = k end
+    table.sort(names)
+    local ok = pcall(function() return host end)
+    return table.concat(names, ",") .. " host reachable: " .. tostring(ok)
+  )LUA";
+  std::string seen[2];
+  NativeJson modes[2] = {NativeJson::kOn, NativeJson::kOff};
+  for (int i = 0; i < 2; ++i) {
+    auto sb = Sandbox::Create(keyshift::SandboxLimits{}, modes[i]);
+    REQUIRE(sb.ok());
+    lua_State* L = (*sb)->L();
+    REQUIRE((*sb)->LoadChunk(chunk, "@migrations/0001_x.lua"));
+    REQUIRE((*sb)->ProtectedCall(0, 1));
+    seen[i] = lua_tostring(L, -1);
+    lua_pop(L, 1);
+  }
+  CHECK(seen[0] == seen[1]);
+  CHECK(seen[0].find("host reachable: false") != std::string::npos);
+  CHECK(seen[0].find("json_") == std::string::npos);
+}
