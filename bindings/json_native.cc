@@ -3,14 +3,15 @@
 //
 // json.lua stays the one definition of behaviour: this builds exactly the
 // tables and side-table metadata its Lua parser builds (same tables, same
-// insertion order, same `meta` entries, numbers through exact.from_text),
-// and on anything it does not handle -- a syntax error, an escape, a raw
-// control byte, a duplicate member, deep nesting, a top-level scalar -- it
-// answers "not handled" (nil) and json.lua parses the whole document again,
-// raising its own errors at its own positions. Whatever it built is garbage
-// then (`meta` has weak keys).
+// insertion order, same `meta` entries, numbers through exact.from_text,
+// texts of escaped strings and keys), and on anything it does not handle --
+// a syntax error, a raw control byte, a duplicate member, deep nesting, a
+// top-level scalar -- it answers "not handled" (nil) and json.lua parses the
+// whole document again, raising its own errors at its own positions.
+// Whatever it built is garbage then (`meta` has weak keys).
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 #include "lauxlib.h"
 #include "lua.h"
@@ -66,16 +67,96 @@ struct Parser {
   // orig of the container's metadata `m` (created on first use, at
   // `raw_slot`/`raw_slot + 1`), under key (the value at `key`).
   void KeepText(int m, int raw_slot, int key, int value);
+  void KeepKeyText(int m, int kraw_slot, int key);
+  Parsed EscapedString(const char* open);
+  // The value of 4 hex digits at q, or -1.
+  long Hex4(const char* q) const;
 };
 
+// A string: its value, and for one written with escapes its text as well
+// (json.lua's scan_string).
 Parsed Parser::String() {
+  const char* open = p;
   const char* start = ++p;
-  // Escapes and control bytes: json.lua keeps an original text or raises.
   while (p < end && *p != '"' && *p != '\\' && static_cast<unsigned char>(*p) >= 0x20) ++p;
-  if (peek() != '"') return Parsed::kUnhandled;
+  if (peek() == '\\') return EscapedString(open);
+  if (peek() != '"') return Parsed::kUnhandled;  // a control byte or the end: json.lua's error
   lua_pushlstring(L, start, p - start);
   ++p;
   return Parsed::kValue;
+}
+
+long Parser::Hex4(const char* q) const {
+  if (end - q < 4) return -1;
+  long v = 0;
+  for (int i = 0; i < 4; ++i) {
+    int c = static_cast<unsigned char>(q[i]), d;
+    if (c >= '0' && c <= '9') d = c - '0';
+    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
+    else return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+// Appends code point cp as json.lua's utf8_char does (a lone surrogate too).
+void AddUtf8(luaL_Buffer* b, long cp) {
+  if (cp < 0x80) {
+    luaL_addchar(b, static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    luaL_addchar(b, static_cast<char>(0xC0 | (cp >> 6)));
+    luaL_addchar(b, static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    luaL_addchar(b, static_cast<char>(0xE0 | (cp >> 12)));
+    luaL_addchar(b, static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    luaL_addchar(b, static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    luaL_addchar(b, static_cast<char>(0xF0 | (cp >> 18)));
+    luaL_addchar(b, static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    luaL_addchar(b, static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    luaL_addchar(b, static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+// p is at the first backslash of the string whose quote is at `open`.
+// Pushes the value and the string's text, quotes included.
+Parsed Parser::EscapedString(const char* open) {
+  static const char kSimple[] = "\"\"\\\\//b\bf\fn\nr\rt\t";  // escape letter, byte
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  luaL_addlstring(&b, open + 1, p - open - 1);
+  while (peek() != '"') {
+    int c = peek();
+    if (c < 0x20) return Parsed::kUnhandled;  // the end or a control byte: json.lua's error
+    if (c != '\\') {
+      luaL_addchar(&b, *p++);
+      continue;
+    }
+    int e = end - p > 1 ? p[1] : -1;
+    if (e == 'u') {
+      long cp = Hex4(p + 2);
+      if (cp < 0) return Parsed::kUnhandled;
+      p += 6;
+      if (cp >= 0xD800 && cp <= 0xDBFF && end - p > 1 && p[0] == '\\' && p[1] == 'u') {
+        long lo = Hex4(p + 2);
+        if (lo >= 0xDC00 && lo <= 0xDFFF) {
+          cp = 0x10000 + (cp - 0xD800) * 0x400 + (lo - 0xDC00);
+          p += 6;
+        }
+      }
+      AddUtf8(&b, cp);
+      continue;
+    }
+    const char* simple = e > 0 ? std::strchr(kSimple, e) : nullptr;
+    if (!simple || (simple - kSimple) % 2 != 0) return Parsed::kUnhandled;
+    luaL_addchar(&b, simple[1]);
+    p += 2;
+  }
+  luaL_pushresult(&b);
+  ++p;
+  lua_pushlstring(L, open, p - open);
+  return Parsed::kWithText;
 }
 
 Parsed Parser::Literal(const char* word, int len) {
@@ -192,7 +273,21 @@ void Parser::KeepText(int m, int raw_slot, int key, int value) {
   lua_rawset(L, raw_slot + 1);
 }
 
-// Pushes t and m = json.lua's metadata for it; meta[t] = m. Returns t's index.
+// kraw[key] = the key's text (at key + 1), kraw = m.kraw made on first use.
+void Parser::KeepKeyText(int m, int kraw_slot, int key) {
+  if (lua_isnil(L, kraw_slot)) {
+    lua_newtable(L);
+    lua_replace(L, kraw_slot);
+    lua_pushvalue(L, kraw_slot);
+    lua_setfield(L, m, "kraw");
+  }
+  lua_pushvalue(L, key);
+  lua_pushvalue(L, key + 1);
+  lua_rawset(L, kraw_slot);
+}
+
+// Pushes t, m = json.lua's metadata for it (meta[t] = m) and three slots for
+// m.raw, m.orig and m.kraw. Returns t's index.
 int NewContainer(lua_State* L, bool array) {
   luaL_checkstack(L, 12, "json: nesting too deep");
   lua_newtable(L);
@@ -204,39 +299,42 @@ int NewContainer(lua_State* L, bool array) {
   lua_pushvalue(L, -2);
   lua_pushvalue(L, -2);
   lua_rawset(L, lua_upvalueindex(kUpMeta));
-  lua_pushnil(L);  // raw, orig: created when a member keeps its text
+  lua_pushnil(L);  // raw, orig, kraw: created when a member keeps a text
   lua_pushnil(L);
-  return lua_gettop(L) - 3;
+  lua_pushnil(L);
+  return lua_gettop(L) - 4;
 }
 
 Parsed Parser::Object(int depth) {
   if (depth > kMaxNativeDepth) return Parsed::kUnhandled;
-  int t = NewContainer(L, false), m = t + 1, raw = t + 2;
+  int t = NewContainer(L, false), m = t + 1, raw = t + 2, kraw = t + 4;
   lua_Integer n = 0;
   ++p;
   SkipBlanks();
   if (peek() != '}') {
     for (;;) {
       SkipBlanks();
-      if (peek() != '"' || String() != Parsed::kValue) return Parsed::kUnhandled;
-      int key = lua_gettop(L);
+      Parsed k = peek() == '"' ? String() : Parsed::kUnhandled;
+      if (k == Parsed::kUnhandled) return k;
+      int key = kraw + 1;  // then the key's text, if it has escapes
       SkipBlanks();
       if (peek() != ':') return Parsed::kUnhandled;
       ++p;
       SkipBlanks();
       Parsed v = Value(depth);
       if (v == Parsed::kUnhandled) return v;
-      int value = key + 1;
+      int value = key + (k == Parsed::kWithText ? 2 : 1);
       lua_pushvalue(L, key);
       if (lua_rawget(L, t) != LUA_TNIL) return Parsed::kUnhandled;  // a duplicate member
       lua_pop(L, 1);
       lua_pushvalue(L, key);
       lua_rawseti(L, m, ++n);
+      if (k == Parsed::kWithText) KeepKeyText(m, kraw, key);
       lua_pushvalue(L, key);
       lua_pushvalue(L, value);
       lua_rawset(L, t);
       if (v == Parsed::kWithText) KeepText(m, raw, key, value);
-      lua_settop(L, raw + 1);
+      lua_settop(L, kraw);
       SkipBlanks();
       if (peek() != ',') break;
       ++p;
@@ -250,7 +348,7 @@ Parsed Parser::Object(int depth) {
 
 Parsed Parser::Array(int depth) {
   if (depth > kMaxNativeDepth) return Parsed::kUnhandled;
-  int t = NewContainer(L, true), m = t + 1, raw = t + 2;
+  int t = NewContainer(L, true), m = t + 1, raw = t + 2, top = t + 4;
   lua_Integer n = 0;
   ++p;
   SkipBlanks();
@@ -258,7 +356,7 @@ Parsed Parser::Array(int depth) {
     for (;;) {
       Parsed v = Value(depth);
       if (v == Parsed::kUnhandled) return v;
-      int value = raw + 2;
+      int value = top + 1;
       lua_pushvalue(L, value);
       lua_rawseti(L, t, ++n);
       if (v == Parsed::kWithText) {
@@ -266,7 +364,7 @@ Parsed Parser::Array(int depth) {
         lua_rotate(L, value + 1, 1);  // value, index, text
         KeepText(m, raw, value + 1, value);
       }
-      lua_settop(L, raw + 1);
+      lua_settop(L, top);
       SkipBlanks();
       if (peek() != ',') break;
       ++p;
