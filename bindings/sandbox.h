@@ -22,8 +22,9 @@ struct SandboxLimits {
   long long wall_ms = 5'000;                // per protected call
 };
 
-// Whether json.decode may use the native decoder for common documents
-// (json_native.cc); kOff runs json.lua's Lua parser only (differential tests).
+// Whether json.decode and json.encode may use the native decoder and encoder
+// for common documents (json_native*.cc); kOff leaves all to json.lua, as in
+// Redis (the differential test compares the two).
 enum class NativeJson { kOn, kOff };
 
 // How a protected call failed; kinds the caller words differently.
