@@ -1,8 +1,20 @@
 // Every crossing between the C++ host and Lua, in one place.
 //
-// Host -> Lua (C functions a script can reach), opened by luaopen_kshost as
-// the stdlib's `host` module (only stdlib/ks.lua uses it):
+// Host -> Lua (C functions the stdlib can reach; migrations cannot: the
+// `host` module is never one of their globals), opened by luaopen_kshost as
+// the stdlib's `host` module (stdlib/ks.lua and stdlib/json.lua use it):
 //   host.log(text)            write one log line (ks.log, print)
+//   host.json_decoder(meta, null, from_text, box_texts) -> decode
+//                             (json_native.cc; only stdlib/json.lua calls it,
+//                             once, as it loads; absent with NativeJson::kOff,
+//                             in Redis and in the stdlib specs). decode(text)
+//                             builds json.lua's tables and side-table entries
+//                             for a common-case document, or returns nil and
+//                             json.lua's own parser decodes it.
+//   host.json_encoder(meta, null, box_texts) -> encode
+//                             (json_native_encode.cc; the same, for
+//                             json.encode of a table: its text, or nil and
+//                             json.lua's own encoder writes it).
 //
 // Lua -> host (Lua functions the host calls), all through Sandbox::ProtectedCall:
 //   migration chunk()                         -> the migration table      (migration_script.cc)
@@ -35,5 +47,7 @@ inline constexpr const char* kWrappedGlobals[] = {"type", "tonumber", "tostring"
 
 // Pushes the table of host primitives (see above).
 int luaopen_kshost(lua_State* L);
+// Adds json_decoder and json_encoder to the host table at index `host`.
+void AddNativeJson(lua_State* L, int host);
 
 }  // namespace keyshift

@@ -275,7 +275,8 @@ void CheckDeadline(lua_State* L) {
   RaiseIfKilled(L, sb->budget());
 }
 
-Sandbox::Sandbox(const SandboxLimits& limits) : limits_(limits) {}
+Sandbox::Sandbox(const SandboxLimits& limits, NativeJson native_json)
+    : limits_(limits), native_json_(native_json) {}
 
 Sandbox::~Sandbox() {
   if (L_) lua_close(L_);
@@ -306,8 +307,8 @@ void Sandbox::NotePosition(lua_State* L) {
   if (!position.empty()) last_position_ = std::move(position);
 }
 
-Result<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxLimits& limits) {
-  std::unique_ptr<Sandbox> sb(new Sandbox(limits));
+Result<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxLimits& limits, NativeJson native_json) {
+  std::unique_ptr<Sandbox> sb(new Sandbox(limits, native_json));
   sb->L_ = lua_newstate(&Sandbox::Allocate, sb.get());
   if (!sb->L_) return Fail("cannot create a Lua state (memory limit too small?)");
   *static_cast<Sandbox**>(lua_getextraspace(sb->L_)) = sb.get();
@@ -401,6 +402,7 @@ Status Sandbox::LoadStdlib() {
   lua_setfield(L_, LUA_REGISTRYINDEX, kModulesKey);
   lua_getfield(L_, LUA_REGISTRYINDEX, kModulesKey);
   luaopen_kshost(L_);
+  if (native_json_ == NativeJson::kOn) AddNativeJson(L_, -1);
   lua_setfield(L_, -2, "host");
   lua_pop(L_, 1);
   for (const char* name : kStdlibLoadOrder) {

@@ -22,6 +22,11 @@ struct SandboxLimits {
   long long wall_ms = 5'000;                // per protected call
 };
 
+// Whether json.decode and json.encode may use the native decoder and encoder
+// for common documents (json_native*.cc); kOff leaves all to json.lua, as in
+// Redis (the differential test compares the two).
+enum class NativeJson { kOn, kOff };
+
 // How a protected call failed; kinds the caller words differently.
 enum class LuaFailure { kNone, kError, kMemory, kBudget };
 
@@ -29,7 +34,8 @@ class Sandbox {
  public:
   // Creates the state, opens the allow-listed libraries and loads the
   // embedded stdlib. Fails only if the stdlib itself does not load.
-  static Result<std::unique_ptr<Sandbox>> Create(const SandboxLimits& limits);
+  static Result<std::unique_ptr<Sandbox>> Create(const SandboxLimits& limits,
+                                                NativeJson native_json = NativeJson::kOn);
   ~Sandbox();
   Sandbox(const Sandbox&) = delete;
   Sandbox& operator=(const Sandbox&) = delete;
@@ -73,11 +79,16 @@ class Sandbox {
   Budget& budget() { return budget_; }
   void NotePosition(lua_State* L);
 
+  // Documents the native decoder (json_native.cc) decoded, json.lua's parser
+  // doing the others: tests check that the native path is the one they probe.
+  size_t native_json_decodes() const { return native_json_decodes_; }
+  void CountNativeJsonDecode() { ++native_json_decodes_; }
+
   // Where ks.log / print lines go. Default: standard error.
   std::function<void(const std::string&)> log_sink;
 
  private:
-  explicit Sandbox(const SandboxLimits& limits);
+  Sandbox(const SandboxLimits& limits, NativeJson native_json);
   static void* Allocate(void* ud, void* ptr, size_t osize, size_t nsize);
   Status LoadStdlib();
   void OpenLibraries();
@@ -86,11 +97,13 @@ class Sandbox {
   void BuildEnvironment(bool migration);
 
   SandboxLimits limits_;
+  NativeJson native_json_;
   lua_State* L_ = nullptr;
   size_t used_ = 0;
   bool memory_refused_ = false;
   Budget budget_;
   std::string last_position_;
+  size_t native_json_decodes_ = 0;
   int depth_ = 0;  // nesting of ProtectedCall: the budget is per outermost call
 };
 

@@ -102,6 +102,17 @@ M.null = null
 -- by construction, strings and keys written with escapes.
 local meta = setmetatable({}, { __mode = "k" })
 
+-- The host's native decoder and encoder (bindings/json_native*.cc), in host
+-- mode only: for common documents they build and write exactly what this
+-- file's parser and encoder do, side tables included, and return nil for
+-- anything else (errors included), which this file then handles itself.
+-- Absent in Redis: everything is done here.
+local host = modules.host
+local native_decode = host and host.json_decoder
+  and host.json_decoder(meta, null, from_text, box_texts)
+local native_encode = host and host.json_encoder
+  and host.json_encoder(meta, null, box_texts)
+
 -- The most recent decode's value and text, when it was a scalar with a text.
 local top_value, top_raw = nil, nil
 
@@ -110,6 +121,7 @@ local top_value, top_raw = nil, nil
 -- encode wrote. Emptied when full and holding short strings only, so they
 -- stay small (the host keeps this module for a whole run: at most ~1 MiB).
 local CACHE_MAX, PLAIN_MAX_LEN = 4096, 256
+local MIN_INTEGER = -9223372036854775808.0  -- -2^63
 local plain, nplain = {}, 0
 local numtext, nnumtext = {}, 0
 
@@ -418,6 +430,10 @@ function M.decode(text)
     error("json: expected a string to decode, got " .. type(text), 0)
   end
   top_value, top_raw = nil, nil
+  if native_decode then
+    local v = native_decode(text)
+    if v ~= nil then return v end
+  end
   local v, j, raw = parse_value(text, skip(text, 1), 0)
   j = skip(text, j)
   if j <= #text then fail("trailing characters after the document", j) end
@@ -490,8 +506,12 @@ local function encode_value(v, buf, n, depth)
         error("json: cannot encode nan or inf", 0)
       end
       text = canon_number(v)
-      if nnumtext >= CACHE_MAX then numtext, nnumtext = {}, 0 end
-      numtext[v], nnumtext = text, nnumtext + 1
+      -- Lua 5.4: the float -2^63 and math.mininteger are one table key with
+      -- two texts ("-9.223372036854776e+18", "-9223372036854775808").
+      if v ~= MIN_INTEGER then
+        if nnumtext >= CACHE_MAX then numtext, nnumtext = {}, 0 end
+        numtext[v], nnumtext = text, nnumtext + 1
+      end
     end
     buf[n + 1] = text
     return n + 1
@@ -644,6 +664,10 @@ end
 function M.encode(v)
   if top_raw ~= nil and type(v) ~= "table" and rawequal(v, top_value) then
     return top_raw
+  end
+  if native_encode and type(v) == "table" then
+    local text = native_encode(v)
+    if text then return text end
   end
   local buf = {}
   local n = encode_value(v, buf, 0, 0)

@@ -86,6 +86,16 @@ for i, s in ipairs(corpus) do
   end
 end
 
+-- The float -2^63 and (Lua 5.4) the integer -2^63 are one table key but
+-- two texts: encoding one must not change how the other is written.
+do
+  T:eq("-2^63 float", json.encode({ -2 ^ 63 }), "[-9.223372036854776e+18]")
+  if math.type then
+    T:eq("-2^63 integer after the float", json.encode({ math.mininteger }), "[-9223372036854775808]")
+    T:eq("-2^63 float after the integer", json.encode({ -2 ^ 63 }), "[-9.223372036854776e+18]")
+  end
+end
+
 -- A second encode gives the same text (metadata is not consumed).
 do
   local s = [=[{"b":1.50,"a":[1e5,"\u00e9"]}]=]
