@@ -137,7 +137,10 @@ local function apply_change(c)
       args = {}
       for i = 1, #flat, 2 do args[i], args[i + 1] = flat[i + 1], flat[i] end
     end
-    return write_value(dest, t, args, 1, expire_at)
+    -- Redis stores what runner.normalize gives (a hash's fields and a set's
+    -- members unique) exactly as written, but for zset scores: no read-back.
+    local post = t ~= 'zset' and content_digest(t, flat) or nil
+    return write_value(dest, t, args, 1, expire_at, nil, post)
   end
   local refusal = record_change(key, c.jkey, c.code, t, c.new_key, c.code == 'R' and journal_of(c.new_key),
                                 expire_at, dump, write)
