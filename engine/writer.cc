@@ -14,10 +14,10 @@
 namespace keyshift {
 
 // Several ops per call. KEYS: per op its data key, journal hash, target key
-// and target's journal hash. ARGV: 'u' when the user is unrestricted (no
-// permission checks, script_safety.h) or '', then per op the count of its arguments (n),
+// and target's journal hash. ARGV: per op the count of its arguments (n),
 // the content digest of what it writes ('' to read it back), then n
-// arguments: digest, expire_at, action (W|D|R), type, elements... Returns per op 'ok:'
+// arguments: digest, expire_at, action (W|D|R), type, elements...; last, 'u' when
+// the user is unrestricted (no permission checks, script_safety.h) or ''. Returns per op 'ok:'
 // and the previous DUMP's size, 'done', 'changed', 'target_exists', or 'E'
 // and the error: one op's failure (a refused command) leaves the others' results standing.
 const char* const kWriteScript = R"LUA(-- keyshift CAS write
@@ -48,8 +48,8 @@ local function write_one(key, jkey, target, tjkey, first, last, post)
   if refusal then return refusal end
   return 'ok:' .. #dump
 end
-acl_unrestricted = ARGV[1] == 'u'
-local out, at = {}, 2
+acl_unrestricted = ARGV[#ARGV] == 'u'
+local out, at = {}, 1
 for i = 1, #KEYS, 4 do
   local n = tonumber(ARGV[at])
   local ok, r = pcall(write_one, KEYS[i], KEYS[i + 1], KEYS[i + 2], KEYS[i + 3], at + 2, at + 1 + n, ARGV[at + 1])
@@ -129,7 +129,7 @@ Result<WriteResult> ResultOf(const std::string& key, const Reply& r) {
 
 Command WriteCall(ScriptCache& scripts, const StateKeys& state, long long version, const std::vector<WriteOp>& ops,
                      size_t from, size_t to, bool catchup) {
-  std::vector<std::string> names, args{scripts.acl_unrestricted() ? "u" : ""};
+  std::vector<std::string> names, args;
   names.reserve(4 * (to - from));
   for (size_t i = from; i < to; ++i) {
     const WriteOp& op = ops[i];
@@ -140,6 +140,7 @@ Command WriteCall(ScriptCache& scripts, const StateKeys& state, long long versio
     args.push_back(PostDigest(op));
     std::move(own.begin(), own.end(), std::back_inserter(args));
   }
+  args.push_back(scripts.acl_unrestricted() ? "u" : "");
   return scripts.Evalsha(WriteScript(catchup), names, args);
 }
 
