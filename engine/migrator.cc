@@ -124,6 +124,7 @@ Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& scrip
   if (!scan.ok()) return scan.error();
   if (Status st = state.SaveStart((*scan)->position(), (*scan)->run_id()); !st) return st.error();
   ErrorPolicy errors(options.on_error, options.max_errors, sinks.key_error, &state.counters());
+  if (!options.dry_run && !conn_->cluster()) scripts_.ProbeAcl();
   SinkContext ctx{scripts_, keys_, file.version, script, options, sinks, lock, &state.counters(), errors,
                   conn_->cluster()};
   std::unique_ptr<KeySink> sink = MakeSink(ctx, file);
@@ -143,6 +144,7 @@ Result<RunReport> Migrator::CatchKeys(const MigrationFile& file, MigrationScript
                                       Lock* lock, const RunSinks& sinks, std::vector<std::string> keys,
                                       Counters* counters) {
   ErrorPolicy errors(options.on_error, options.max_errors, sinks.key_error, counters);
+  if (!options.dry_run && !conn_->cluster()) scripts_.ProbeAcl();
   SinkContext ctx{scripts_, keys_, file.version, script, options, sinks, lock, counters, errors, conn_->cluster()};
   HostStrategy host(ctx, nullptr);
   if (Status st = host.Migrate(keys); !st) return st.error();

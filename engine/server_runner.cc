@@ -123,7 +123,8 @@ Command ServerRunner::CallCommand(const std::vector<std::string>& keys, const Ca
     ks.push_back(keys[i]);
     ks.push_back(keys_.journal(file_.version, keys[i]));
   }
-  std::vector<std::string> args{std::string(dry_run ? "1" : "0") + (cluster_ ? "c" : "")};
+  std::vector<std::string> args{std::string(dry_run ? "1" : "0") + (cluster_ ? "c" : "-") +
+                                (scripts_.acl_unrestricted() ? "u" : "")};
   // On a cluster the lock lives in another slot than almost every key: the
   // lock is then checked once per batch (Lock::Renew) instead of per call.
   if (lock && !dry_run && !cluster_) {

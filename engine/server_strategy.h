@@ -1,7 +1,8 @@
 // Server mode's KeySink: the whole read -> transform -> write step runs in
 // Redis, one script call per key (server_runner.h). Owns the ServerRunner.
-// The first batch with a key is pre-flighted in the host sandbox, so an
-// obvious error or runaway never reaches the server. The host strategy also
+// The first keys of the first batch with a key (up to kPreflightBytes of
+// values) are pre-flighted in the host sandbox, so an obvious error or
+// runaway never reaches the server. The host strategy also
 // sends it the keys the application writes faster than a host-side CAS can
 // follow (Send).
 #pragma once
@@ -14,6 +15,10 @@
 #include "engine/server_runner.h"
 
 namespace keyshift {
+
+// Values the pre-flight transforms on the host, at most (plus one key): what
+// one server-side call reads (kServerCallByteBudget).
+inline constexpr size_t kPreflightBytes = 256 * 1024;
 
 class ServerStrategy : public KeySink {
  public:

@@ -16,7 +16,8 @@ namespace keyshift {
 // Several ops per call. KEYS: per op its data key, journal hash, target key
 // and target's journal hash. ARGV: per op the count of its arguments (n),
 // the content digest of what it writes ('' to read it back), then n
-// arguments: digest, expire_at, action (W|D|R), type, elements... Returns per op 'ok:'
+// arguments: digest, expire_at, action (W|D|R), type, elements...; last, 'u' when
+// the user is unrestricted (no permission checks, script_safety.h) or ''. Returns per op 'ok:'
 // and the previous DUMP's size, 'done', 'changed', 'target_exists', or 'E'
 // and the error: one op's failure (a refused command) leaves the others' results standing.
 const char* const kWriteScript = R"LUA(-- keyshift CAS write
@@ -47,6 +48,7 @@ local function write_one(key, jkey, target, tjkey, first, last, post)
   if refusal then return refusal end
   return 'ok:' .. #dump
 end
+acl_unrestricted = ARGV[#ARGV] == 'u'
 local out, at = {}, 1
 for i = 1, #KEYS, 4 do
   local n = tonumber(ARGV[at])
@@ -138,6 +140,7 @@ Command WriteCall(ScriptCache& scripts, const StateKeys& state, long long versio
     args.push_back(PostDigest(op));
     std::move(own.begin(), own.end(), std::back_inserter(args));
   }
+  args.push_back(scripts.acl_unrestricted() ? "u" : "");
   return scripts.Evalsha(WriteScript(catchup), names, args);
 }
 

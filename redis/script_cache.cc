@@ -58,6 +58,33 @@ Result<std::vector<Reply>> ScriptCache::Run(const std::vector<Command>& commands
 
 namespace {
 
+// ACL GETUSER's reply (field, value, ...): root permissions on everything.
+// Selectors only ever add permissions, so the root ones decide.
+bool Unrestricted(const Reply& user) {
+  if (user.kind != Reply::kArray) return false;
+  bool all_commands = false, all_keys = false;
+  for (size_t i = 0; i + 1 < user.elements.size(); i += 2) {
+    const std::string& field = user.elements[i].str;
+    const Reply& value = user.elements[i + 1];
+    if (field == "commands") all_commands = value.str == "+@all";
+    if (field == "keys") all_keys = value.str == "~*";
+  }
+  return all_commands && all_keys;
+}
+
+}  // namespace
+
+void ScriptCache::ProbeAcl() {
+  if (acl_probed_) return;
+  acl_probed_ = true;
+  auto who = conn_->Pipeline({{"ACL", "WHOAMI"}});
+  if (!who.ok() || who->front().is_error() || who->front().str.empty()) return;
+  auto user = conn_->Pipeline({{"ACL", "GETUSER", who->front().str}});
+  acl_unrestricted_ = user.ok() && Unrestricted(user->front());
+}
+
+namespace {
+
 constexpr int kReplyTimeoutMs = 30000;
 
 bool NoScript(const Reply& r) { return r.is_error() && r.str.compare(0, 8, "NOSCRIPT") == 0; }

@@ -34,6 +34,14 @@ class ScriptCache {
   Result<std::vector<Reply>> Run(const std::vector<Command>& commands);
   RedisConnection* connection() const { return conn_; }
 
+  // Asks once (ACL WHOAMI, ACL GETUSER) whether the connection's user may run
+  // every command on every key (`+@all` on `~*`), so the write scripts may
+  // skip their per-key redis.acl_check_cmd (script_safety.h). A user that
+  // may not ask, or any doubt, counts as restricted: the checks stay. ACLs
+  // are per node: call it only on a single server. Not while calls are in flight.
+  void ProbeAcl();
+  bool acl_unrestricted() const { return acl_unrestricted_; }
+
   // Streaming, where the connection CanStream(): Send puts a command on the
   // wire now; Next returns the reply of the oldest one sent and not yet
   // taken, so the caller works while Redis runs the rest. A command answered
@@ -56,6 +64,7 @@ class ScriptCache {
   std::deque<Command> sent_;  // awaiting Next, oldest first
   std::deque<Reply> read_;    // replies read ahead for sent_'s first entries
   size_t on_wire_ = 0;        // of sent_, replies not yet read
+  bool acl_probed_ = false, acl_unrestricted_ = false;
   std::map<std::string, const LuaScript*> scripts_;
   std::set<std::string> loaded_;  // shas this cache has sent SCRIPT LOAD for  // sha1 -> script; scripts outlive the cache's use
 };

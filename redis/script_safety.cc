@@ -19,6 +19,24 @@ local function hex_less(a, b)
   while string.byte(a, i) == string.byte(b, i) do i = i + 1 end
   return string.byte(a, i) < string.byte(b, i)
 end
+-- Sorts sha1 hex digests bytewise without a Lua comparator call per
+-- comparison: for lowercase hex of one length, bytewise order is numeric
+-- order, and the first 12 digits (48 bits) convert exactly, so the C sort
+-- compares numbers (never strcoll). Digests sharing those 12 digits, a
+-- ~2^-48 chance per pair, take the comparator.
+local function sort_hex(parts)
+  local n = #parts
+  if n < 2 then return end
+  local numbers, by_number = {}, {}
+  for i = 1, n do
+    local h = parts[i]
+    local x = tonumber(string.sub(h, 1, 12), 16)
+    if by_number[x] then table.sort(parts, hex_less) return end
+    by_number[x], numbers[i] = h, x
+  end
+  table.sort(numbers)
+  for i = 1, n do parts[i] = by_number[numbers[i]] end
+end
 local function content_digest(typ, flat)
   local sha1, n, parts = redis.sha1hex, #flat, {}
   if typ == 'hash' or typ == 'set' then
@@ -28,7 +46,7 @@ local function content_digest(typ, flat)
       if step == 2 then item = #item .. ':' .. item .. flat[i + 1] end
       parts[#parts + 1] = sha1(item)
     end
-    table.sort(parts, hex_less)
+    sort_hex(parts)
     return sha1(typ .. '|' .. table.concat(parts))
   end
   parts[1] = typ
@@ -36,7 +54,11 @@ local function content_digest(typ, flat)
   return sha1(table.concat(parts, '|'))
 end
 local function digest_of(key, typ) return content_digest(typ, read_flat(key, typ)) end
+-- Set by a script whose caller found this connection's user unrestricted
+-- (ScriptCache::acl_unrestricted): every check would pass, so none is made.
+local acl_unrestricted = false
 local function refused(checks)
+  if acl_unrestricted then return nil end
   for i = 1, #checks do
     local c = checks[i]
     if not redis.acl_check_cmd(unpack(c)) then

@@ -21,9 +21,11 @@ namespace {
 // and `journal_entry` are locals of the enclosing script.
 const char* const kServerMain = R"LUA(
 local runner, canon = modules.runner, modules.canon
--- ARGV[1]: '1' dry-run, '0' write; a 'c' after it: on Redis Cluster.
+-- ARGV[1]: '1' dry-run, '0' write; then 'c' on Redis Cluster, else '-';
+-- then 'u' when the user is unrestricted (no permission checks: script_safety.h).
 local dry = string.sub(ARGV[1], 1, 1) == '1'
 local cluster = string.sub(ARGV[1], 2, 2) == 'c'
+acl_unrestricted = string.sub(ARGV[1], 3, 3) == 'u'
 -- KEYS: data key, journal hash, for each key of the call; an odd last one:
 -- the runner's lock, with ARGV[2..3] its value and lease. Another runner's
 -- lock stops the call; a lease that lapsed while Redis was blocked is retaken
@@ -135,7 +137,10 @@ local function apply_change(c)
       args = {}
       for i = 1, #flat, 2 do args[i], args[i + 1] = flat[i + 1], flat[i] end
     end
-    return write_value(dest, t, args, 1, expire_at)
+    -- Redis stores what runner.normalize gives (a hash's fields and a set's
+    -- members unique) exactly as written, but for zset scores: no read-back.
+    local post = t ~= 'zset' and content_digest(t, flat) or nil
+    return write_value(dest, t, args, 1, expire_at, nil, post)
   end
   local refusal = record_change(key, c.jkey, c.code, t, c.new_key, c.code == 'R' and journal_of(c.new_key),
                                 expire_at, dump, write)

@@ -49,7 +49,9 @@ local function record_change(key, jkey, code, typ, target, tjkey, expire_at, dum
   local refusal = refused(checks)
   if refusal then return refusal end
   local ok, err = pcall(function()
-    redis.call('DEL', key)
+    -- SET replaces a string whole (its TTL too, put back by write_value): a
+    -- DEL first would cost a command per key for nothing.
+    if code ~= 'W' or typ ~= 'string' then redis.call('DEL', key) end
     if code == 'D' then
       redis.call('HSET', jkey, key, journal_entry('D', expire_at, '', '', dump))
     elseif code == 'W' then

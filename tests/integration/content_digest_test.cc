@@ -4,8 +4,13 @@
 #include <catch.hpp>
 #include <fmt/format.h>
 
+#include <tuple>
+
+#include "engine/journal.h"
 #include "engine/lock.h"
+#include "engine/reader.h"
 #include "engine/rollback.h"
+#include "redis/script_safety.h"
 #include "tests/support/integration_fixtures.h"
 
 using namespace keyshift;
@@ -141,4 +146,68 @@ TEST_CASE("journal entries of format 1 (DUMP digests) are still undone, conflict
   }
   CHECK(Cmd(*conn, {"GET", "k:same"}).str == "old");
   CHECK(Cmd(*conn, {"GET", "k:changed"}).str == "by the application");
+}
+
+TEST_CASE("Redis's content digest of a hash or set equals the host's, for any size", "[redis][digest]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  const std::string script = std::string(kScriptSafetyLua) + "return digest_of(KEYS[1], ARGV[1])";
+  for (int n : {1, 2, 3, 4, 5, 16, 17, 100, 1030}) {
+    Command hset{"HSET", "h"}, sadd{"SADD", "s"};
+    for (int i = 0; i < n; ++i) {
+      std::string bytes = fmt::format("m{}", i * 7919 % 1000003) + std::string(1, static_cast<char>(i % 256));
+      hset.insert(hset.end(), {bytes, std::string(i % 5, '\xff') + std::to_string(i)});
+      sadd.push_back(bytes);
+    }
+    Cmd(*conn, {"DEL", "h", "s"});
+    Cmd(*conn, hset);
+    Cmd(*conn, sadd);
+    for (const auto& [key, type, read] : {std::tuple{"h", "hash", "HGETALL"}, std::tuple{"s", "set", "SMEMBERS"}}) {
+      INFO(type << " of " << n);
+      Reply flat = Cmd(*conn, {read, key});
+      CHECK(Cmd(*conn, {"EVAL", script, "1", key, type}).str == FlatContentDigest(type, flat.elements));
+    }
+  }
+}
+
+TEST_CASE("server mode journals the content digest of what it wrote, for every type", "[redis][digest][server]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  Cmd(*conn, {"SET", "t:s", "text"});
+  Cmd(*conn, {"HSET", "t:h", "a", "1", "b", "2", "c", "3", "d", "4", "e", "5"});
+  Cmd(*conn, {"RPUSH", "t:l", "x", "y", "x"});
+  Cmd(*conn, {"SADD", "t:set", "p", "q", "r"});
+  Cmd(*conn, {"ZADD", "t:z", "1", "m", "2.5", "n"});
+  TempDir dir;
+  dir.Write("0001_all.lua", R"(return {
+  description = "changes every type",
+  mode = "server",
+  scan = { match = "t:*" },
+  transform = function(key, value)
+    if key == "t:s" then return value .. "!" end
+    if key == "t:h" then value.b = nil value.f = "6" return value end
+    if key == "t:l" or key == "t:set" then value[#value + 1] = "w" value[#value + 1] = "w" return value end
+    if key == "t:z" then value.o = 1.0 return value end
+  end,
+})");
+  CliResult up = Keyshift(server, dir).Run({"up"});
+  INFO(Describe(up));
+  REQUIRE(up.exit_code == 0);
+  const std::map<std::string, std::pair<std::string, Command>> reads = {
+      {"t:s", {"string", {"GET", "t:s"}}},       {"t:h", {"hash", {"HGETALL", "t:h"}}},
+      {"t:l", {"list", {"LRANGE", "t:l", "0", "-1"}}}, {"t:set", {"set", {"SMEMBERS", "t:set"}}},
+      {"t:z", {"zset", {"ZRANGE", "t:z", "0", "-1", "WITHSCORES"}}}};
+  int entries = 0;
+  for (const auto& jkey : ScanKeys(*conn, "keyshift:j:*"))
+    for (const auto& [key, text] : PairMap(Cmd(*conn, {"HGETALL", jkey}))) {
+      INFO(key);
+      auto entry = DecodeJournalEntry(text);
+      REQUIRE(entry.ok());
+      const auto& [type, read] = reads.at(key);
+      Reply now = Cmd(*conn, read);
+      std::vector<Reply> flat = type == "string" ? std::vector<Reply>{now} : now.elements;
+      CHECK(entry->post_digest == FlatContentDigest(type, flat));
+      ++entries;
+    }
+  CHECK(entries == 5);
 }

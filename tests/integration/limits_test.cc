@@ -163,5 +163,34 @@ TEST_CASE("a server-side call longer than the lock lease keeps the lock and the 
   CHECK(Cmd(*conn, {"EXISTS", "keyshift:{state}:lock"}).integer == 0);  // released at the end
 }
 
+
+TEST_CASE("the server-mode pre-flight transforms a bounded share of a batch of large values",
+          "[redis][server][limits]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  SeedStrings(*conn, "big:", 20, std::string(100 * 1024, 'x'));  // one batch, 2 MB of values
+  TempDir dir;
+  dir.Write("0001_big.lua", R"(return {
+  description = "appends a mark",
+  mode = "server",
+  scan = { match = "big:*" },
+  transform = function(key, value)
+    if not rawget(_G, "redis") then ks.log("pre-flight " .. key) end
+    return value .. "!"
+  end,
+})");
+  Keyshift ks(server, dir);
+  CliResult r = ks.Run({"up"});
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  size_t host_runs = 0;
+  for (size_t at = r.all().find("pre-flight big:"); at != std::string::npos; at = r.all().find("pre-flight big:", at + 1))
+    ++host_runs;
+  // 256 KiB of values: three keys of 100 KiB, not the batch's twenty.
+  CHECK(host_runs >= 1);
+  CHECK(host_runs <= 3);
+  CHECK(Values(*conn, NumberedKeys("big:", 0, 20)) == std::vector<std::string>(20, std::string(100 * 1024, 'x') + "!"));
+}
+
 }  // namespace
 }  // namespace keyshift::testing
