@@ -3,6 +3,9 @@
 #include "engine/transform_pool.h"
 
 #include <algorithm>
+#include <exception>
+
+#include <fmt/format.h>
 
 namespace keyshift {
 
@@ -45,7 +48,12 @@ void TransformPool::Drain(size_t w) {
   for (size_t i; (i = next_.fetch_add(1)) < inputs_->size();) {
     PooledTransform& slot = (*out_)[i];
     log_to_[w] = &slot.log;
-    slot.outcome.emplace(script.Transform(*(*inputs_)[i].key, *(*inputs_)[i].value));
+    // An exception leaving a thread would terminate keyshift: it becomes the key's error.
+    try {
+      slot.outcome.emplace(script.Transform(*(*inputs_)[i].key, *(*inputs_)[i].value));
+    } catch (const std::exception& e) {
+      slot.outcome.emplace(Fail(fmt::format("{}: key {}: {}", script.path(), QuoteKey(*(*inputs_)[i].key), e.what())));
+    }
     log_to_[w] = nullptr;
   }
 }
