@@ -59,6 +59,8 @@ class MigrationScript {
 
   // Where ks.log lines go (default stderr).
   void SetLogSink(std::function<void(const std::string&)> sink);
+  // Sends one line to that sink, as ks.log would (lines another state logged: transform_pool.h).
+  void Log(const std::string& line) { sandbox_->log_sink(line); }
 
  private:
   MigrationScript() = default;

@@ -154,6 +154,14 @@ void AddDryRunBounds(CLI::App& app, CliOptions& o) {
   app.add_flag("--summary", o.summary, "With --dry-run: print the counts only, no diffs");
 }
 
+void AddWorkers(CLI::App& app, CliOptions& o) {
+  app.add_option("--workers", o.workers,
+                 fmt::format("Host mode: Lua states transforming keys in parallel; transforms must keep no state "
+                             "between keys (default: 1 on 2 cores or fewer, else half the cores, at most {})",
+                             kMaxDefaultWorkers))
+      ->check(IntIn(1, kMaxWorkers));
+}
+
 void AddUp(CLI::App& app, CliOptions& o) {
   app.add_option("--to", o.to, "Apply pending migrations up to and including this version")
       ->check(IntIn(0, kMaxVersion));
@@ -166,6 +174,7 @@ void AddUp(CLI::App& app, CliOptions& o) {
                 "abort: stop at the first failing key (default); skip: log it, leave it as it was, go on");
   app.add_option("--max-errors", o.max_errors, "With --on-error skip: stop once this many keys have failed")
       ->check(IntIn(0, kMaxCount));
+  AddWorkers(app, o);
   app.add_flag("--allow-drift", o.allow_drift, "Run even though an applied migration's file has changed since");
   app.add_flag("--out-of-order", o.out_of_order,
                "Apply a pending migration even though a later one is already applied (refused otherwise)");
@@ -225,6 +234,7 @@ void AddCatchup(CLI::App& app, CliOptions& o) {
   app.add_option("--for", o.follow_for, "With --follow: stop after this long (e.g. 30s, 5m, 2h)");
   app.add_option("--batch", o.batch, "Keys per SCAN batch and write pipeline (default: the file's scan.batch)")
       ->check(IntIn(1, 100000));
+  AddWorkers(app, o);
   AddAllowEviction(app, o);
   app.description(
       app.get_description() + "\n\n"

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/result.h"
@@ -16,6 +17,7 @@
 #include "engine/lock.h"
 #include "engine/run_options.h"
 #include "engine/state_keys.h"
+#include "engine/transform_pool.h"
 #include "redis/redis_client.h"
 #include "redis/topology.h"
 
@@ -41,6 +43,7 @@ struct CliOptions {
   std::optional<int> batch;
   OnError on_error = OnError::kAbort;
   long long max_errors = 0;
+  std::optional<int> workers;  // up, catchup: host-mode transform workers; unset: from the core count
   bool allow_drift = false;
   bool out_of_order = false;  // up: apply a pending migration older than the newest applied one
   std::string journal_budget;  // up: accept a journal this big even past maxmemory
@@ -79,6 +82,11 @@ struct CliOptions {
   bool revert = false;                     // --revert: reverts of those the target lacks
   std::vector<long long> without_revert;   // --without-revert V: copied in the new shape
 };
+
+// --workers, or the default for this machine's cores.
+inline int Workers(const CliOptions& o) {
+  return o.workers.value_or(DefaultWorkers(std::thread::hardware_concurrency()));
+}
 
 // What a command handler gets: its options, output streams, and a lazily
 // opened Redis connection.

@@ -85,6 +85,7 @@ struct Run {
     options.dry_run = c.options().dry_run;
     options.batch = c.options().batch;
     options.catchup = true;
+    options.workers = Workers(c.options());
     options.connect = c.ConnectionFactory();
     DiffStyle style{c.stdout_tty() && !c.json(), 3};
     sinks.diff = [this, style](const KeyChange& change) {

@@ -225,6 +225,7 @@ RunOptions MakeRunOptions(Context& ctx, Topology* conn) {
   run.batch = o.batch;
   run.on_error = o.on_error;
   run.max_errors = o.max_errors;
+  run.workers = Workers(o);
   run.connect = ctx.ConnectionFactory();
   run.guard = MemoryGuard(conn, o.memory_headroom);
   return run;

@@ -58,8 +58,34 @@ std::string HostStrategy::Refusal(const KeySnapshot& snap, const TransformOutcom
   return "";
 }
 
-void HostStrategy::TransformAll(const std::vector<KeySnapshot>& snaps, size_t from, Writes* writes) {
+bool HostStrategy::Transformable(const KeySnapshot& snap) const {
   const ScanSpec& scan = ctx_.script.info().scan;
+  // A key that changed type since SCAN is left alone.
+  return snap.state == KeySnapshot::kPresent && !(scan.type && *scan.type != snap.value.type);
+}
+
+std::vector<PooledTransform> HostStrategy::Pretransform(const std::vector<KeySnapshot>& snaps, size_t from) {
+  std::vector<PooledTransform> pooled;
+  if (!pool_) return pooled;
+  std::vector<TransformInput> inputs;
+  for (size_t i = from; i < snaps.size(); ++i)
+    if (Transformable(snaps[i])) inputs.push_back(TransformInput{&snaps[i].key, &snaps[i].value});
+  pool_->Run(inputs, &pooled);
+  return pooled;
+}
+
+Result<TransformOutcome> HostStrategy::Outcome(const KeySnapshot& snap, std::vector<PooledTransform>& pooled,
+                                                size_t* next) {
+  if (!pool_) return ctx_.script.Transform(snap.key, snap.value);
+  PooledTransform& p = pooled[(*next)++];
+  for (const std::string& line : p.log) ctx_.script.Log(line);
+  return std::move(*p.outcome);
+}
+
+void HostStrategy::TransformAll(const std::vector<KeySnapshot>& snaps, size_t from, Writes* writes) {
+  if (ctx_.errors.stopped()) return;
+  std::vector<PooledTransform> pooled = Pretransform(snaps, from);
+  size_t next = 0;
   for (size_t i = from; i < snaps.size(); ++i) {
     const KeySnapshot& snap = snaps[i];
     if (ctx_.errors.stopped()) break;  // --on-error abort (or --max-errors): no key after the failing one runs
@@ -67,15 +93,14 @@ void HostStrategy::TransformAll(const std::vector<KeySnapshot>& snaps, size_t fr
       ++ctx_.counters->skipped;
       continue;
     }
-    if (snap.state == KeySnapshot::kMissing) continue;
     if (snap.state == KeySnapshot::kUnsupported) {
       ctx_.errors.KeyFailed(snap.key, Fail(fmt::format("{}: key {} is a {}; keyshift migrates string, hash, list, set "
                                                        "and zset keys",
                                                        ctx_.script.path(), QuoteKey(snap.key), snap.type_name)));
       continue;
     }
-    if (scan.type && *scan.type != snap.value.type) continue;  // the key changed type since SCAN
-    auto outcome = ctx_.script.Transform(snap.key, snap.value);
+    if (!Transformable(snap)) continue;
+    auto outcome = Outcome(snap, pooled, &next);
     if (!outcome.ok()) {
       ctx_.errors.KeyFailed(snap.key, outcome.error());
       continue;

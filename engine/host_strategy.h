@@ -15,15 +15,17 @@
 #include "engine/key_sink.h"
 #include "engine/reader.h"
 #include "engine/server_strategy.h"
+#include "engine/transform_pool.h"
 #include "engine/writer.h"
 
 namespace keyshift {
 
 class HostStrategy : public KeySink {
  public:
-  // `hot_keys` may be null.
-  HostStrategy(const SinkContext& ctx, std::unique_ptr<ServerStrategy> hot_keys)
-      : ctx_(ctx), hot_keys_(std::move(hot_keys)) {}
+  // `hot_keys` may be null; so may `pool` (--workers 1: ctx.script transforms).
+  HostStrategy(const SinkContext& ctx, std::unique_ptr<ServerStrategy> hot_keys,
+               std::unique_ptr<TransformPool> pool = nullptr)
+      : ctx_(ctx), hot_keys_(std::move(hot_keys)), pool_(std::move(pool)) {}
   Status Migrate(const std::vector<std::string>& keys) override;
   long long cas_retries() const override { return cas_retries_; }
   long long moved_server_side() const override { return moved_server_side_; }
@@ -61,8 +63,16 @@ class HostStrategy : public KeySink {
   void CountWrites(const Writes& writes, const std::vector<WriteResult>& results, std::vector<std::string>* changed);
   // Re-reads `key` alone until its CAS wins, it goes server-side, or it fails.
   Status RetryAlone(const std::string& key);
-  // Transforms snaps[from...] into writes.
+  // Transforms snaps[from...] into writes, in order; a key after one that
+  // stops the run is not transformed (with a pool: its outcome is dropped).
   void TransformAll(const std::vector<KeySnapshot>& snaps, size_t from, Writes* writes);
+  // Whether TransformAll runs the transform on `snap` (a present key of the scan's type).
+  bool Transformable(const KeySnapshot& snap) const;
+  // With a pool: the transforms of snaps[from...] that TransformAll will
+  // consume in order, computed in parallel; empty without a pool.
+  std::vector<PooledTransform> Pretransform(const std::vector<KeySnapshot>& snaps, size_t from);
+  // The next key's outcome: from the pool (its ks.log lines printed now) or ctx_.script.
+  Result<TransformOutcome> Outcome(const KeySnapshot& snap, std::vector<PooledTransform>& pooled, size_t* next);
   // Why the transform's outcome for `snap` cannot be written ("" if it can).
   std::string Refusal(const KeySnapshot& snap, const TransformOutcome& outcome) const;
   Status ApplyWrites(const Writes& writes, std::vector<std::string>* changed);
@@ -73,6 +83,7 @@ class HostStrategy : public KeySink {
 
   const SinkContext& ctx_;
   std::unique_ptr<ServerStrategy> hot_keys_;
+  std::unique_ptr<TransformPool> pool_;
   long long cas_retries_ = 0;
   long long moved_server_side_ = 0;
   Counters written_;  // this batch's acknowledged writes

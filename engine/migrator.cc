@@ -104,15 +104,21 @@ Result<std::unique_ptr<KeyScan>> Migrator::ResumeScan(const RunState& state, con
   return StartScan(conn_, keys_, spec, batch, state.checkpoint().cursor, state.checkpoint().run_id);
 }
 
-std::unique_ptr<KeySink> Migrator::MakeSink(const SinkContext& ctx, const MigrationFile& file) {
+Result<std::unique_ptr<KeySink>> Migrator::MakeSink(const SinkContext& ctx, const MigrationFile& file) {
   const MigrationInfo& info = ctx.script.info();
   // The server-side paths know only up's "done": catch-up stays on the CAS writer.
   if (!ctx.options.catchup && ctx.options.mode == RunMode::kServer)
-    return std::make_unique<ServerStrategy>(ctx, file, info);
+    return std::unique_ptr<KeySink>(std::make_unique<ServerStrategy>(ctx, file, info));
   std::unique_ptr<ServerStrategy> hot_keys;
   if (!ctx.options.catchup && !ctx.options.dry_run && CheckPortability(file.text).empty())
     hot_keys = std::make_unique<ServerStrategy>(ctx, file, info);
-  return std::make_unique<HostStrategy>(ctx, std::move(hot_keys));
+  std::unique_ptr<TransformPool> pool;
+  if (ctx.options.workers > 1) {
+    auto made = TransformPool::Create(ctx.script, file.text, ctx.options.workers);
+    if (!made.ok()) return made.error();
+    pool = std::move(made.value());
+  }
+  return std::unique_ptr<KeySink>(std::make_unique<HostStrategy>(ctx, std::move(hot_keys), std::move(pool)));
 }
 
 Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& script, const RunOptions& options,
@@ -127,7 +133,9 @@ Result<RunReport> Migrator::Up(const MigrationFile& file, MigrationScript& scrip
   if (!options.dry_run && !conn_->cluster()) scripts_.ProbeAcl();
   SinkContext ctx{scripts_, keys_, file.version, script, options, sinks, lock, &state.counters(), errors,
                   conn_->cluster()};
-  std::unique_ptr<KeySink> sink = MakeSink(ctx, file);
+  auto made = MakeSink(ctx, file);
+  if (!made.ok()) return made.error();
+  std::unique_ptr<KeySink> sink = std::move(made.value());
   auto retry = KeysToRetry(conn_, keys_, options, file.version, state.resumed());
   if (!retry.ok()) return retry.error();
   // Retrying an applied migration's failed keys: its scan is complete.

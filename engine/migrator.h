@@ -41,7 +41,7 @@ class Migrator {
  private:
   // Where the transform runs: server mode, or the host (with the hot-key
   // fallback for a portable migration that writes).
-  std::unique_ptr<KeySink> MakeSink(const SinkContext& ctx, const MigrationFile& file);
+  Result<std::unique_ptr<KeySink>> MakeSink(const SinkContext& ctx, const MigrationFile& file);
   // The scan from where an interrupted run stopped, or from the start.
   Result<std::unique_ptr<KeyScan>> ResumeScan(const RunState& state, const ScanSpec& spec, int batch);
 

@@ -22,6 +22,9 @@ struct RunOptions {
   OnError on_error = OnError::kAbort;
   long long max_errors = 0;   // with kSkip: abort once this many keys failed (0 = no limit)
   int max_cas_retries = 50;   // re-reads of a key the application keeps changing
+  // Host mode: Lua states transforming a batch's keys in parallel
+  // (transform_pool.h); 1 = the caller's thread alone.
+  int workers = 1;
   RunMode mode = RunMode::kHost;  // kServer: the transform runs inside Redis (server_runner.h)
   ConnectionFactory connect;   // server mode: the script watchdog's own connection
   // Before every batch of a run that writes: an error stops the run there,

@@ -115,6 +115,7 @@ long long LedgerCaught(const Keyshift& ks) {
 }
 
 TEST_CASE("catchup transforms every application write exactly once, during and after up", "[redis][catchup]") {
+  const std::string workers = GENERATE("1", "4");  // up's and the rescans' transform threads
   RedisServer server;
   auto conn = server.Connect();
   TempDir dir;
@@ -124,16 +125,16 @@ TEST_CASE("catchup transforms every application write exactly once, during and a
   AppWriter app(server, 300);
   app.Start();
   app.WaitForWrites(20);
-  CliResult up = ks.Run({"up"});
-  INFO(Describe(up));
+  CliResult up = ks.Run({"up", "--workers", workers});
+  INFO("--workers " << workers << "\n" << Describe(up));
   REQUIRE(up.exit_code == 0);
   app.WaitForWrites(100);
-  CliResult during = ks.Run({"catchup", "1"});  // the application is still writing
+  CliResult during = ks.Run({"catchup", "1", "--workers", workers});  // the application is still writing
   INFO(Describe(during));
   REQUIRE(during.exit_code == 0);
   app.WaitForWrites(100);
   app.Stop();
-  CliResult after = ks.Run({"catchup", "1"});
+  CliResult after = ks.Run({"catchup", "1", "--workers", workers});
   INFO(Describe(after));
   REQUIRE(after.exit_code == 0);
   REQUIRE(Contains(after.out, "caught"));

@@ -67,6 +67,7 @@ Spawned StartSlowRunner(RedisConnection& conn, const TempDir& dir, const TempDir
 }  // namespace
 
 TEST_CASE("kill -9 at random instants, then resume: every key transformed exactly once", "[redis][guarantee]") {
+  const std::vector<std::string> up = {"up", "--workers", GENERATE("1", "4")};
   RedisServer server;
   auto conn = server.Connect();
   TempDir dir, scratch("keyshift-kill");
@@ -81,10 +82,10 @@ TEST_CASE("kill -9 at random instants, then resume: every key transformed exactl
   end,
 })");
   Keyshift ks(server, dir);
-  int kills = KillUpRepeatedly(ks, scratch, 30, 20261123);
-  INFO("kills delivered: " << kills);
+  int kills = KillUpRepeatedly(ks, scratch, 30, 20261123, up);
+  INFO(up[2] << " workers; kills delivered: " << kills);
   CHECK(kills >= 10);
-  CliResult done = UpUntilDone(ks);
+  CliResult done = RunUntilDone(ks, up);
   INFO(Describe(done));
   REQUIRE(done.exit_code == 0);
   auto keys = NumberedKeys("k:", 0, kKeys);
@@ -121,6 +122,7 @@ TEST_CASE("rename targets that match the scan pattern are not transformed again"
 }
 
 TEST_CASE("an application hammering hot keys during up loses no write", "[redis][guarantee]") {
+  const char* workers = GENERATE("1", "4");
   RedisServer server;
   auto conn = server.Connect();
   TempDir dir;
@@ -168,10 +170,10 @@ TEST_CASE("an application hammering hot keys during up loses no write", "[redis]
     }
   });
   Keyshift ks(server, dir);
-  CliResult r = ks.Run({"up"}, 120);
+  CliResult r = ks.Run({"up", "--workers", workers}, 120);
   stop = true;
   writer.join();
-  INFO(Describe(r));
+  INFO("--workers " << workers << "\n" << Describe(r));
   REQUIRE_FALSE(writer_failed);
   REQUIRE(r.exit_code == 0);
   INFO("increments sent during up: " << total.load());

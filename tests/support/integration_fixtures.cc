@@ -192,11 +192,12 @@ const char* const kRunawayOnR2 = R"(return {
 
 const std::map<std::string, std::string> kShortLease = {{"KEYSHIFT_LOCK_LEASE_MS", "600"}};
 
-int KillUpRepeatedly(const Keyshift& ks, const TempDir& scratch, int rounds, unsigned seed) {
+int KillUpRepeatedly(const Keyshift& ks, const TempDir& scratch, int rounds, unsigned seed,
+                     const std::vector<std::string>& up) {
   std::mt19937 rng(seed);
   int kills = 0;
   for (int round = 0; round < rounds; ++round) {
-    Spawned run = SpawnKeyshift(ks.Args({"up"}), scratch, "run" + std::to_string(round), kShortLease);
+    Spawned run = SpawnKeyshift(ks.Args(up), scratch, "run" + std::to_string(round), kShortLease);
     std::this_thread::sleep_for(std::chrono::milliseconds(20 + rng() % 150));
     if (kill(run.pid, SIGKILL) == 0) ++kills;
     if (WaitKeyshift(run).exit_code == 0) break;  // it finished before the kill landed

@@ -73,8 +73,9 @@ extern const char* const kRunawayOnR2;
 extern const std::map<std::string, std::string> kShortLease;
 // Starts `up` up to `rounds` times and SIGKILLs each run after a random
 // 20-170 ms (seeded), waiting out the dead runner's lease; stops early when a
-// run finishes first. Returns how many kills landed.
-int KillUpRepeatedly(const Keyshift& ks, const TempDir& scratch, int rounds, unsigned seed);
+// run finishes first. Returns how many kills landed. `up`: the command run.
+int KillUpRepeatedly(const Keyshift& ks, const TempDir& scratch, int rounds, unsigned seed,
+                     const std::vector<std::string>& up = {"up"});
 // Runs `up` (short lease) until it does not meet a dead runner's lock.
 CliResult UpUntilDone(const Keyshift& ks);
 // The same for any command.
