@@ -15,7 +15,8 @@ extern const char* const kJournalEntryLua;
 // post])` stores args[first..last] (last: #args) as dest's value (zset args:
 // score before member), restores the absolute expiry and returns the new
 // content digest: `post` when given (the host computed it from the very
-// elements written, see writer.h), else read back and computed here;
+// elements written, see writer.h), else read back and computed here; ""
+// when an expiry already past (a copy's) removed the key at once;
 // `record_change(...)` deletes, rewrites or moves the key and journals it, in
 // the caller's script, or returns an error reply with the key untouched.
 extern const char* const kWriteValueLua;
