@@ -22,13 +22,11 @@ local function write_value(dest, typ, args, first, expire_at, last, post)
       i = last + 1
     end
   end
-  if expire_at ~= '-1' then
-    redis.call('PEXPIREAT', dest, expire_at)
-    -- A copy writes the source's absolute expiry, which may have passed on
-    -- the way: PEXPIREAT then deleted the key, and there is no content.
-    if redis.call('EXISTS', dest) == 0 then return '' end
-  end
+  if expire_at ~= '-1' then redis.call('PEXPIREAT', dest, expire_at) end
   if post and post ~= '' then return post end
+  -- A copy writes the source's absolute expiry, which may have passed on the
+  -- way: PEXPIREAT then deleted the key, and there is no content to digest.
+  if expire_at ~= '-1' and redis.call('EXISTS', dest) == 0 then return '' end
   return digest_of(dest, typ)
 end
 
