@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/option_helpers.h"
 #include "cli/commands.h"
 #include "cli/emit.h"
 #include "cli/json_output.h"
@@ -27,50 +28,9 @@ namespace keyshift {
 
 namespace {
 
-std::string EnvOr(const char* name, const char* fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? v : fallback;
-}
-
-// A number as the user typed it, cut to something readable: a 300-digit
-// value is shown by its first digits and its length.
-std::string ShortNumber(const std::string& text) {
-  if (text.size() <= 24) return "'" + text + "'";
-  return fmt::format("'{}...' ({} characters)", text.substr(0, 12), text.size());
-}
-
-// An integer option within [lo, hi]: CLI11's own checks print the whole input
-// and accept 1e300 or 99...9 as "infinite" for some types.
-CLI::Validator IntIn(long long lo, long long hi) {
-  return CLI::Validator(
-      [lo, hi](std::string& text) -> std::string {
-        long long v = 0;
-        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-        bool digits = !text.empty() && end == text.data() + text.size();
-        if (!digits && ec != std::errc::result_out_of_range)
-          return fmt::format("{} is not a whole number", ShortNumber(text));
-        if (ec == std::errc::result_out_of_range || v < lo || v > hi)
-          return fmt::format("{} is out of range {}..{}", ShortNumber(text), lo, hi);
-        return "";
-      },
-      fmt::format("{}..{}", lo, hi));
-}
-
-// An option whose words are an enum's (its name table's `words`): CLI11
-// checks the word first, so `parse` always succeeds and `out` gets the enumerator.
-template <typename T, typename Parse>
-CLI::Option* AddWordOption(CLI::App& app, const std::string& name, T* out, std::vector<std::string> words, Parse parse,
-                           const std::string& help) {
-  return app.add_option_function<std::string>(name, [out, parse](const std::string& w) { *out = *parse(w); }, help)
-      ->check(CLI::IsMember(std::move(words)));
-}
-
 constexpr EnumWord<OnError> kOnErrorWords[] = {{OnError::kAbort, "abort"}, {OnError::kSkip, "skip"}};
 constexpr EnumWord<OutputFormat> kOutputWords[] = {{OutputFormat::kText, "text"}, {OutputFormat::kJson, "json"}};
 
-// Versions are at most 15 digits (directory.h); counts stay far below 2^63.
-constexpr long long kMaxVersion = 999'999'999'999'999;
-constexpr long long kMaxCount = 1'000'000'000'000;
 
 // TLS: rediss:// turns it on, these say how. The environment names are
 // redis-cli's; --sni and --insecure have none, so that an environment can
@@ -247,71 +207,6 @@ void AddCatchup(CLI::App& app, CliOptions& o) {
       "--follow needs notify-keyspace-events to include Kg$lshz: keyshift sets it with CONFIG SET and\n"
       "restores it at the end; where CONFIG is refused it exits 2 naming the setting to ask for.\n"
       "Docs: docs/live.md");
-}
-
-constexpr EnumWord<OnConflict> kOnConflictWords[] = {
-    {OnConflict::kFail, "fail"}, {OnConflict::kSkip, "skip"}, {OnConflict::kOverwrite, "overwrite"}};
-
-// The target of copy and compare, and its own TLS options (the source's are
-// --cacert...): two managed services rarely share a CA.
-void AddTarget(CLI::App& app, CliOptions& o) {
-  o.to_password = EnvOr("KEYSHIFT_TO_PASSWORD", "");
-  app.add_option("--to", o.to_url, "The target: redis[s]://[user:pass@]host:port[/db] (password also from env "
-                                   "KEYSHIFT_TO_PASSWORD)")->required();
-  app.add_option("--to-cacert", o.to_tls.ca_file, "rediss:// target: CA certificate file (or directory)");
-  app.add_option("--to-cert", o.to_tls.cert_file, "rediss:// target: client certificate");
-  app.add_option("--to-key", o.to_tls.key_file, "rediss:// target: the client certificate's private key");
-  app.add_option("--to-sni", o.to_tls.sni, "rediss:// target: server name to send and verify");
-  app.add_flag("--to-insecure", o.to_tls.insecure, "rediss:// target: do not verify its certificate (tests only)");
-  app.add_option("--match", o.match, "Only keys matching this SCAN pattern (default: all; keyshift's own never)");
-  app.add_option("--batch", o.batch, "Keys per SCAN batch and pipeline (default 500)")->check(IntIn(1, 100000));
-}
-
-// --apply and --revert, shared by copy and compare.
-void AddTransforms(CLI::App& app, CliOptions& o) {
-  app.add_flag("--apply", o.apply,
-               "Run the migrations pending on the source (per its ledger, from --dir) on every key on the way: "
-               "the target gets the new shape, the source keeps the old one");
-  app.add_option("--to-version", o.to_version, "With --apply: only the pending migrations up to version V")
-      ->check(IntIn(0, kMaxCount));
-  app.add_flag("--revert", o.revert,
-               "Run the `revert` of every migration applied on the source and not on the target, newest first "
-               "(the way back from green to blue)");
-  app.add_option("--without-revert", o.without_revert,
-                 "With --revert: copy this migration's keys in its new shape instead (repeatable)")
-      ->check(IntIn(0, kMaxCount));
-}
-
-void AddCopy(CLI::App& app, CliOptions& o) {
-  AddTarget(app, o);
-  AddTransforms(app, o);
-  AddWordOption(app, "--on-conflict", &o.on_conflict, Words(kOnConflictWords),
-                [](std::string_view w) { return ParseWord(kOnConflictWords, w, "--on-conflict"); },
-                "A key that already exists on the target: fail (default: stop, naming it), skip (leave it), "
-                "overwrite (replace it)");
-  app.add_flag("--dry-run", o.dry_run, "Count what would be copied and the conflicts; write nothing anywhere");
-  app.add_flag("--follow", o.follow,
-               "After the snapshot, keep the target in step with the source's writes, deletes and expiries "
-               "(keyspace notifications) until Ctrl-C or --for ends");
-  app.add_option("--for", o.follow_for, "With --follow: stop after this long (e.g. 30s, 5m, 2h)");
-  app.description(app.get_description() + "\n\n"
-                  "Copies value, type and absolute expiry of every matching key (DUMP/RESTORE; both servers\n"
-                  "must share the RDB format, e.g. Redis 7.0 to 7.0). Checkpointed on the target after every\n"
-                  "batch: run the same command again after an interruption to resume. --follow needs\n"
-                  "notify-keyspace-events to include Kg$lshzxe on the source: set with CONFIG SET and restored at\n"
-                  "the end; where CONFIG is refused it exits 2 naming the setting. --apply transforms on the way\n"
-                  "(blue/green), --revert reverts on the way back; the target's ledger records the result.\n"
-                  "Docs: docs/copy.md");
-}
-
-void AddCompare(CLI::App& app, CliOptions& o) {
-  AddTarget(app, o);
-  AddTransforms(app, o);
-  app.add_option("--sample", o.compare_sample, "Check only the first N keys the scan returns on each side")
-      ->check(IntIn(1, kMaxCount));
-  app.add_flag("--full", o.full, "Also compare values (by content, not encoding); default: type and TTL only");
-  app.add_option("--limit", o.limit, "Name at most this many keys per kind of difference (default 20)")
-      ->check(IntIn(1, 1'000'000));
 }
 
 void AddStatus(CLI::App& app, CliOptions& o) {
