@@ -26,6 +26,9 @@ namespace keyshift {
 
 namespace {
 
+// Objects with up to this many members as decoded skip them without a set.
+constexpr lua_Unsigned kLinearMembers = 32;
+
 constexpr int kMaxNativeDepth = 100;  // below json.lua's 500: deeper goes to json.lua
 constexpr unsigned kValuesPerDeadlineCheck = 1u << 14;
 
@@ -47,6 +50,12 @@ struct Encoder {
   bool OriginalMembers(int t, int m, int depth, size_t start, lua_Integer* present);
   bool Member(int m, int key, int value, int depth);
   bool AddedMembers(int t, int m, int depth, size_t start);
+  // Is the value at `key` raw-equal to one of the `count` values from `first` on?
+  bool IsOriginal(int first, int count, int key) {
+    for (int i = 0; i < count; ++i)
+      if (lua_rawequal(L, first + i, key)) return true;
+    return false;
+  }
   // The string at idx, as it is.
   void Append(int idx) {
     size_t len;
@@ -273,11 +282,20 @@ bool Encoder::OriginalMembers(int t, int m, int depth, size_t start, lua_Integer
 // Keys of t that are not among m's original keys, sorted bytewise, with
 // their values (json.lua's added_keys). Non-string keys: json.lua's error.
 bool Encoder::AddedMembers(int t, int m, int depth, size_t start) {
-  int set = 0;
-  if (m && lua_rawlen(L, m) > 0) {
+  // The original members, to skip: a small object's compared one by one on
+  // the stack (no table to allocate and collect per encode), a big one's
+  // gathered into a set.
+  int set = 0, first = 0, count = 0;
+  lua_Unsigned n = m ? lua_rawlen(L, m) : 0;
+  if (n > 0 && n <= kLinearMembers) {
+    luaL_checkstack(L, static_cast<int>(n) + 8, "json encode");
+    first = lua_gettop(L) + 1;
+    count = static_cast<int>(n);
+    for (lua_Unsigned idx = 1; idx <= n; ++idx) lua_rawgeti(L, m, static_cast<lua_Integer>(idx));
+  } else if (n > 0) {
     lua_newtable(L);
     set = lua_gettop(L);
-    for (lua_Unsigned idx = 1, n = lua_rawlen(L, m); idx <= n; ++idx) {
+    for (lua_Unsigned idx = 1; idx <= n; ++idx) {
       lua_rawgeti(L, m, static_cast<lua_Integer>(idx));
       lua_pushboolean(L, 1);
       lua_rawset(L, set);
@@ -285,6 +303,7 @@ bool Encoder::AddedMembers(int t, int m, int depth, size_t start) {
   }
   std::vector<std::string_view> extra;  // anchored by t, which nothing changes while encoding
   for (lua_pushnil(L); lua_next(L, t); lua_pop(L, 1)) {
+    if (count && IsOriginal(first, count, lua_absindex(L, -2))) continue;
     if (set && (lua_pushvalue(L, -2), lua_rawget(L, set)) != LUA_TNIL) {
       lua_pop(L, 1);
       continue;
@@ -309,6 +328,7 @@ bool Encoder::AddedMembers(int t, int m, int depth, size_t start) {
     lua_pop(L, 1);
   }
   if (set) lua_pop(L, 1);
+  lua_pop(L, count);
   return true;
 }
 

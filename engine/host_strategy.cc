@@ -196,6 +196,7 @@ ReadOptions HostStrategy::ReadOpts() const {
   // estimates the journal from the read.
   read.dump = ctx_.options.dry_run ? ReadOptions::kDumpSize : ReadOptions::kNoDump;
   read.per_call = PerCall();
+  read.digest = false;  // its writes compare small values by value (cas_condition.h)
   return read;
 }
 
@@ -283,8 +284,8 @@ Status HostStrategy::StreamedPass(std::vector<std::string>* pending) {
     auto reply = ctx_.scripts.Next();
     if (!reply.ok()) return Abandon(reply.error());
     size_t first = snaps.size();
-    if (Status st = SnapshotsFromCall(keys, from, std::min(keys.size(), from + per_call), *reply, &snaps); !st)
-      return Abandon(st);
+    size_t to = std::min(keys.size(), from + per_call);
+    if (Status st = SnapshotsFromCall(keys, from, to, *reply, &snaps, false); !st) return Abandon(st);
     if (ctx_.errors.stopped()) continue;  // abort: no key after the failing one runs
     TransformAll(snaps, first, &writes);
     if (ctx_.errors.stopped() || writes.ops.size() == sent) continue;

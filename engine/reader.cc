@@ -30,10 +30,11 @@ local function type_and_flat(key)
   if not READ_COMMAND[t] then return t end
   return t, read_flat(key, t)
 end
-local function read_one(key, jkey)
+local function read_one(key, jkey, text)
   if rule == '1' and redis.call('HEXISTS', jkey, key) == 1 then return {'done'} end
   if rule == 'c' and caught_up(jkey, key) then return {'done'} end
-  local t, flat = type_and_flat(key)
+  local t, flat
+  if text then t, flat = 'string', {text} else t, flat = type_and_flat(key) end
   if t == 'none' then return {'none'} end
   if not flat then return {'unsupported', t} end
   local r = {t, string.format('%d', redis.call('PEXPIRETIME', key)), flat}
@@ -44,8 +45,17 @@ local function read_one(key, jkey)
   end
   return r
 end
+-- A string scan reads every value with one MGET (a call per key costs Redis
+-- more than the GET itself); a key it has no string for (gone, or another
+-- type now) is read on its own.
+local texts = {}
+if want == 'string' and #KEYS > 2 then
+  local names = {}
+  for i = 1, #KEYS, 2 do names[#names + 1] = KEYS[i] end
+  texts = redis.call('MGET', unpack(names))
+end
 local out = {}
-for i = 1, #KEYS, 2 do out[#out + 1] = read_one(KEYS[i], KEYS[i + 1]) end
+for i = 1, #KEYS, 2 do out[#out + 1] = read_one(KEYS[i], KEYS[i + 1], texts[(i + 1) / 2]) end
 return out
 )LUA";
 
@@ -104,7 +114,17 @@ Value ValueFromReplies(KeyType type, const std::vector<Reply>& el, size_t from, 
   return v;
 }
 
-Result<KeySnapshot> SnapshotFromReply(const std::string& key, const Reply& reply) {
+namespace {
+
+size_t FlatBytes(const std::vector<Reply>& flat) {
+  size_t n = 0;
+  for (const Reply& e : flat) n += e.str.size();
+  return n;
+}
+
+}  // namespace
+
+Result<KeySnapshot> SnapshotFromReply(const std::string& key, const Reply& reply, bool digest) {
   if (reply.is_error()) return Fail(fmt::format("reading key '{}': {}", key, reply.str));
   const auto& el = reply.elements;
   if (reply.kind != Reply::kArray || el.empty()) return Fail(fmt::format("reading key '{}': unexpected reply", key));
@@ -122,7 +142,7 @@ Result<KeySnapshot> SnapshotFromReply(const std::string& key, const Reply& reply
     s.type_name = head;
     s.expire_at = std::strtoll(el[1].str.c_str(), nullptr, 10);
     const std::vector<Reply>& flat = el[2].elements;
-    s.digest = FlatContentDigest(head, flat);
+    if (digest || FlatBytes(flat) > kCasByValueMax) s.digest = FlatContentDigest(head, flat);
     s.value = ValueFromReplies(KeyTypeFromName(head), flat, 0, flat.size());
     if (el.size() > 3) s.dump_bytes = std::strtoll(el[3].str.c_str(), nullptr, 10);
     if (el.size() > 4) s.dump_digest = el[4].str;
@@ -136,17 +156,17 @@ Command ReadCall(ScriptCache& scripts, const StateKeys& state, long long version
   names.reserve(2 * (to - from));
   for (size_t i = from; i < to; ++i) names.insert(names.end(), {keys[i], state.journal(version, keys[i])});
   const char* done_rule = options.catchup ? "c" : options.skip_done ? "1" : "0";
-  return scripts.Evalsha(ReadScript(), names,
+  return scripts.Evalsha(ReadScript(), std::move(names),
                          {done_rule, options.type ? KeyTypeName(*options.type) : "", DumpRule(options.dump)});
 }
 
 Status SnapshotsFromCall(const std::vector<std::string>& keys, size_t from, size_t to, const Reply& reply,
-                         std::vector<KeySnapshot>* out) {
+                         std::vector<KeySnapshot>* out, bool digest) {
   if (reply.is_error()) return Fail(fmt::format("reading key '{}': {}", keys[from], reply.str));
   if (reply.kind != Reply::kArray || reply.elements.size() != to - from)
     return Fail(fmt::format("reading key '{}': unexpected reply", keys[from]));
   for (size_t i = from; i < to; ++i) {
-    auto snap = SnapshotFromReply(keys[i], reply.elements[i - from]);
+    auto snap = SnapshotFromReply(keys[i], reply.elements[i - from], digest);
     if (!snap.ok()) return snap.error();
     out->push_back(std::move(snap.value()));
   }
@@ -166,8 +186,8 @@ Result<std::vector<KeySnapshot>> ReadBatch(ScriptCache& scripts, const StateKeys
   out.reserve(keys.size());
   for (size_t c = 0; c < commands.size(); ++c) {
     size_t from = c * per_call;
-    if (Status st = SnapshotsFromCall(keys, from, std::min(keys.size(), from + per_call), (*replies)[c], &out); !st)
-      return st.error();
+    size_t to = std::min(keys.size(), from + per_call);
+    if (Status st = SnapshotsFromCall(keys, from, to, (*replies)[c], &out, options.digest); !st) return st.error();
   }
   return out;
 }

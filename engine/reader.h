@@ -33,11 +33,16 @@ struct KeySnapshot {
   std::string type_name;     // as TYPE answered (for kUnsupported: e.g. "stream")
   Value value;
   long long expire_at = -1;  // absolute ms; -1 = no expiry
-  std::string digest;        // content digest (script_safety.h)
+  std::string digest;        // content digest (script_safety.h); unless ReadOptions::digest, only of values
+                             // over kCasByValueMax
   std::string dump_digest;   // sha1 of DUMP: what format-1 journal entries hold (ReadOptions::kDumpDigest)
   long long dump_bytes = 0;  // journal cost of changing this key (unless ReadOptions::kNoDump)
   // What a write of this key must find unchanged (kPresent only).
-  CasCondition cas() const { return CasCondition{type_name, digest, expire_at}; }
+  // Compared by value when no digest was taken (cas_condition.h).
+  CasCondition cas() const {
+    if (!digest.empty()) return CasCondition{type_name, digest, std::nullopt, expire_at};
+    return CasCondition{type_name, "", value, expire_at};
+  }
 };
 
 struct ReadOptions {
@@ -47,6 +52,9 @@ struct ReadOptions {
   std::optional<KeyType> type;    // the scan's type: read as it first
   Dump dump = kDumpDigest;
   size_t per_call = 1;            // keys per script call
+  // Take every key's content digest. Off for a caller that only writes
+  // through cas(): then only values over kCasByValueMax get one.
+  bool digest = true;
 };
 
 Result<std::vector<KeySnapshot>> ReadBatch(ScriptCache& scripts, const StateKeys& state, long long version,
@@ -57,7 +65,7 @@ Result<std::vector<KeySnapshot>> ReadBatch(ScriptCache& scripts, const StateKeys
 Command ReadCall(ScriptCache& scripts, const StateKeys& state, long long version, const std::vector<std::string>& keys,
                  size_t from, size_t to, const ReadOptions& options);
 Status SnapshotsFromCall(const std::vector<std::string>& keys, size_t from, size_t to, const Reply& reply,
-                         std::vector<KeySnapshot>* out);
+                         std::vector<KeySnapshot>* out, bool digest = true);
 
 // One key per call, DUMP digest included (rollback, plan, verify, server mode).
 Result<std::vector<KeySnapshot>> ReadKeys(ScriptCache& scripts, const StateKeys& state, long long version,
@@ -65,7 +73,7 @@ Result<std::vector<KeySnapshot>> ReadKeys(ScriptCache& scripts, const StateKeys&
                                           bool catchup = false);
 
 // Converts one key's part of the read script's reply (exposed for tests).
-Result<KeySnapshot> SnapshotFromReply(const std::string& key, const Reply& reply);
+Result<KeySnapshot> SnapshotFromReply(const std::string& key, const Reply& reply, bool digest = true);
 
 // content_digest (script_safety.h) of `flat`, the reply of READ_COMMAND[type].
 std::string FlatContentDigest(const std::string& type, const std::vector<Reply>& flat);

@@ -25,13 +25,15 @@ namespace keyshift {
 
 // KEYS: the journaled key, its journal hash, its holder (the key itself, or
 // where a rename moved it), the holder's journal hash.
-// ARGV: the holder's digest and expiry as read, code, type, elements:
+// ARGV: as WriteArgs (writer.h) sends them: the holder's CAS content and
+// expiry as read, code, type, m and the m elements as read, elements:
 //   W write the elements to the key, D delete the holder, K keep the
 //   holder's value (moved back to the key), X the holder was gone when read.
 // Runs after kScriptSafetyLua, kJournalEntryLua, kWriteValueLua, kParseEntryLua.
 const char* const kRevertScript = R"LUA(
 local key, jkey, holder, hjkey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local digest, expire_at, code, typ = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local cas, expire_at, code, typ = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local m = tonumber(ARGV[5]) or 0
 local entry = redis.call('HGET', jkey, key)
 if not entry then return 'gone' end
 local _, action, old_expire, _, _, dump = parse_entry(entry)
@@ -39,7 +41,7 @@ local t = redis.call('TYPE', holder).ok
 if code == 'X' then
   if t ~= 'none' then return 'changed' end
 elseif t ~= typ or string.format('%d', redis.call('PEXPIRETIME', holder)) ~= expire_at
-       or digest_of(holder, typ) ~= digest then
+       or not content_is(holder, typ, cas, ARGV, 6, m) then
   return 'changed'
 end
 local moves = holder ~= key and (code == 'W' or code == 'K')
@@ -57,7 +59,7 @@ elseif code == 'D' then
   redis.call('DEL', holder)
 elseif code == 'W' then
   redis.call('DEL', holder, key)
-  write_value(key, typ, ARGV, 5, expire_at)
+  write_value(key, typ, ARGV, 6 + m, expire_at)
 end
 redis.call('HDEL', jkey, key)
 if holder ~= key then redis.call('HDEL', hjkey, holder) end

@@ -16,8 +16,15 @@ Status StateKeys::Validate(const std::string& prefix) {
   return Status::Ok();
 }
 
+// Built with one allocation: it runs twice per key migrated.
 std::string StateKeys::journal(long long version, const std::string& key) const {
-  return journal_prefix(version) + "{" + SlotTag(KeySlot(key)) + "}";
+  char number[24];
+  auto end = std::to_chars(number, number + sizeof number, version).ptr;
+  const std::string& tag = SlotTag(KeySlot(key));
+  std::string out;
+  out.reserve(prefix_.size() + 2 + (end - number) + 1 + tag.size() + 2);
+  out.append(prefix_).append("j:").append(number, end).append(":{").append(tag).append("}");
+  return out;
 }
 
 }  // namespace keyshift

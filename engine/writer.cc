@@ -16,18 +16,20 @@ namespace keyshift {
 // Several ops per call. KEYS: per op its data key, journal hash, target key
 // and target's journal hash. ARGV: per op the count of its arguments (n),
 // the content digest of what it writes ('' to read it back), then n
-// arguments: digest, expire_at, action (W|D|R), type, elements...; last, 'u' when
-// the user is unrestricted (no permission checks, script_safety.h) or ''. Returns per op 'ok:'
-// and the previous DUMP's size, 'done', 'changed', 'target_exists', or 'E'
-// and the error: one op's failure (a refused command) leaves the others' results standing.
+// arguments: the CAS content ('=': compared by value, else the content
+// digest), expire_at, action (W|D|R), type, m, the m elements as read (by
+// value) and the elements to write; last, 'u' when the user is unrestricted
+// (no permission checks, script_safety.h) or ''. Returns per op 'ok:' and the
+// previous DUMP's size, 'done', 'changed', 'target_exists', or 'E' and the
+// error: one op's failure (a refused command) leaves the others' results standing.
 const char* const kWriteScript = R"LUA(-- keyshift CAS write
 local function write_one(key, jkey, target, tjkey, first, last, post)
-  local digest, expire_at, action, typ = ARGV[first], ARGV[first + 1], ARGV[first + 2], ARGV[first + 3]
+  local cas, expire_at, action, typ = ARGV[first], ARGV[first + 1], ARGV[first + 2], ARGV[first + 3]
+  local m = tonumber(ARGV[first + 4])
   if already_done(jkey, key) then return 'done' end
   local dump = redis.call('DUMP', key)
-  if not dump or redis.call('TYPE', key).ok ~= typ
-     or string.format('%d', redis.call('PEXPIRETIME', key)) ~= expire_at
-     or digest_of(key, typ) ~= digest then
+  if not dump or string.format('%d', redis.call('PEXPIRETIME', key)) ~= expire_at
+     or not content_is(key, typ, cas, ARGV, first + 5, m) then
     return 'changed'
   end
   local old_target
@@ -38,7 +40,7 @@ local function write_one(key, jkey, target, tjkey, first, last, post)
     old_target = {redis.call('DUMP', target), redis.call('PEXPIRETIME', target), redis.call('HGET', tjkey, target)}
     redis.call('DEL', target)
   end
-  local function write(dest) return write_value(dest, typ, ARGV, first + 4, expire_at, last, post) end
+  local function write(dest) return write_value(dest, typ, ARGV, first + 5 + m, expire_at, last, post) end
   local refusal = record_change(key, jkey, action, typ, target, tjkey, expire_at, dump, write)
   if refusal and old_target then  -- put back the target this call removed
     local at = old_target[2] == -1 and 0 or old_target[2]
@@ -98,9 +100,22 @@ void AppendValueArgs(const Value& v, std::vector<std::string>* args) {
   }
 }
 
+void AppendFlatArgs(const Value& v, std::vector<std::string>* args) {
+  if (v.type == KeyType::kZSet) {  // as ZRANGE WITHSCORES replies: member, score
+    for (const auto& [member, score] : v.pairs) args->insert(args->end(), {member, score});
+    return;
+  }
+  AppendValueArgs(v, args);
+}
+
 std::vector<std::string> WriteArgs(const WriteOp& op) {
   const CasCondition& c = op.expect;
-  std::vector<std::string> args{c.digest, std::to_string(c.expire_at), KeyActionCode(op.action), c.type_name};
+  std::vector<std::string> args{c.content ? "=" : c.digest, std::to_string(c.expire_at), KeyActionCode(op.action),
+                                c.type_name, "0"};
+  if (c.content) {
+    AppendFlatArgs(*c.content, &args);
+    args[4] = std::to_string(args.size() - 5);
+  }
   if (op.action != KeyAction::kDelete) AppendValueArgs(op.value, &args);
   return args;
 }
@@ -141,7 +156,7 @@ Command WriteCall(ScriptCache& scripts, const StateKeys& state, long long versio
     std::move(own.begin(), own.end(), std::back_inserter(args));
   }
   args.push_back(scripts.acl_unrestricted() ? "u" : "");
-  return scripts.Evalsha(WriteScript(catchup), names, args);
+  return scripts.Evalsha(WriteScript(catchup), std::move(names), std::move(args));
 }
 
 Status ResultsFromCall(const std::vector<WriteOp>& ops, size_t from, size_t to, const Reply& reply,

@@ -2,7 +2,7 @@
 // application key. One script call per `per_call` keys (1 on a cluster: a
 // script reaches one slot), pipelined per batch, that for each key
 //   1. refuses if migration V already journaled the key ("done"),
-//   2. refuses if the key's type, content digest (script_safety.h) or expiry
+//   2. refuses if the key's type, content (by value or digest) or expiry
 //      differs from what was read (the op's CasCondition, cas_condition.h)
 //      ("changed": the application wrote it; the caller re-reads and
 //      re-transforms, so no application write is lost),
@@ -55,6 +55,9 @@ Status ResultsFromCall(const std::vector<WriteOp>& ops, size_t from, size_t to, 
 
 // `v`'s elements as write_value (server_mode/write_lua.h) takes them.
 void AppendValueArgs(const Value& v, std::vector<std::string>* args);
+// `v`'s elements as its type's read command replies them (read_flat,
+// script_safety.h), up to order: what content_is compares.
+void AppendFlatArgs(const Value& v, std::vector<std::string>* args);
 
 // The EVALSHA arguments for `op` (exposed for tests and server mode).
 std::vector<std::string> WriteArgs(const WriteOp& op);

@@ -1,16 +1,19 @@
 // EVALSHA with reload on NOSCRIPT.
 #include "redis/script_cache.h"
 
+#include <iterator>
+
 #include <fmt/format.h>
 
 namespace keyshift {
 
-Command ScriptCache::Evalsha(const LuaScript& script, const std::vector<std::string>& keys,
-                             const std::vector<std::string>& args) {
+Command ScriptCache::Evalsha(const LuaScript& script, std::vector<std::string> keys, std::vector<std::string> args) {
   scripts_[script.sha] = &script;
-  Command cmd{"EVALSHA", script.sha, std::to_string(keys.size())};
-  cmd.insert(cmd.end(), keys.begin(), keys.end());
-  cmd.insert(cmd.end(), args.begin(), args.end());
+  Command cmd;
+  cmd.reserve(3 + keys.size() + args.size());
+  cmd.insert(cmd.end(), {"EVALSHA", script.sha, std::to_string(keys.size())});
+  std::move(keys.begin(), keys.end(), std::back_inserter(cmd));
+  std::move(args.begin(), args.end(), std::back_inserter(cmd));
   return cmd;
 }
 

@@ -28,8 +28,8 @@ class ScriptCache {
   explicit ScriptCache(RedisConnection* conn) : conn_(conn) {}
 
   // EVALSHA <sha> numkeys keys... args...; remembers the script for reloads.
-  Command Evalsha(const LuaScript& script, const std::vector<std::string>& keys,
-                  const std::vector<std::string>& args);
+  // Takes keys and args by value: a caller done with them moves them in.
+  Command Evalsha(const LuaScript& script, std::vector<std::string> keys, std::vector<std::string> args);
   // Pipelines `commands`; EVALSHA commands answered NOSCRIPT are loaded and resent.
   Result<std::vector<Reply>> Run(const std::vector<Command>& commands);
   RedisConnection* connection() const { return conn_; }

@@ -26,7 +26,7 @@
 namespace keyshift {
 
 // Defines READ_COMMAND, read_flat(key, type), content_digest(type, flat),
-// digest_of(key, type) and refused(checks).
+// digest_of(key, type), content_is(key, type, cas, args, at, m) and refused(checks).
 extern const char* const kScriptSafetyLua;
 
 }  // namespace keyshift

@@ -52,43 +52,43 @@ TEST_CASE("WriteArgs: string", "[writer]") {
   Value v;
   v.type = KeyType::kString;
   v.str = std::string("new\0value", 9);
-  CHECK(WriteArgs(Rewrite(before, v)) == Args{kDigest, "-1", "W", "string", std::string("new\0value", 9)});
+  CHECK(WriteArgs(Rewrite(before, v)) == Args{kDigest, "-1", "W", "string", "0", std::string("new\0value", 9)});
 }
 
 TEST_CASE("WriteArgs: hash is field, value pairs", "[writer]") {
   auto before = Before("hash");
   auto v = Pairs(KeyType::kHash, {{"name", "Ada"}, {"age", "36"}});
-  CHECK(WriteArgs(Rewrite(before, v)) == Args{kDigest, "-1", "W", "hash", "age", "36", "name", "Ada"});
+  CHECK(WriteArgs(Rewrite(before, v)) == Args{kDigest, "-1", "W", "hash", "0", "age", "36", "name", "Ada"});
 }
 
 TEST_CASE("WriteArgs: list items in order", "[writer]") {
   auto before = Before("list");
   auto v = Items(KeyType::kList, {"c", "a", "b", "a"});
-  CHECK(WriteArgs(Rewrite(before, v)) == Args{kDigest, "-1", "W", "list", "c", "a", "b", "a"});
+  CHECK(WriteArgs(Rewrite(before, v)) == Args{kDigest, "-1", "W", "list", "0", "c", "a", "b", "a"});
 }
 
 TEST_CASE("WriteArgs: set items", "[writer]") {
   auto before = Before("set");
   auto v = Items(KeyType::kSet, {"b", "a"});
-  CHECK(WriteArgs(Rewrite(before, v)) == Args{kDigest, "-1", "W", "set", "a", "b"});
+  CHECK(WriteArgs(Rewrite(before, v)) == Args{kDigest, "-1", "W", "set", "0", "a", "b"});
 }
 
 TEST_CASE("WriteArgs: zset is score before member", "[writer]") {
   auto before = Before("zset");
   auto v = Pairs(KeyType::kZSet, {{"alice", "1.5"}, {"bob", "-inf"}});
-  CHECK(WriteArgs(Rewrite(before, v)) == Args{kDigest, "-1", "W", "zset", "1.5", "alice", "-inf", "bob"});
+  CHECK(WriteArgs(Rewrite(before, v)) == Args{kDigest, "-1", "W", "zset", "0", "1.5", "alice", "-inf", "bob"});
 }
 
 TEST_CASE("WriteArgs: delete sends no elements", "[writer]") {
   auto before = Before("hash", 1700000000123);
   WriteOp op{before.key, before.cas(), KeyAction::kDelete, "", Pairs(KeyType::kHash, {{"ignored", "x"}})};
-  CHECK(WriteArgs(op) == Args{kDigest, "1700000000123", "D", "hash"});
+  CHECK(WriteArgs(op) == Args{kDigest, "1700000000123", "D", "hash", "0"});
 }
 
 TEST_CASE("WriteArgs: rename sends the new value", "[writer]") {
   auto before = Before("list", 42);
   WriteOp op{before.key, before.cas(), KeyAction::kRename, "new:k", Items(KeyType::kList, {"x", "y"})};
-  CHECK(WriteArgs(op) == Args{kDigest, "42", "R", "list", "x", "y"});
+  CHECK(WriteArgs(op) == Args{kDigest, "42", "R", "list", "0", "x", "y"});
 }
 
 TEST_CASE("WriteArgs: the CAS condition is the digest and expiry as read", "[writer]") {
@@ -98,7 +98,7 @@ TEST_CASE("WriteArgs: the CAS condition is the digest and expiry as read", "[wri
   v.type = KeyType::kString;
   v.str = "x";
   auto args = WriteArgs(Rewrite(before, v));
-  REQUIRE(args.size() == 5);
+  REQUIRE(args.size() == 6);
   CHECK(args[0] == "da39a3ee5e6b4b0d3255bfef95601890afd80709");
   CHECK(args[1] == "1893456000000");
 }
@@ -114,6 +114,30 @@ TEST_CASE("CasCondition: a snapshot's condition is its type, digest and expiry, 
 }
 
 TEST_CASE("WriteArgs: an op needs only its key and CAS condition, no snapshot", "[writer]") {
-  WriteOp op{"k", CasCondition{"set", "d1", 7}, KeyAction::kRewrite, "", Items(KeyType::kSet, {"z"})};
-  CHECK(WriteArgs(op) == Args{"d1", "7", "W", "set", "z"});
+  WriteOp op{"k", CasCondition{"set", "d1", std::nullopt, 7}, KeyAction::kRewrite, "", Items(KeyType::kSet, {"z"})};
+  CHECK(WriteArgs(op) == Args{"d1", "7", "W", "set", "0", "z"});
+}
+
+TEST_CASE("CasCondition: a snapshot read without a digest is compared by value", "[writer]") {
+  auto before = Before("zset", 5);
+  before.digest.clear();
+  before.value = Pairs(KeyType::kZSet, {{"bob", "2"}, {"alice", "1.5"}});
+  CasCondition c = before.cas();
+  REQUIRE(c.content);
+  CHECK(*c.content == before.value);
+  CHECK(c.digest.empty());
+}
+
+TEST_CASE("WriteArgs: by value, the elements as read come first, as the read command replies them", "[writer]") {
+  auto zset = Before("zset", 5);
+  zset.digest.clear();
+  zset.value = Pairs(KeyType::kZSet, {{"bob", "2"}, {"alice", "1.5"}});
+  WriteOp op{"k", zset.cas(), KeyAction::kRewrite, "", Pairs(KeyType::kZSet, {{"carol", "3"}})};
+  // read as member, score; written as ZADD's score, member
+  CHECK(WriteArgs(op) == Args{"=", "5", "W", "zset", "4", "alice", "1.5", "bob", "2", "3", "carol"});
+  auto text = Before("string");
+  text.digest.clear();
+  text.value.str = std::string("old\0", 4);
+  WriteOp del{"k", text.cas(), KeyAction::kDelete, "", {}};
+  CHECK(WriteArgs(del) == Args{"=", "-1", "D", "string", "1", std::string("old\0", 4)});
 }

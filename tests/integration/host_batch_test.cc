@@ -142,6 +142,116 @@ TEST_CASE("WriteBatch, several keys per call: each key's status stands alone whi
   for (size_t i : {1, 4, 6, 7}) CHECK(Cmd(*conn, {"HEXISTS", state.journal(kVersion, keys[i]), keys[i]}).integer == 0);
 }
 
+namespace {
+
+// One key per kind of change an application can make between keyshift's read
+// and its write, and the status the CAS must give it.
+struct Change {
+  std::string key;
+  std::vector<std::vector<std::string>> seed, change;
+  WriteStatus expect;
+};
+
+std::vector<Change> EveryKindOfChange() {
+  using S = WriteStatus;
+  return {
+      {"c:same", {{"SET", "c:same", "v"}}, {}, S::kWritten},
+      {"c:text", {{"SET", "c:text", "abc"}}, {{"SET", "c:text", "abd"}}, S::kChanged},
+      {"c:retyped", {{"SET", "c:retyped", "f"}}, {{"DEL", "c:retyped"}, {"RPUSH", "c:retyped", "f"}}, S::kChanged},
+      {"c:expiry", {{"SET", "c:expiry", "v"}}, {{"PEXPIRE", "c:expiry", "900000"}}, S::kChanged},
+      {"c:hvalue", {{"HSET", "c:hvalue", "a", "1", "b", "2"}}, {{"HSET", "c:hvalue", "b", "3"}}, S::kChanged},
+      {"c:hfield", {{"HSET", "c:hfield", "a", "1", "b", "2"}}, {{"HDEL", "c:hfield", "b"}, {"HSET", "c:hfield", "c", "2"}},
+       S::kChanged},
+      {"c:hswap", {{"HSET", "c:hswap", "a", "1", "b", "2"}}, {{"HSET", "c:hswap", "a", "2", "b", "1"}}, S::kChanged},
+      {"c:hreorder", {{"HSET", "c:hreorder", "a", "1", "b", "2"}},
+       {{"DEL", "c:hreorder"}, {"HSET", "c:hreorder", "b", "2"}, {"HSET", "c:hreorder", "a", "1"}}, S::kWritten},
+      {"c:smember", {{"SADD", "c:smember", "a", "b"}}, {{"SREM", "c:smember", "b"}, {"SADD", "c:smember", "c"}},
+       S::kChanged},
+      {"c:sreorder", {{"SADD", "c:sreorder", "a", "b", "c"}},
+       {{"DEL", "c:sreorder"}, {"SADD", "c:sreorder", "c"}, {"SADD", "c:sreorder", "b", "a"}}, S::kWritten},
+      {"c:lorder", {{"RPUSH", "c:lorder", "a", "b"}}, {{"DEL", "c:lorder"}, {"RPUSH", "c:lorder", "b", "a"}},
+       S::kChanged},
+      {"c:zscore", {{"ZADD", "c:zscore", "1", "a", "2", "b"}}, {{"ZADD", "c:zscore", "1.5", "b"}}, S::kChanged},
+      {"c:zmember", {{"ZADD", "c:zmember", "1", "a", "2", "b"}}, {{"ZREM", "c:zmember", "b"}, {"ZADD", "c:zmember", "2", "c"}},
+       S::kChanged},
+      {"c:hsplit", {{"HSET", "c:hsplit", "ab", "c"}}, {{"DEL", "c:hsplit"}, {"HSET", "c:hsplit", "a", "bc"}},
+       S::kChanged},
+  };
+}
+
+}  // namespace
+
+TEST_CASE("WriteBatch, by value and by digest: every change of content, type or expiry is a conflict, a new order "
+          "of the same hash or set is not",
+          "[redis][host][guarantee]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  StateKeys state{"keyshift:"};
+  for (bool by_value : {true, false}) {
+    INFO((by_value ? "by value" : "by digest"));
+    Cmd(*conn, {"FLUSHALL"});
+    std::vector<Change> changes = EveryKindOfChange();
+    std::vector<std::string> keys;
+    for (const Change& c : changes) {
+      keys.push_back(c.key);
+      for (const auto& cmd : c.seed) Cmd(*conn, cmd);
+    }
+    auto snaps = Read(*conn, state, keys, 5);
+    std::vector<WriteOp> ops;
+    for (KeySnapshot& s : snaps) {
+      if (by_value) s.digest.clear();
+      ops.push_back(WriteOp{s.key, s.cas(), KeyAction::kDelete, "", {}});
+      REQUIRE(ops.back().expect.content.has_value() == by_value);
+    }
+    for (const Change& c : changes)
+      for (const auto& cmd : c.change) Cmd(*conn, cmd);
+    ScriptCache scripts(conn.get());
+    auto results = WriteBatch(scripts, state, kVersion, ops, false, 5);
+    REQUIRE(results.ok());
+    for (size_t i = 0; i < changes.size(); ++i) {
+      INFO(changes[i].key);
+      CHECK((*results)[i].status == changes[i].expect);
+      CHECK(Cmd(*conn, {"EXISTS", changes[i].key}).integer == (changes[i].expect == WriteStatus::kWritten ? 0 : 1));
+    }
+  }
+}
+
+namespace {
+
+// A value over kCasByValueMax travels as its digest: a write does not carry it twice.
+Value BigText(char fill) { return Text(std::string(kCasByValueMax + 1, fill)); }
+
+}  // namespace
+
+TEST_CASE("ReadBatch without digests: only a value too big to send back gets one, and its CAS still holds",
+          "[redis][host][guarantee]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  StateKeys state{"keyshift:"};
+  Cmd(*conn, {"SET", "big:1", BigText('a').str});
+  Cmd(*conn, {"SET", "big:2", BigText('a').str});
+  Cmd(*conn, {"SET", "small", "x"});
+  ScriptCache scripts(conn.get());
+  ReadOptions options;
+  options.per_call = 3;
+  options.dump = ReadOptions::kNoDump;
+  options.digest = false;
+  auto snaps = ReadBatch(scripts, state, kVersion, {"big:1", "big:2", "small"}, options);
+  REQUIRE(snaps.ok());
+  CHECK(!(*snaps)[0].digest.empty());
+  CHECK(!(*snaps)[0].cas().content);
+  CHECK((*snaps)[2].digest.empty());
+  CHECK((*snaps)[2].cas().content);
+  Cmd(*conn, {"SETRANGE", "big:2", std::to_string(kCasByValueMax), "b"});  // its last byte
+  std::vector<WriteOp> ops;
+  for (const KeySnapshot& s : *snaps) ops.push_back(WriteOp{s.key, s.cas(), KeyAction::kRewrite, "", Text("new")});
+  auto results = WriteBatch(scripts, state, kVersion, ops, false, 3);
+  REQUIRE(results.ok());
+  CHECK((*results)[0].status == WriteStatus::kWritten);
+  CHECK((*results)[1].status == WriteStatus::kChanged);
+  CHECK((*results)[2].status == WriteStatus::kWritten);
+}
+
 TEST_CASE("WriteBatch: the journal's post digest is the content digest Redis computes of what was written",
           "[redis][host][digest]") {
   RedisServer server;
