@@ -4,6 +4,10 @@
 // `host` module is never one of their globals), opened by luaopen_kshost as
 // the stdlib's `host` module (stdlib/ks.lua and stdlib/json.lua use it):
 //   host.log(text)            write one log line (ks.log, print)
+//   host.sort_strings(list)   canon.sort's bytewise order in C (ks_host.cc):
+//                             true, sorted in place; false for a list it
+//                             leaves to canon.sort's Lua (a non-string, a
+//                             metatable)
 //   host.json_decoder(meta, null, from_text, box_texts) -> decode
 //                             (json_native.cc; only stdlib/json.lua calls it,
 //                             once, as it loads; absent with NativeJson::kOff,

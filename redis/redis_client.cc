@@ -4,6 +4,8 @@
 // transport failure. No other file in keyshift includes hiredis.
 #include "redis/redis_client.h"
 
+#include <charconv>
+
 #include <hiredis/hiredis.h>
 #include <signal.h>
 
@@ -64,22 +66,30 @@ struct ReaderFree {
 };
 
 // Every command of a pipeline in RESP, back to back, ready to send.
+// RESP, written directly: hiredis's formatter allocates per command and
+// prints every length with sprintf, a cost per argument of every key.
+void AppendLength(char kind, size_t n, std::string* out) {
+  char buf[24];
+  buf[0] = kind;
+  char* end = std::to_chars(buf + 1, buf + sizeof buf - 2, n).ptr;
+  *end++ = '\r';
+  *end++ = '\n';
+  out->append(buf, end);
+}
+
 std::string FormatCommands(const std::vector<Command>& commands) {
+  size_t size = 0;
+  for (const Command& command : commands)
+    for (const std::string& arg : command) size += arg.size() + 16;
   std::string out;
-  std::vector<const char*> argv;
-  std::vector<size_t> lengths;
+  out.reserve(size + 16 * commands.size());
   for (const Command& command : commands) {
-    argv.clear();
-    lengths.clear();
+    AppendLength('*', command.size(), &out);
     for (const std::string& arg : command) {
-      argv.push_back(arg.data());
-      lengths.push_back(arg.size());
+      AppendLength('$', arg.size(), &out);
+      out.append(arg);
+      out.append("\r\n");
     }
-    char* formatted = nullptr;
-    int n = redisFormatCommandArgv(&formatted, static_cast<int>(argv.size()), argv.data(), lengths.data());
-    if (n < 0) throw std::bad_alloc();
-    out.append(formatted, static_cast<size_t>(n));
-    redisFreeCommand(formatted);
   }
   return out;
 }

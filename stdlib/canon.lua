@@ -22,7 +22,7 @@
 --                               returns it
 --   canon.sorted_keys(t)     -> the string keys of t sorted bytewise (errors
 --                               on a non-string key, naming its type)
-local modules = ...  -- modules loaded before this one (none needed here)
+local modules = ...  -- modules loaded before this one (the host's primitives, in the host)
 
 local M = {}
 
@@ -95,7 +95,13 @@ local function less(a, b)
 end
 M.less = less
 
+-- In the host, a native sort of the same order (bindings/ks_host.cc); it
+-- declines (false) any list with a non-string, which sorts here as before.
+local host = type(modules) == "table" and modules.host or nil
+local native_sort = host and host.sort_strings
+
 function M.sort(list)
+  if native_sort and native_sort(list) then return list end
   sort(list, less)
   return list
 end
@@ -109,8 +115,7 @@ function M.sorted_keys(t)
     n = n + 1
     keys[n] = k
   end
-  sort(keys, less)
-  return keys
+  return M.sort(keys)
 end
 
 return M
