@@ -5,9 +5,10 @@
 //
 // The content is compared one of two ways. Up to kCasByValueMax bytes, the
 // value as read travels with the write and Redis compares the elements: a
-// string compare costs Redis far less than hashing the value, and Redis is
-// the shared resource. Larger values send their content digest
-// (script_safety.h) instead, so a write does not carry a big key twice.
+// string compare costs Redis far less than hashing the value (a sha1 per hash
+// field), and Redis is the shared resource. Larger values send their content
+// digest (script_safety.h) instead, so that a write does not carry a big key
+// twice and a batch does not hold a second copy of it.
 #pragma once
 
 #include <optional>
@@ -17,7 +18,7 @@
 
 namespace keyshift {
 
-inline constexpr size_t kCasByValueMax = 64 * 1024;
+inline constexpr size_t kCasByValueMax = 16 * 1024;
 
 struct CasCondition {
   std::string type_name;        // as TYPE answered: "string", "hash", ...
