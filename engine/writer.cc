@@ -23,15 +23,39 @@ namespace keyshift {
 // previous DUMP's size, 'done', 'changed', 'target_exists', or 'E' and the
 // error: one op's failure (a refused command) leaves the others' results standing.
 const char* const kWriteScript = R"LUA(-- keyshift CAS write
+-- A rewritten hash changes in place: only the fields that differ from `now`
+-- (its elements, as the CAS found them) are set and the dropped ones deleted,
+-- set first so that it is never empty (and keeps its TTL). A DEL and every
+-- field written again would cost Redis per field, not per change.
+local function send_in_chunks(command, key, items)
+  for i = 1, #items, 1000 do  -- unpack has a stack limit; pairs never split
+    redis.call(command, key, unpack(items, i, math.min(i + 999, #items)))
+  end
+end
+local function rewrite_hash(key, now, first, last, post)
+  local old = {}
+  for i = 1, #now, 2 do old[now[i]] = now[i + 1] end
+  local set = {}
+  for i = first, last, 2 do
+    local f, v = ARGV[i], ARGV[i + 1]
+    if old[f] ~= v then set[#set + 1] = f; set[#set + 1] = v end
+    old[f] = nil
+  end
+  local gone = {}
+  for f in pairs(old) do gone[#gone + 1] = f end
+  send_in_chunks('HSET', key, set)
+  send_in_chunks('HDEL', key, gone)
+  if post ~= '' then return post end
+  return digest_of(key, 'hash')
+end
 local function write_one(key, jkey, target, tjkey, first, last, post)
   local cas, expire_at, action, typ = ARGV[first], ARGV[first + 1], ARGV[first + 2], ARGV[first + 3]
   local m = tonumber(ARGV[first + 4])
   if already_done(jkey, key) then return 'done' end
   local dump = redis.call('DUMP', key)
-  if not dump or string.format('%d', redis.call('PEXPIRETIME', key)) ~= expire_at
-     or not content_is(key, typ, cas, ARGV, first + 5, m) then
-    return 'changed'
-  end
+  if not dump or string.format('%d', redis.call('PEXPIRETIME', key)) ~= expire_at then return 'changed' end
+  local same, now = content_is(key, typ, cas, ARGV, first + 5, m)
+  if not same then return 'changed' end
   local old_target
   if action == 'R' and redis.call('EXISTS', target) == 1 then
     if not may_replace(tjkey, target, key) then return 'target_exists' end
@@ -40,8 +64,12 @@ local function write_one(key, jkey, target, tjkey, first, last, post)
     old_target = {redis.call('DUMP', target), redis.call('PEXPIRETIME', target), redis.call('HGET', tjkey, target)}
     redis.call('DEL', target)
   end
-  local function write(dest) return write_value(dest, typ, ARGV, first + 5 + m, expire_at, last, post) end
-  local refusal = record_change(key, jkey, action, typ, target, tjkey, expire_at, dump, write)
+  local in_place = action == 'W' and typ == 'hash'
+  local function write(dest)
+    if in_place then return rewrite_hash(dest, now, first + 5 + m, last, post) end
+    return write_value(dest, typ, ARGV, first + 5 + m, expire_at, last, post)
+  end
+  local refusal = record_change(key, jkey, action, typ, target, tjkey, expire_at, dump, write, in_place)
   if refusal and old_target then  -- put back the target this call removed
     local at = old_target[2] == -1 and 0 or old_target[2]
     redis.call('RESTORE', target, at, old_target[1], 'REPLACE', 'ABSTTL')

@@ -56,17 +56,18 @@ end
 local function digest_of(key, typ) return content_digest(typ, read_flat(key, typ)) end
 -- Whether key holds, as type typ, what the caller read: by value (cas '=':
 -- the m elements read, from args[at]; hashes, sets and zsets in any order)
--- or by content digest. Another type now fails the read: not the same.
+-- or by content digest; and the elements it holds. Another type now fails
+-- the read: not the same.
 local function content_is(key, typ, cas, args, at, m)
   local ok, flat = pcall(read_flat, key, typ)
   if not ok then return false end
-  if cas ~= '=' then return content_digest(typ, flat) == cas end
+  if cas ~= '=' then return content_digest(typ, flat) == cas, flat end
   if #flat ~= m then return false end
   if typ == 'string' or typ == 'list' then
     for i = 1, m do
       if flat[i] ~= args[at + i - 1] then return false end
     end
-    return true
+    return true, flat
   end
   -- Unique names (fields, members) on both sides and as many: equal when
   -- every name now was read, with the same value.
@@ -75,7 +76,7 @@ local function content_is(key, typ, cas, args, at, m)
   for i = 1, m, step do
     if want[flat[i]] ~= (step == 1 or flat[i + 1]) then return false end
   end
-  return true
+  return true, flat
 end
 -- Set by a script whose caller found this connection's user unrestricted
 -- (ScriptCache::acl_unrestricted): every check would pass, so none is made.

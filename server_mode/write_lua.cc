@@ -45,16 +45,18 @@ end
 local function change_checks(key, jkey, code, typ, target, tjkey, expire_at)
   local checks = {{'DEL', key}, {'HSET', jkey}, {'RESTORE', key}, {'HDEL', jkey}}
   if code == 'W' then add_write_checks(checks, key, typ, expire_at) end
+  if code == 'W' and typ == 'hash' then checks[#checks + 1] = {'HDEL', key} end  -- in place (in_place)
   if code == 'R' then
     add_write_checks(checks, target, typ, expire_at)
     for _, c in ipairs({{'HSET', tjkey}, {'DEL', target}, {'HDEL', tjkey}}) do checks[#checks + 1] = c end
   end
   return checks
 end
--- SET replaces a string whole (its TTL too, put back by write_value): a DEL
--- first would cost a command per key for nothing.
-local function apply_change(key, jkey, code, typ, target, tjkey, expire_at, dump, write)
-  if code ~= 'W' or typ ~= 'string' then redis.call('DEL', key) end
+-- SET replaces a string whole (its TTL too, put back by write_value), and a
+-- caller may change a key in place (in_place: the host's hashes): a DEL first
+-- would cost a command per key for nothing.
+local function apply_change(key, jkey, code, typ, target, tjkey, expire_at, dump, write, in_place)
+  if not in_place and (code ~= 'W' or typ ~= 'string') then redis.call('DEL', key) end
   if code == 'D' then
     redis.call('HSET', jkey, key, journal_entry('D', expire_at, '', '', dump))
   elseif code == 'W' then
@@ -65,13 +67,13 @@ local function apply_change(key, jkey, code, typ, target, tjkey, expire_at, dump
     redis.call('HSET', tjkey, target, journal_entry('C', expire_at, post, key, ''))
   end
 end
-local function record_change(key, jkey, code, typ, target, tjkey, expire_at, dump, write)
+local function record_change(key, jkey, code, typ, target, tjkey, expire_at, dump, write, in_place)
   -- An unrestricted user passes every check: not even the list is built.
   if not acl_unrestricted then
     local refusal = refused(change_checks(key, jkey, code, typ, target, tjkey, expire_at))
     if refusal then return refusal end
   end
-  local ok, err = pcall(apply_change, key, jkey, code, typ, target, tjkey, expire_at, dump, write)
+  local ok, err = pcall(apply_change, key, jkey, code, typ, target, tjkey, expire_at, dump, write, in_place)
   if ok then return nil end
   if code == 'R' then
     redis.call('DEL', target)

@@ -282,6 +282,77 @@ TEST_CASE("WriteBatch: the journal's post digest is the content digest Redis com
   }
 }
 
+namespace {
+
+Value HashOf(const std::vector<std::pair<std::string, std::string>>& pairs) {
+  Value v;
+  v.type = KeyType::kHash;
+  v.pairs = pairs;
+  v.Normalize();
+  return v;
+}
+
+std::vector<std::pair<std::string, std::string>> Fields(const std::string& prefix, int from, int to,
+                                                       const std::string& value) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (int i = from; i < to; ++i) out.emplace_back(prefix + std::to_string(i), value);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("WriteBatch changes a hash in place: exactly the new fields, its TTL kept, journaled as before",
+          "[redis][host][digest]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  StateKeys state{"keyshift:"};
+  Cmd(*conn, {"HSET", "h:one", "a", "1", "b", "2", "c", "3"});
+  Cmd(*conn, {"HSET", "h:renamed", "a", "1", "b", "2"});  // every field replaced by others
+  auto big = Fields("f", 0, 2500, "old");
+  std::vector<std::string> hset{"HSET", "h:big"};
+  for (const auto& [f, v] : big) hset.insert(hset.end(), {f, v});
+  Cmd(*conn, hset);
+  for (const char* k : {"h:one", "h:renamed", "h:big"}) Cmd(*conn, {"PEXPIRE", k, "900000"});
+  std::vector<std::string> keys{"h:one", "h:renamed", "h:big"};
+  std::vector<Value> want{HashOf({{"a", "1"}, {"b", "20"}, {"c", "3"}}), HashOf({{"x", "1"}, {"y", "2"}}), {}};
+  auto big_new = Fields("f", 0, 1500, "new");                // changed
+  auto kept = Fields("f", 1500, 1900, "old");                 // unchanged; f1900.. dropped
+  auto added = Fields("g", 0, 1200, "added");
+  big_new.insert(big_new.end(), kept.begin(), kept.end());
+  big_new.insert(big_new.end(), added.begin(), added.end());
+  want[2] = HashOf(big_new);
+  for (bool by_value : {true, false}) {
+    INFO((by_value ? "by value" : "by digest"));
+    auto snaps = Read(*conn, state, keys, 3);
+    std::vector<WriteOp> ops;
+    for (size_t i = 0; i < snaps.size(); ++i) {
+      if (by_value && snaps[i].value.pairs.size() < 100) snaps[i].digest.clear();
+      ops.push_back(WriteOp{snaps[i].key, snaps[i].cas(), KeyAction::kRewrite, "", want[i]});
+    }
+    ScriptCache scripts(conn.get());
+    auto results = WriteBatch(scripts, state, kVersion, ops, false, 3);
+    REQUIRE(results.ok());
+    for (size_t i = 0; i < keys.size(); ++i) {
+      INFO(keys[i]);
+      CHECK((*results)[i].status == WriteStatus::kWritten);
+      Reply all = Cmd(*conn, {"HGETALL", keys[i]});
+      CHECK(ValueFromReplies(KeyType::kHash, all.elements, 0, all.elements.size()) == want[i]);
+      CHECK(Cmd(*conn, {"PTTL", keys[i]}).integer > 800000);
+      auto entry = DecodeJournalEntry(Cmd(*conn, {"HGET", state.journal(kVersion, keys[i]), keys[i]}).str);
+      REQUIRE(entry.ok());
+      CHECK(entry->post_digest == ServerDigest(*conn, keys[i]));
+    }
+    // Back to the seeded values for the second round, by the journal's DUMPs.
+    for (const std::string& k : keys) {
+      auto entry = DecodeJournalEntry(Cmd(*conn, {"HGET", state.journal(kVersion, k), k}).str);
+      REQUIRE(entry.ok());
+      Cmd(*conn, {"RESTORE", k, "900000", entry->dump, "REPLACE"});
+      Cmd(*conn, {"HDEL", state.journal(kVersion, k), k});
+    }
+    CHECK(Cmd(*conn, {"HLEN", "h:big"}).integer == 2500);
+  }
+}
+
 TEST_CASE("up --on-error abort: keys of the stopped batch written before the failing key count as changed, once",
           "[redis][host]") {
   RedisServer server;
