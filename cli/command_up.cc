@@ -13,6 +13,7 @@
 #include "cli/diff_budget.h"
 #include "cli/emit.h"
 #include "cli/json_output.h"
+#include "cli/json_stream.h"
 #include "cli/progress.h"
 #include "core/text.h"
 #include "engine/catalog.h"
@@ -234,7 +235,10 @@ RunSinks MakeSinks(const Context& ctx, Progress& progress, const MigrationFile& 
     if (out.doc) out.errors.Add(KeyErrorJson(key, file.path, msg));
     else Emit(stderr, fmt::format("keyshift: skipped: {}\n", TerminalSafe(msg)));
   };
-  sinks.progress = [&progress](const Counters& c) { progress.Update(c.scanned, c.changed + c.deleted + c.renamed); };
+  sinks.progress = [&progress, &out](const Counters& c) {
+    progress.Update(c.scanned, c.changed + c.deleted + c.renamed);
+    if (out.doc) out.doc->Flush();  // a reader sees each batch's diffs; a closed pipe stops the run here
+  };
   return sinks;
 }
 
@@ -304,12 +308,7 @@ int RunAll(Context& ctx, Topology* conn, std::vector<Pending>& pending, Lock* lo
   RunOptions run = MakeRunOptions(ctx, conn);
   Migrator migrator(conn, ctx.state());
   JsonStream& doc = ctx.json_out();
-  if (ctx.json()) {
-    doc.BeginObject();
-    doc.Member("dry_run", o.dry_run);
-    doc.Key("migrations");
-    doc.BeginArray();
-  }
+  if (ctx.json()) BeginMigrationsJson(doc, o.dry_run);
   int exit_code = kExitOk;
   for (auto& p : pending) {
     if (Interrupted()) break;
@@ -324,11 +323,7 @@ int RunAll(Context& ctx, Topology* conn, std::vector<Pending>& pending, Lock* lo
       Emit(stderr, "keyshift: interrupted; the checkpoint is saved and the lock released: run `keyshift up` again "
                    "to resume\n");
   }
-  if (ctx.json()) {
-    doc.End();  // "migrations"
-    doc.Members({{"ok", exit_code == kExitOk}, {"interrupted", Interrupted()}});
-    doc.End();
-  }
+  if (ctx.json()) EndMigrationsJson(doc, {{"ok", exit_code == kExitOk}, {"interrupted", Interrupted()}});
   return exit_code;
 }
 
@@ -343,7 +338,10 @@ int CmdUp(Context& ctx) {
   if (!pending.ok()) return ReportError(ctx, pending.error());
   if (pending->empty()) return NothingToDo(ctx);
   if (Status st = CheckServerForUp(ctx, (*ws)->conn, *pending); !st) return ReportError(ctx, st.error());
-  if (o.dry_run) return RunAll(ctx, (*ws)->conn, *pending, nullptr);
+  if (o.dry_run) {
+    auto end_json = EndJsonOnSignal(ctx.json());
+    return RunAll(ctx, (*ws)->conn, *pending, nullptr);
+  }
   // Before the lock, so that a refusal writes nothing at all; an estimate,
   // so the selection made under the lock does not need a second sampling.
   if (Status st = CheckJournalFits(ctx, (*ws)->conn, *pending); !st) return ReportError(ctx, st.error());
