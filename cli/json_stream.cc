@@ -123,7 +123,7 @@ void LazyArray::Close() {
   closed_ = true;
 }
 
-JsonSpool::JsonSpool() {
+void JsonSpool::OpenFile() {
   const char* tmp = std::getenv("TMPDIR");
   std::string path = std::string(tmp && *tmp ? tmp : "/tmp") + "/keyshift-spool-XXXXXX";
   int fd = mkstemp(path.data());
@@ -138,7 +138,7 @@ JsonSpool::~JsonSpool() {
 }
 
 void JsonSpool::Add(const nlohmann::json& element) {
-  ++count_;
+  if (count_++ == 0) OpenFile();
   std::string line = DumpJson(element);  // compact: one element per line
   if (file_ && memory_.empty() && std::fputs((line + "\n").c_str(), file_) >= 0) return;
   // No room on disk (or no temp file at all): keeping the elements in memory

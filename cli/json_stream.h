@@ -89,7 +89,7 @@ class LazyArray {
 // written as a member array afterwards. Memory stays flat in their number.
 class JsonSpool {
  public:
-  JsonSpool();
+  JsonSpool() = default;
   ~JsonSpool();
   JsonSpool(const JsonSpool&) = delete;
   JsonSpool& operator=(const JsonSpool&) = delete;
@@ -101,6 +101,8 @@ class JsonSpool {
   void WriteMember(JsonStream& stream, std::string_view name);
 
  private:
+  void OpenFile();  // on the first element: text output and clean runs make none
+
   std::FILE* file_ = nullptr;
   std::vector<std::string> memory_;  // only when no temporary file could be made
   long long count_ = 0;

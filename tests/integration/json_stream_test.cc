@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/copy_fixtures.h"
 #include "tests/support/integration_fixtures.h"
 
 namespace keyshift::testing {
@@ -78,6 +79,26 @@ TEST_CASE("up and down --dry-run --output json list every key's diff in one docu
   REQUIRE(down["migrations"].size() == 1);
   CHECK(down["migrations"][0]["restored"] == kKeys);
   CHECK(KeysOf(down["migrations"][0]["diffs"]) == Keys("e:", kKeys));
+}
+
+TEST_CASE("catchup and copy --apply --dry-run --output json list every key's diff in one document",
+          "[redis][json]") {
+  TwoServers t;
+  SeedStrings(*t.src, "e:", kKeys, "v");
+  t.dir.Write("0001_a.lua", AppendMigration("e:*", "?", 500));
+  json copy = Json(Copy(t.ks, t.target.url(), {"--apply", "--dry-run"}));
+  CHECK(copy["ok"] == true);
+  CHECK(copy["transformed"] == kKeys);
+  CHECK(KeysOf(copy["diffs"]) == Keys("e:", kKeys));
+  CHECK(copy["key_errors"].empty());
+
+  REQUIRE(t.ks.Run({"up"}).exit_code == 0);
+  SeedStrings(*t.src, "e:", kKeys, "w");  // the application writes every key in the old shape again
+  json catchup = ParseDocument(t.ks.Run({"--output", "json", "catchup", "1", "--dry-run"}));
+  CHECK(catchup["ok"] == true);
+  CHECK(catchup["name"] == "0001_a");
+  CHECK(catchup["changed"] == kKeys);
+  CHECK(KeysOf(catchup["diffs"]) == Keys("e:", kKeys));
 }
 
 TEST_CASE("a dry-run skipping failed keys prints its diffs and every key error in one document", "[redis][json]") {
