@@ -405,7 +405,11 @@ std::string Context::RedisDescription() const {
 }
 
 int ReportError(const Context& ctx, const Error& error) {
-  if (ctx.json()) fmt::print("{}\n", DumpJson(ErrorJson(error.exit_code, error.message)));
+  if (ctx.json()) {
+    JsonStream& doc = ctx.json_out();
+    if (!doc.started()) fmt::print("{}\n", DumpJson(ErrorJson(error.exit_code, error.message)));
+    else doc.FinishWithError(ErrorJson(error.exit_code, error.message));
+  }
   Emit(stderr, fmt::format("keyshift: {}\n", TerminalSafe(error.message)));
   return error.exit_code;
 }

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "cli/json_stream.h"
 #include "core/result.h"
 #include "core/run_mode.h"
 #include "engine/catalog.h"
@@ -98,6 +99,9 @@ class Context {
   bool stdout_tty() const { return stdout_tty_; }
   bool stderr_tty() const { return stderr_tty_; }
   const StateKeys& state() const { return state_; }
+  // The --output json document on stdout, streamed by the commands whose
+  // output grows with the keys; ReportError ends it when a run fails part-way.
+  JsonStream& json_out() const { return *json_out_; }
   // The server or cluster --url names, connected on first use.
   Result<Topology*> Redis();
   // Opens further connections to the same Redis (the lock's renewal thread,
@@ -124,6 +128,7 @@ class Context {
   bool stdout_tty_, stderr_tty_;
   std::unique_ptr<Topology> conn_;
   std::unique_ptr<Topology> target_;
+  std::unique_ptr<JsonStream> json_out_ = std::make_unique<JsonStream>(stdout);
 };
 
 using CommandHandler = int (*)(Context&);
@@ -132,6 +137,7 @@ using CommandHandler = int (*)(Context&);
 int RunCli(int argc, char** argv);
 
 // Prints `error` once, in the chosen output format; returns its exit code.
+// A JSON document already started on stdout is ended with it (one document).
 int ReportError(const Context& ctx, const Error& error);
 
 }  // namespace keyshift

@@ -12,6 +12,8 @@
 #include "cli/commands.h"
 #include "cli/diff.h"
 #include "cli/emit.h"
+#include "cli/json_output.h"
+#include "cli/json_stream.h"
 #include "core/text.h"
 #include "engine/catchup.h"
 #include "engine/interrupt.h"
@@ -74,7 +76,7 @@ struct Run {
   Migrator migrator;
   RunOptions options;
   RunSinks sinks;
-  nlohmann::json diffs = nlohmann::json::array();
+  LazyArray diffs{ctx.json_out(), "diffs"};  // streamed: a dry-run over many keys holds none of them
   RunReport rescan;           // the last rescan
   Counters followed;          // keys caught while following
   long long rescans_caught = 0;
@@ -90,10 +92,13 @@ struct Run {
     DiffStyle style{c.stdout_tty() && !c.json(), 3};
     sinks.diff = [this, style](const KeyChange& change) {
       std::string text = RenderDiff(change, style);
-      if (ctx.json()) diffs.push_back({{"key", change.key}, {"diff", text}});
+      if (ctx.json()) diffs.Add({{"key", change.key}, {"diff", text}});
       else Emit(stdout, text);
     };
-    sinks.progress = [this](const Counters& c) { Progress(fmt::format("{} scanned, {} caught", c.scanned, Caught(c))); };
+    sinks.progress = [this](const Counters& c) {
+      Progress(fmt::format("{} scanned, {} caught", c.scanned, Caught(c)));
+      ctx.json_out().Flush();  // each batch's diffs reach a reader (or meet a closed pipe) now
+    };
   }
   const std::string& name() const { return target.state->name; }
   void Progress(const std::string& text) {
@@ -184,22 +189,34 @@ std::string Summary(const Run& r) {
   return s;
 }
 
+// The members after the streamed diffs.
 nlohmann::json ReportJson(const Run& r, int exit_code) {
   const Counters& c = r.rescan.counters;
-  nlohmann::json j = {{"ok", exit_code == kExitOk}, {"version", r.target.state->version}, {"name", r.name()},
-                      {"dry_run", r.options.dry_run}, {"interrupted", r.rescan.interrupted},
+  nlohmann::json j = {{"ok", exit_code == kExitOk}, {"interrupted", r.rescan.interrupted},
                       {"scanned", c.scanned}, {"caught", Caught(c)}, {"changed", c.changed},
                       {"deleted", c.deleted}, {"renamed", c.renamed}, {"skipped", c.skipped}, {"failed", c.failed}};
   if (r.ctx.options().follow) j["follow"] = {{"duration_ms", r.follow_ms}, {"caught", Caught(r.followed)}};
   if (!r.rescan.ok) j["error"] = r.rescan.error.message;
-  if (!r.diffs.empty()) j["diffs"] = r.diffs;
   return j;
+}
+
+// Opens the JSON document: the diffs of the rescan stream into it.
+void BeginJson(const Run& r) {
+  if (!r.ctx.json()) return;
+  JsonStream& doc = r.ctx.json_out();
+  doc.BeginObject();
+  doc.Members({{"version", r.target.state->version}, {"name", r.name()}, {"dry_run", r.options.dry_run}});
 }
 
 int Finish(Run& r, int exit_code) {
   r.ClearProgress();
-  if (r.ctx.json()) Emit(stdout, ReportJson(r, exit_code).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
-  else Emit(stdout, Summary(r) + "\n");
+  if (r.ctx.json()) {
+    r.diffs.Close();
+    r.ctx.json_out().Members(ReportJson(r, exit_code));
+    r.ctx.json_out().End();
+  } else {
+    Emit(stdout, Summary(r) + "\n");
+  }
   if (!r.rescan.ok && !r.ctx.json()) Emit(stderr, fmt::format("keyshift: {}\n", TerminalSafe(r.rescan.error.message)));
   if (r.rescan.interrupted)
     Emit(stderr, "keyshift: interrupted; the checkpoint is saved and the lock released: run `keyshift catchup` "
@@ -211,6 +228,7 @@ int RunCatchup(Run& r) {
   const CliOptions& o = r.ctx.options();
   std::optional<KeyspaceSubscriber> sub;
   EventsRestorer restorer;
+  BeginJson(r);
   if (o.follow) {
     auto old = EnableKeyspaceEvents(r.conn);
     if (!old.ok()) return ReportError(r.ctx, old.error());
@@ -260,6 +278,7 @@ int CmdCatchup(Context& ctx) {
   if (!target.ok()) return ReportError(ctx, target.error());
   if (Status st = CheckServerForCatchup(ctx, (*ws)->conn, *target); !st) return ReportError(ctx, st.error());
   if (o.dry_run) {
+    auto end_json = EndJsonOnSignal(ctx.json());
     Run run(ctx, (*ws)->conn, *target, nullptr);
     return RunCatchup(run);
   }

@@ -12,6 +12,7 @@
 #include "cli/diff_budget.h"
 #include "cli/emit.h"
 #include "cli/json_output.h"
+#include "cli/json_stream.h"
 #include "cli/progress.h"
 #include "core/text.h"
 #include "engine/catchup.h"
@@ -165,13 +166,14 @@ int CmdCopy(Context& ctx) {
   options.ledger = plan->ledger;
   options.keep_names = o.follow;
   DiffStyle style{ctx.stdout_tty() && !ctx.json(), 3};
-  nlohmann::json diffs = nlohmann::json::array();
+  JsonStream& doc = ctx.json_out();
+  LazyArray diffs(doc, "diffs");  // streamed: a dry-run over many keys holds none of them
   DiffBudget budget(o.diff_limit, o.summary);
   if (o.dry_run && options.transforms)
     options.diff = [&](const KeyChange& change) {
       if (!budget.Take()) return;
       std::string text = RenderDiff(change, style);
-      if (ctx.json()) diffs.push_back({{"key", change.key}, {"diff", text}});
+      if (ctx.json()) diffs.Add({{"key", change.key}, {"diff", text}});
       else Emit(stdout, text);
     };
   InterruptScope defer_signals;
@@ -184,10 +186,17 @@ int CmdCopy(Context& ctx) {
   }
   // DBSIZE estimates only a copy of everything.
   long long total = o.match == "*" ? SourceKeys(source) : 0;
+  if (ctx.json()) {
+    doc.BeginObject();
+    doc.Member("dry_run", o.dry_run);
+  }
   Progress progress(ctx.stderr_tty() && !ctx.json(), "copy", total, "keys scanned",
                     o.dry_run ? "to copy" : "copied");
   auto report = RunCopy(source, target, ctx.state(), options, ctx.TargetFactory(),
-                        [&progress](const CopyCounters& c) { progress.Update(c.scanned, c.copied); },
+                        [&progress, &doc](const CopyCounters& c) {
+                          progress.Update(c.scanned, c.copied);
+                          doc.Flush();  // each batch's diffs reach a reader (or meet a closed pipe) now
+                        },
                         after ? AfterCopy([&](Lock& l) {
                           progress.Clear();
                           return after(l);
@@ -198,16 +207,17 @@ int CmdCopy(Context& ctx) {
   bool conflict = !report->conflict_key.empty(), failed = report->counters.failed > 0;
   std::string stop = conflict ? ConflictMessage(*report) : failed ? KeyFailedMessage(*report, o.dry_run) : "";
   if (ctx.json()) {
+    diffs.Close();
+    if (shaped && !diffs.opened()) doc.Member("diffs", nlohmann::json::array());
     nlohmann::json j = CountsJson(report->counters);
     j["ok"] = stop.empty();
-    j["dry_run"] = o.dry_run;
     j["resumed"] = report->resumed;
     if (follow.ran) j["follow"] = follow.Json();
-    if (shaped) j["diffs"] = diffs;
     if (conflict) j["conflict_key"] = report->conflict_key;
     if (shaped) j["key_errors"] = KeyErrorsJson(*report);
     if (!stop.empty()) j["error"] = {{"code", kExitFailed}, {"message", stop}};
-    Emit(stdout, DumpJson(j) + "\n");
+    doc.Members(j);
+    doc.End();
   } else {
     for (const CopyKeyError& e : report->key_errors)
       Emit(stderr, fmt::format("keyshift: not copied: {}\n", TerminalSafe(e.message)));

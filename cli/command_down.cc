@@ -10,6 +10,7 @@
 #include "cli/diff.h"
 #include "cli/diff_budget.h"
 #include "cli/json_output.h"
+#include "cli/json_stream.h"
 #include "cli/progress.h"
 #include "core/text.h"
 #include "engine/catalog.h"
@@ -131,7 +132,7 @@ int CmdDown(Context& ctx) {
   if (selected->empty()) return NothingToUndo(ctx);
   if (Status st = CheckServerForDown(ctx, conn, *selected); !st) return ReportError(ctx, st.error());
   std::unique_ptr<Lock> lock;
-  auto defer_signals = o.dry_run ? nullptr : std::make_unique<InterruptScope>();
+  auto defer_signals = o.dry_run ? EndJsonOnSignal(ctx.json()) : std::make_unique<InterruptScope>();
   if (!o.dry_run) {
     // Decided again under the lock: a concurrent run may have changed what is applied.
     auto acquired = ctx.LockAndReload(**ws, "down");
@@ -144,22 +145,31 @@ int CmdDown(Context& ctx) {
   Rollback rollback(conn, ctx.state());
   RollbackOptions options{o.dry_run, o.force, o.batch.value_or(500)};
   DiffStyle style{ctx.stdout_tty() && !ctx.json(), 3};
-  nlohmann::json results = nlohmann::json::array();
+  JsonStream& doc = ctx.json_out();
+  if (ctx.json()) BeginMigrationsJson(doc, o.dry_run);
   int exit_code = kExitOk;
   for (const MigrationState* m : *selected) {
-    nlohmann::json diffs = nlohmann::json::array();
+    // Streamed (json_stream.h): a long journal's diffs are not held in memory.
+    if (ctx.json()) {
+      doc.BeginObject();
+      doc.Members({{"version", m->version}, {"name", m->name}});
+    }
+    LazyArray diffs(doc, "diffs");
     DiffBudget budget(o.diff_limit, o.summary);
     RollbackSinks sinks;
     sinks.diff = [&](const KeyChange& c) {
       if (!budget.Take()) return;
       std::string text = RenderDiff(c, style);
-      if (ctx.json()) diffs.push_back({{"key", c.new_key.empty() ? c.key : c.new_key}, {"diff", text}});
+      if (ctx.json()) diffs.Add({{"key", c.new_key.empty() ? c.key : c.new_key}, {"diff", text}});
       else fmt::print("{}", text);
     };
     sinks.note = [&](const std::string& text) { if (!ctx.json()) fmt::print("{}\n", TerminalSafe(text)); };
     bool shown = ctx.stderr_tty() && !ctx.json();
     Progress progress(shown, m->name, shown ? JournalEntries(conn, ctx.state(), m->version) : 0, "journal entries undone");
-    sinks.progress = [&progress](long long handled, long long restored) { progress.Update(handled, restored); };
+    sinks.progress = [&progress, &doc](long long handled, long long restored) {
+      progress.Update(handled, restored);
+      doc.Flush();  // each batch's diffs reach a reader (or meet a closed pipe) now
+    };
     auto revert = LoadRevert(ctx, *m);
     options.revert = revert.get();
     auto r = rollback.Run(m->version, options, lock.get(), sinks);
@@ -169,17 +179,19 @@ int CmdDown(Context& ctx) {
       if (Status st = RecordRollback(conn, ctx.state(), *m, *r); !st) return ReportError(ctx, st.error());
     if (!ctx.json()) fmt::print("{}", budget.OmittedLine());
     if (!ctx.json()) PrintResult(*m, *r, o.dry_run, o.force);
-    results.push_back({{"version", m->version}, {"name", m->name}, {"restored", r->restored},
-                       {"reverted", r->reverted}, {"conflicts", r->conflicts}, {"conflict_samples", ConflictsJson(*m, *r)},
-                       {"diffs", diffs}, {"diffs_omitted", budget.omitted()}});
+    if (ctx.json()) {
+      diffs.Close();
+      if (!diffs.opened()) doc.Member("diffs", nlohmann::json::array());  // down always lists them
+      doc.Members({{"restored", r->restored}, {"reverted", r->reverted}, {"conflicts", r->conflicts},
+                   {"conflict_samples", ConflictsJson(*m, *r)}, {"diffs_omitted", budget.omitted()}});
+      doc.End();
+    }
     if (r->conflicts && !o.dry_run) {
       exit_code = kExitFailed;
       break;  // earlier migrations stay applied under a partly undone one otherwise
     }
   }
-  if (ctx.json())
-    fmt::print("{}\n", nlohmann::json({{"ok", exit_code == kExitOk}, {"dry_run", o.dry_run}, {"migrations", results}})
-                           .dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+  if (ctx.json()) EndMigrationsJson(doc, {{"ok", exit_code == kExitOk}});
   return exit_code;
 }
 

@@ -13,6 +13,7 @@
 #include "cli/diff_budget.h"
 #include "cli/emit.h"
 #include "cli/json_output.h"
+#include "cli/json_stream.h"
 #include "cli/progress.h"
 #include "core/text.h"
 #include "engine/catalog.h"
@@ -161,19 +162,17 @@ Status CheckJournalFits(Context& ctx, Topology* conn, const std::vector<Pending>
                           FormatBytes(memory->headroom)));
 }
 
-nlohmann::json ReportJson(const MigrationState& m, const RunReport& r, const nlohmann::json& diffs,
-                          long long diffs_omitted, const nlohmann::json& errors) {
+// One migration's result, after its streamed diffs and key errors.
+nlohmann::json ReportJson(const RunReport& r, long long diffs_omitted) {
   const Counters& c = r.counters;
-  nlohmann::json j = {{"version", m.version}, {"name", m.name}, {"ok", r.ok},           {"resumed", r.resumed},
+  nlohmann::json j = {{"ok", r.ok},           {"resumed", r.resumed},
                       {"scanned", c.scanned}, {"changed", c.changed}, {"deleted", c.deleted}, {"renamed", c.renamed},
                       {"skipped", c.skipped}, {"failed", c.failed},   {"journal_bytes", c.journal_bytes},
                       {"duration_ms", r.duration_ms}, {"cas_retries", r.cas_retries},
                       {"moved_server_side", r.moved_server_side}};
   if (!r.ok) j["error"] = r.error.message;
   if (!r.ok) j["failed_key"] = r.failed_key;
-  if (!diffs.empty()) j["diffs"] = diffs;
   j["diffs_omitted"] = diffs_omitted;
-  if (!errors.empty()) j["key_errors"] = errors;
   return j;
 }
 
@@ -192,29 +191,54 @@ int NothingToDo(const Context& ctx) {
   return kExitOk;
 }
 
-// Where one migration's diffs, skipped keys and progress go: collected for
-// JSON, else printed (a closed pipe is noted as an interrupt, see Emit).
+// Where one migration's diffs, skipped keys and progress go: streamed into
+// its object of the JSON document (json_stream.h), else printed (a closed
+// pipe is noted as an interrupt, see Emit). Key errors wait in a spool: they
+// arrive between diffs, and the object holds them as an array of their own.
 struct MigrationOutput {
-  explicit MigrationOutput(const CliOptions& o) : budget(o.diff_limit, o.summary) {}
-  nlohmann::json diffs = nlohmann::json::array();
-  nlohmann::json errors = nlohmann::json::array();
+  MigrationOutput(const Context& ctx, const MigrationState& m)
+      : doc(ctx.json() ? &ctx.json_out() : nullptr), diffs(ctx.json_out(), "diffs"),
+        budget(ctx.options().diff_limit, ctx.options().summary) {
+    if (!doc) return;
+    doc->BeginObject();
+    doc->Member("version", m.version);
+    doc->Member("name", m.name);
+  }
+  // The streamed arrays are complete: the object takes its other members.
+  void CloseArrays() {
+    if (!doc) return;
+    diffs.Close();
+    errors.WriteMember(*doc, "key_errors");
+  }
+  void Finish(const RunReport& report) {
+    CloseArrays();
+    if (!doc) return;
+    doc->Members(ReportJson(report, budget.omitted()));
+    doc->End();
+  }
+  JsonStream* doc;  // null: text output
+  LazyArray diffs;
+  JsonSpool errors;
   DiffBudget budget;
 };
 
 RunSinks MakeSinks(const Context& ctx, Progress& progress, const MigrationFile& file, MigrationOutput& out) {
   RunSinks sinks;
   DiffStyle style{ctx.stdout_tty() && !ctx.json(), 3};
-  sinks.diff = [&ctx, &out, style](const KeyChange& change) {
+  sinks.diff = [&out, style](const KeyChange& change) {
     if (!out.budget.Take()) return;
     std::string text = RenderDiff(change, style);
-    if (ctx.json()) out.diffs.push_back({{"key", change.key}, {"diff", text}});
+    if (out.doc) out.diffs.Add({{"key", change.key}, {"diff", text}});
     else Emit(stdout, text);
   };
-  sinks.key_error = [&ctx, &out, &file](const std::string& key, const std::string& msg) {
-    if (ctx.json()) out.errors.push_back(KeyErrorJson(key, file.path, msg));
+  sinks.key_error = [&out, &file](const std::string& key, const std::string& msg) {
+    if (out.doc) out.errors.Add(KeyErrorJson(key, file.path, msg));
     else Emit(stderr, fmt::format("keyshift: skipped: {}\n", TerminalSafe(msg)));
   };
-  sinks.progress = [&progress](const Counters& c) { progress.Update(c.scanned, c.changed + c.deleted + c.renamed); };
+  sinks.progress = [&progress, &out](const Counters& c) {
+    progress.Update(c.scanned, c.changed + c.deleted + c.renamed);
+    if (out.doc) out.doc->Flush();  // a reader sees each batch's diffs; a closed pipe stops the run here
+  };
   return sinks;
 }
 
@@ -244,14 +268,14 @@ struct Outcome {
   bool stop = false;        // the migration failed: later ones must not run
 };
 
-// Runs one migration; its JSON result goes to `results`. An Error for a run
-// that could not run at all.
-Result<Outcome> RunOne(Context& ctx, Migrator& migrator, RunOptions& run, Pending& p, Lock* lock,
-                       nlohmann::json& results) {
+// Runs one migration; its JSON result is streamed as the next element of
+// the open "migrations" array. An Error for a run that could not run at all
+// (what it streamed stays in its object; ReportError ends the document).
+Result<Outcome> RunOne(Context& ctx, Migrator& migrator, RunOptions& run, Pending& p, Lock* lock) {
   const CliOptions& o = ctx.options();
   bool shown = ctx.stderr_tty() && !ctx.json();
   Progress progress(shown, p.state->name, ProgressTotal(ctx, migrator.connection(), p, shown));
-  MigrationOutput out(o);
+  MigrationOutput out(ctx, *p.state);
   RunSinks sinks = MakeSinks(ctx, progress, *p.state->file, out);
   run.mode = p.mode;
   run.retry_failed.reset();
@@ -262,12 +286,13 @@ Result<Outcome> RunOne(Context& ctx, Migrator& migrator, RunOptions& run, Pendin
   auto report = migrator.Up(*p.state->file, *p.script, run, lock, sinks);
   progress.Clear();
   if (!report.ok()) {
+    out.CloseArrays();
     // Name the migration once: many messages already start with its file.
     const std::string& msg = report.error().message;
     bool named = msg.find(p.state->file->path) != std::string::npos;
     return Error{report.error().exit_code, named ? msg : p.state->name + ": " + msg};
   }
-  results.push_back(ReportJson(*p.state, *report, out.diffs, out.budget.omitted(), out.errors));
+  out.Finish(*report);
   if (!ctx.json()) Emit(stdout, out.budget.OmittedLine() + Summary(p.state->name, *report, o.dry_run) + "\n");
   if (!report->ok && !ctx.json()) Emit(stderr, fmt::format("keyshift: {}\n", TerminalSafe(report->error.message)));
   return Outcome{report->ok && report->counters.failed == 0 ? kExitOk : kExitFailed, !report->ok};
@@ -282,11 +307,12 @@ int RunAll(Context& ctx, Topology* conn, std::vector<Pending>& pending, Lock* lo
     fmt::print("note: each migration is previewed against the current data, not the output of the ones before it\n");
   RunOptions run = MakeRunOptions(ctx, conn);
   Migrator migrator(conn, ctx.state());
-  nlohmann::json results = nlohmann::json::array();
+  JsonStream& doc = ctx.json_out();
+  if (ctx.json()) BeginMigrationsJson(doc, o.dry_run);
   int exit_code = kExitOk;
   for (auto& p : pending) {
     if (Interrupted()) break;
-    auto outcome = RunOne(ctx, migrator, run, p, lock, results);
+    auto outcome = RunOne(ctx, migrator, run, p, lock);
     if (!outcome.ok()) return ReportError(ctx, outcome.error());
     if (outcome->exit_code != kExitOk) exit_code = outcome->exit_code;
     if (outcome->stop) break;
@@ -297,9 +323,7 @@ int RunAll(Context& ctx, Topology* conn, std::vector<Pending>& pending, Lock* lo
       Emit(stderr, "keyshift: interrupted; the checkpoint is saved and the lock released: run `keyshift up` again "
                    "to resume\n");
   }
-  if (ctx.json())
-    Emit(stdout, DumpJson({{"ok", exit_code == kExitOk}, {"dry_run", o.dry_run}, {"interrupted", Interrupted()},
-                           {"migrations", results}}, 2) + "\n");
+  if (ctx.json()) EndMigrationsJson(doc, {{"ok", exit_code == kExitOk}, {"interrupted", Interrupted()}});
   return exit_code;
 }
 
@@ -314,7 +338,10 @@ int CmdUp(Context& ctx) {
   if (!pending.ok()) return ReportError(ctx, pending.error());
   if (pending->empty()) return NothingToDo(ctx);
   if (Status st = CheckServerForUp(ctx, (*ws)->conn, *pending); !st) return ReportError(ctx, st.error());
-  if (o.dry_run) return RunAll(ctx, (*ws)->conn, *pending, nullptr);
+  if (o.dry_run) {
+    auto end_json = EndJsonOnSignal(ctx.json());
+    return RunAll(ctx, (*ws)->conn, *pending, nullptr);
+  }
   // Before the lock, so that a refusal writes nothing at all; an estimate,
   // so the selection made under the lock does not need a second sampling.
   if (Status st = CheckJournalFits(ctx, (*ws)->conn, *pending); !st) return ReportError(ctx, st.error());

@@ -20,6 +20,23 @@ nlohmann::json KeyErrorJson(const std::string& key, const std::string& file, con
   return {{"key", key}, {"file", file}, {"line", line}, {"message", message}};
 }
 
+void BeginMigrationsJson(JsonStream& doc, bool dry_run) {
+  doc.BeginObject();
+  doc.Member("dry_run", dry_run);
+  doc.Key("migrations");
+  doc.BeginArray();
+}
+
+void EndMigrationsJson(JsonStream& doc, const nlohmann::json& members) {
+  doc.End();
+  doc.Members(members);
+  doc.End();
+}
+
+std::unique_ptr<InterruptScope> EndJsonOnSignal(bool json) {
+  return json ? std::make_unique<InterruptScope>() : nullptr;
+}
+
 std::string DumpJson(const nlohmann::json& j, int indent) {
   return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }

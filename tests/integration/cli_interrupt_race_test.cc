@@ -197,6 +197,10 @@ TEST_CASE("a closed pipe stops keyshift quietly: exit 141, no abort, lock releas
   std::string dry = shell("\"${KS[@]}\" up --dry-run | head -1");
   INFO(dry);
   CHECK_THAT(dry, Catch::Contains("rc=141") && !Catch::Contains("terminate") && !Catch::Contains("Abort"));
+  // JSON is streamed too (cli/json_stream.h): its reader going away stops the run the same way.
+  std::string json_dry = shell("\"${KS[@]}\" --output json up --dry-run | head -1");
+  INFO(json_dry);
+  CHECK_THAT(json_dry, Catch::Contains("rc=141") && !Catch::Contains("terminate") && !Catch::Contains("Abort"));
   CHECK(RdbChanges(*conn) == changes);
   // A real run whose reader is gone: it stops before the next migration.
   std::string real = shell("\"${KS[@]}\" up | true");
