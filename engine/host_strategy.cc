@@ -285,7 +285,10 @@ Status HostStrategy::StreamedPass(std::vector<std::string>* pending) {
     if (!reply.ok()) return Abandon(reply.error());
     size_t first = snaps.size();
     size_t to = std::min(keys.size(), from + per_call);
-    if (Status st = SnapshotsFromCall(keys, from, to, *reply, &snaps, false); !st) return Abandon(st);
+    if (Status st = SnapshotsFromCall(keys, from, to, *reply, &snaps, false); !st) {
+      Abandon(st);
+      return NameRefusedKey(ctx_.scripts, ctx_.keys, ctx_.version, keys, from, to, ReadOpts(), *reply, st);
+    }
     if (ctx_.errors.stopped()) continue;  // abort: no key after the failing one runs
     TransformAll(snaps, first, &writes);
     if (ctx_.errors.stopped() || writes.ops.size() == sent) continue;

@@ -47,12 +47,13 @@ local function read_one(key, jkey, text)
 end
 -- A string scan reads every value with one MGET (a call per key costs Redis
 -- more than the GET itself); a key it has no string for (gone, or another
--- type now) is read on its own.
+-- type now) is read on its own. A user without MGET (an ACL written before
+-- keyshift used it) reads key by key, as before.
 local texts = {}
 if want == 'string' and #KEYS > 2 then
   local names = {}
   for i = 1, #KEYS, 2 do names[#names + 1] = KEYS[i] end
-  texts = redis.call('MGET', unpack(names))
+  if redis.acl_check_cmd('MGET', unpack(names)) then texts = redis.call('MGET', unpack(names)) end
 end
 local out = {}
 for i = 1, #KEYS, 2 do out[#out + 1] = read_one(KEYS[i], KEYS[i + 1], texts[(i + 1) / 2]) end
@@ -116,6 +117,12 @@ Value ValueFromReplies(KeyType type, const std::vector<Reply>& el, size_t from, 
 
 namespace {
 
+// A script call's keys, for an error about the call as a whole.
+std::string CallKeys(const char* verb, const std::vector<std::string>& keys, size_t from, size_t to) {
+  if (to - from == 1) return fmt::format("{} key '{}'", verb, keys[from]);
+  return fmt::format("{} keys '{}' to '{}' ({} keys in one script call)", verb, keys[from], keys[to - 1], to - from);
+}
+
 size_t FlatBytes(const std::vector<Reply>& flat) {
   size_t n = 0;
   for (const Reply& e : flat) n += e.str.size();
@@ -125,7 +132,7 @@ size_t FlatBytes(const std::vector<Reply>& flat) {
 }  // namespace
 
 Result<KeySnapshot> SnapshotFromReply(const std::string& key, const Reply& reply, bool digest) {
-  if (reply.is_error()) return Fail(fmt::format("reading key '{}': {}", key, reply.str));
+  if (reply.is_error()) return KeyRefusal(fmt::format("reading key '{}'", key), reply.str);
   const auto& el = reply.elements;
   if (reply.kind != Reply::kArray || el.empty()) return Fail(fmt::format("reading key '{}': unexpected reply", key));
   KeySnapshot s;
@@ -162,7 +169,7 @@ Command ReadCall(ScriptCache& scripts, const StateKeys& state, long long version
 
 Status SnapshotsFromCall(const std::vector<std::string>& keys, size_t from, size_t to, const Reply& reply,
                          std::vector<KeySnapshot>* out, bool digest) {
-  if (reply.is_error()) return Fail(fmt::format("reading key '{}': {}", keys[from], reply.str));
+  if (reply.is_error()) return KeyRefusal(CallKeys("reading", keys, from, to), reply.str);
   if (reply.kind != Reply::kArray || reply.elements.size() != to - from)
     return Fail(fmt::format("reading key '{}': unexpected reply", keys[from]));
   for (size_t i = from; i < to; ++i) {
@@ -171,6 +178,16 @@ Status SnapshotsFromCall(const std::vector<std::string>& keys, size_t from, size
     out->push_back(std::move(snap.value()));
   }
   return Status::Ok();
+}
+
+Status NameRefusedKey(ScriptCache& scripts, const StateKeys& state, long long version,
+                      const std::vector<std::string>& keys, size_t from, size_t to, const ReadOptions& options,
+                      const Reply& reply, const Status& whole) {
+  if (to - from < 2 || !reply.is_error() || !IsPermissionRefusal(reply.str)) return whole;
+  ReadOptions one = options;
+  one.per_call = 1;
+  auto each = ReadBatch(scripts, state, version, std::vector<std::string>(keys.begin() + from, keys.begin() + to), one);
+  return each.ok() ? whole : Status(each.error());
 }
 
 Result<std::vector<KeySnapshot>> ReadBatch(ScriptCache& scripts, const StateKeys& state, long long version,
@@ -187,7 +204,8 @@ Result<std::vector<KeySnapshot>> ReadBatch(ScriptCache& scripts, const StateKeys
   for (size_t c = 0; c < commands.size(); ++c) {
     size_t from = c * per_call;
     size_t to = std::min(keys.size(), from + per_call);
-    if (Status st = SnapshotsFromCall(keys, from, to, (*replies)[c], &out, options.digest); !st) return st.error();
+    if (Status st = SnapshotsFromCall(keys, from, to, (*replies)[c], &out, options.digest); !st)
+      return NameRefusedKey(scripts, state, version, keys, from, to, options, (*replies)[c], st).error();
   }
   return out;
 }

@@ -67,6 +67,14 @@ Command ReadCall(ScriptCache& scripts, const StateKeys& state, long long version
 Status SnapshotsFromCall(const std::vector<std::string>& keys, size_t from, size_t to, const Reply& reply,
                          std::vector<KeySnapshot>* out, bool digest = true);
 
+// Redis refuses a script call whole, without naming the key, when its user
+// may not touch one of the call's declared keys (NOPERM). Given that call's
+// `reply` and the error made of it (`whole`), asks again one key per call and
+// returns the error naming the refused key; `whole` for any other failure.
+Status NameRefusedKey(ScriptCache& scripts, const StateKeys& state, long long version,
+                      const std::vector<std::string>& keys, size_t from, size_t to, const ReadOptions& options,
+                      const Reply& reply, const Status& whole);
+
 // One key per call, DUMP digest included (rollback, plan, verify, server mode).
 Result<std::vector<KeySnapshot>> ReadKeys(ScriptCache& scripts, const StateKeys& state, long long version,
                                           const std::vector<std::string>& keys, bool skip_done = true,

@@ -52,6 +52,17 @@ Error StateRefusal(const Command& command, const Reply& reply, const std::string
   return Fail(fmt::format("{} {}: {}", command[0], key, reply.str));
 }
 
+bool IsPermissionRefusal(const std::string& redis_error) { return redis_error.rfind("NOPERM", 0) == 0; }
+
+Error KeyRefusal(const std::string& what, const std::string& redis_error) {
+  // keyshift's own refusal (script_safety.h) already says where the ACL is listed.
+  if (!IsPermissionRefusal(redis_error) || redis_error.find("docs/cli.md") != std::string::npos)
+    return Fail(fmt::format("{}: {}", what, redis_error));
+  return Fail(fmt::format("{}: {} (the Redis user keyshift runs as may not touch this key; docs/cli.md lists the "
+                          "ACL keyshift needs)",
+                          what, redis_error));
+}
+
 Error CorruptState(const std::string& key, const std::string& what) {
   return UsageError(fmt::format("keyshift's state key '{}' {}: keyshift never writes that. Repair the key, or delete "
                                 "it if you know what it recorded",

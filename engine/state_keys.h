@@ -62,6 +62,14 @@ Error StateRefusal(const Command& command, const Reply& reply, const std::string
 // different kind of key there) becomes CorruptState, naming the key.
 Result<Reply> CallState(RedisConnection* conn, const Command& command, const std::string& key);
 
+// Redis refused a call on application keys with `redis_error`: `what` (which
+// key, or which call) and the refusal; a refusal of the Redis user (NOPERM)
+// says where the ACL keyshift needs is listed. Exit 1, a key failed: the
+// server check (server_check.h) refuses missing command permissions up
+// front (exit 2), but a user's key patterns show only key by key.
+Error KeyRefusal(const std::string& what, const std::string& redis_error);
+bool IsPermissionRefusal(const std::string& redis_error);
+
 // keyshift's own key `key` holds what keyshift never writes (`what`): exit 2,
 // naming the key, rather than guessing (a wrong guess rewrites data twice).
 Error CorruptState(const std::string& key, const std::string& what);

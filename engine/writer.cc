@@ -160,12 +160,13 @@ std::string PostDigest(const WriteOp& op) {
 }
 
 Result<WriteResult> ResultOf(const std::string& key, const Reply& r) {
-  if (r.is_error()) return Fail(fmt::format("writing key '{}': {}", key, r.str));
+  if (r.is_error()) return KeyRefusal(fmt::format("writing key '{}'", key), r.str);
   if (r.str.compare(0, 3, "ok:") == 0) return WriteResult{WriteStatus::kWritten, std::atoll(r.str.c_str() + 3)};
   if (r.str == "done") return WriteResult{WriteStatus::kDone, 0};
   if (r.str == "target_exists") return WriteResult{WriteStatus::kTargetExists, 0};
   if (r.str == "changed") return WriteResult{WriteStatus::kChanged, 0};
-  return Fail(fmt::format("writing key '{}': {}", key, r.str.empty() ? "unexpected reply" : r.str.substr(1)));
+  if (r.str.empty()) return Fail(fmt::format("writing key '{}': unexpected reply", key));
+  return KeyRefusal(fmt::format("writing key '{}'", key), r.str.substr(1));
 }
 
 }  // namespace
@@ -189,7 +190,12 @@ Command WriteCall(ScriptCache& scripts, const StateKeys& state, long long versio
 
 Status ResultsFromCall(const std::vector<WriteOp>& ops, size_t from, size_t to, const Reply& reply,
                        std::vector<WriteResult>* out) {
-  if (reply.is_error()) return Fail(fmt::format("writing key '{}': {}", ops[from].key, reply.str));
+  if (reply.is_error()) {  // the call as a whole: a NOPERM on one of its keys names none
+    std::string what = to - from == 1 ? fmt::format("writing key '{}'", ops[from].key)
+                                      : fmt::format("writing keys '{}' to '{}' ({} keys in one script call)",
+                                                    ops[from].key, ops[to - 1].key, to - from);
+    return KeyRefusal(what, reply.str);
+  }
   if (reply.kind != Reply::kArray || reply.elements.size() != to - from)
     return Fail(fmt::format("writing key '{}': unexpected reply", ops[from].key));
   for (size_t i = from; i < to; ++i) {

@@ -91,6 +91,8 @@ report_memory() {
 
 Client peak RSS of \`keyshift up\` (host mode, strings; target <= 32 MiB, the same at both sizes):
 $(mib "$(median strings.host.rss)") at $keys keys, $(mib "$(median rss.big.rss)") at $((keys * 4)) keys.
+The same runs' rates show how the cost grows with the keys: $(median strings.host) keys/s at $keys keys
+(median), $(median rss.big) keys/s at $((keys * 4)) keys (one run).
 MD
   fi
   has strings.host.journal || has hashes.host.journal || return 0

@@ -83,6 +83,8 @@ TEST_CASE("a key of a multi-key call the user may not touch: the call is refused
     INFO(Describe(up));
     CHECK(up.exit_code == 1);
     CHECK_THAT(up.all(), Catch::Contains("NOPERM") && Catch::Contains("user:"));
+    // Redis names no key when it refuses a call of many; the host's reads ask again key by key.
+    if (std::string(mode) == "host") CHECK_THAT(up.all(), Catch::Contains("reading key 'user:b0'"));
     CHECK(SnapshotData(*admin) == before);
     CHECK(ScanKeys(*admin, "keyshift:j:*").empty());
   }

@@ -159,7 +159,9 @@ TEST_CASE("a run error part-way ends the streamed document with the error", "[re
   json j = ParseDocument(r);
   CHECK(j["ok"] == false);
   CHECK(j["error"]["code"] == r.exit_code);
-  CHECK_THAT(j["error"]["message"].get<std::string>(), Catch::Contains("0002_e") && Catch::Contains("NOPERM"));
+  // Redis refuses the script call of many keys whole; keyshift names the key.
+  CHECK_THAT(j["error"]["message"].get<std::string>(),
+             Catch::Contains("0002_e") && Catch::Contains("NOPERM") && Catch::Contains("'e:zz'"));
   REQUIRE(j["migrations"].size() == 2);
   CHECK(KeysOf(j["migrations"][0]["diffs"]) == Keys("a:", kKeys));  // streamed before the error, kept
   CHECK(j["migrations"][1]["name"] == "0002_e");

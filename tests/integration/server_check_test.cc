@@ -18,7 +18,7 @@ namespace {
 // The least-privilege ACL docs/cli.md documents, for keys under user:*.
 const std::vector<std::string> kKeyshiftAcl = {
     "ping", "info", "dbsize", "scan", "type", "exists", "dump", "restore", "del", "unlink", "pexpire",
-    "pexpireat", "pexpiretime", "get", "set", "hget", "hmget", "hset", "hdel", "hexists", "hkeys", "hgetall",
+    "pexpireat", "pexpiretime", "get", "mget", "set", "hget", "hmget", "hset", "hdel", "hexists", "hkeys", "hgetall",
     "hrandfield", "lrange", "rpush", "smembers", "sadd", "srem", "zrange", "zadd", "eval", "evalsha", "eval_ro",
     "evalsha_ro", "script|load", "script|kill", "acl|whoami"};
 
@@ -190,4 +190,33 @@ TEST_CASE("the documented ACL suffices; a user lacking any command of it is refu
   INFO(Describe(down));
   REQUIRE(down.exit_code == 0);
   CHECK(SnapshotData(*conn) == data);
+}
+
+TEST_CASE("string keys migrate under the documented ACL, with +mget (one MGET per call) or without it",
+          "[redis][server-check]") {
+  RedisServer server;
+  auto conn = server.Connect();
+  std::vector<Command> seed;
+  for (int i = 0; i < 150; ++i) seed.push_back({"SET", fmt::format("user:{}", i), "v"});
+  REQUIRE(conn->Pipeline(seed).ok());
+  TempDir dir;
+  dir.Write("0001_append.lua", R"(return {
+  description = "appends !",
+  scan = { match = "user:*", type = "string" },
+  transform = function(key, value) return value .. "!" end,
+})");
+  Keyshift ks(UserUrl(server), dir);
+  for (bool with_mget : {true, false}) {
+    INFO((with_mget ? "with +mget" : "without +mget"));
+    std::vector<std::string> commands;
+    for (const auto& c : kKeyshiftAcl)
+      if (with_mget || c != "mget") commands.push_back(c);
+    SetUser(*conn, commands);
+    CliResult up = ks.Run({"up"});
+    INFO(Describe(up));
+    REQUIRE(up.exit_code == 0);
+    CHECK_THAT(up.out, Catch::Contains("changed 150"));
+    for (int i = 0; i < 150; ++i) CHECK(Cmd(*conn, {"GET", fmt::format("user:{}", i)}).str == "v!");
+    REQUIRE(ks.Run({"down"}).exit_code == 0);
+  }
 }
