@@ -2,16 +2,16 @@
 
 #include <openssl/evp.h>
 
-
+#include <algorithm>
 
 namespace keyshift {
 namespace {
 
-// Hashes digest keys per key on the host (reader.h): the algorithm is looked
-// up once (OpenSSL 3 fetches it on every EVP_sha1() digest otherwise) and
-// hex is written by table, not by a formatted string per byte.
-// One context per thread, reset per digest: EVP_Digest would allocate and
-// free one on every call, and a hash key costs a digest per field.
+// The host digests keys one by one (reader.h, writer.h), so this is on the
+// hot path: the algorithm is looked up once (OpenSSL 3 fetches it on every
+// EVP_sha1() digest otherwise), one context per thread is reset per digest
+// (EVP_Digest allocates and frees one per call, and a hash key costs a
+// digest per field), and hex is written by table.
 std::string HexDigest(const std::string& data, const EVP_MD* md) {
   struct Context {
     EVP_MD_CTX* ctx = EVP_MD_CTX_new();
@@ -43,6 +43,32 @@ std::string Sha1Hex(const std::string& data) {
 std::string Sha256Hex(const std::string& data) {
   static const EVP_MD* const sha256 = Fetched("SHA256");
   return HexDigest(data, sha256);
+}
+
+// Hashes and sets: a sha1 per field (length-prefixed name, then value) or
+// member, sorted bytewise, then one sha1 of the type and them; the order
+// Redis lists them in does not count. Other types: one sha1 of the type and
+// each element, length-prefixed, in order.
+std::string FlatContentDigest(std::string_view type, const std::vector<std::string_view>& flat) {
+  std::string all(type);
+  if (type == "hash" || type == "set") {
+    size_t step = type == "hash" ? 2 : 1;
+    std::vector<std::string> parts;
+    parts.reserve(flat.size() / step);
+    for (size_t i = 0; i < flat.size(); i += step) {
+      std::string item;
+      if (step == 2 && i + 1 < flat.size()) item.append(std::to_string(flat[i].size())).append(":");
+      item.append(flat[i]);
+      if (step == 2 && i + 1 < flat.size()) item.append(flat[i + 1]);
+      parts.push_back(Sha1Hex(item));
+    }
+    std::sort(parts.begin(), parts.end());
+    all += "|";
+    for (const auto& p : parts) all += p;
+    return Sha1Hex(all);
+  }
+  for (std::string_view e : flat) all.append("|").append(std::to_string(e.size())).append(":").append(e);
+  return Sha1Hex(all);
 }
 
 }  // namespace keyshift

@@ -234,8 +234,7 @@ Status HostStrategy::Abandon(const Status& why) {
   return why;
 }
 
-Status HostStrategy::SendReads(const std::vector<std::string>& keys) {
-  ReadOptions read = ReadOpts();
+Status HostStrategy::SendReads(const std::vector<std::string>& keys, const ReadOptions& read) {
   for (size_t from = 0; from < keys.size(); from += read.per_call) {
     size_t to = std::min(keys.size(), from + read.per_call);
     if (Status st = ctx_.scripts.Send(ReadCall(ctx_.scripts, ctx_.keys, ctx_.version, keys, from, to, read)); !st)
@@ -273,21 +272,21 @@ Result<std::vector<WriteResult>> HostStrategy::TakeWrites(const Writes& writes, 
 
 Status HostStrategy::StreamedPass(std::vector<std::string>* pending) {
   const std::vector<std::string>& keys = *pending;
-  if (Status st = SendReads(keys); !st) return Abandon(st);
+  const ReadOptions read = ReadOpts();
+  if (Status st = SendReads(keys, read); !st) return Abandon(st);
   std::vector<KeySnapshot> snaps;
   snaps.reserve(keys.size());  // Writes::read points into it
   Writes writes;
   size_t sent = 0;
   std::vector<size_t> call_ends;
-  size_t per_call = ReadOpts().per_call;
-  for (size_t from = 0; from < keys.size(); from += per_call) {
+  for (size_t from = 0; from < keys.size(); from += read.per_call) {
     auto reply = ctx_.scripts.Next();
     if (!reply.ok()) return Abandon(reply.error());
     size_t first = snaps.size();
-    size_t to = std::min(keys.size(), from + per_call);
-    if (Status st = SnapshotsFromCall(keys, from, to, *reply, &snaps, false); !st) {
+    size_t to = std::min(keys.size(), from + read.per_call);
+    if (Status st = SnapshotsFromCall(keys, from, to, *reply, &snaps, read.digest); !st) {
       Abandon(st);
-      return NameRefusedKey(ctx_.scripts, ctx_.keys, ctx_.version, keys, from, to, ReadOpts(), *reply, st);
+      return NameRefusedKey(ctx_.scripts, ctx_.keys, ctx_.version, keys, from, to, read, *reply, st);
     }
     if (ctx_.errors.stopped()) continue;  // abort: no key after the failing one runs
     TransformAll(snaps, first, &writes);

@@ -52,7 +52,7 @@ class HostStrategy : public KeySink {
   // key that stops the run (--on-error abort) and every chunk after it are
   // not written; chunks before it are (written_in_batch() counts them).
   Status StreamedPass(std::vector<std::string>* pending);
-  Status SendReads(const std::vector<std::string>& keys);
+  Status SendReads(const std::vector<std::string>& keys, const ReadOptions& read);
   // Sends the write call for writes->ops[*sent, end); lease checked first.
   Status SendWrites(const Writes& writes, size_t* sent, std::vector<size_t>* call_ends);
   Result<std::vector<WriteResult>> TakeWrites(const Writes& writes, const std::vector<size_t>& call_ends);

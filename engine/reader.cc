@@ -17,8 +17,10 @@ const char* const kReadScript = R"LUA(
 -- keyshift read: KEYS are pairs of a data key and its journal hash. ARGV[1]
 -- '1' reports keys already journaled as done, 'c' catch-up's done
 -- (caught_up), '0' neither; ARGV[2] the scan's type ('' none); ARGV[3] 'd'
--- the DUMP's size and sha1, 's' its size, '' no DUMP.
-local rule, want, dump_rule = ARGV[1], ARGV[2], ARGV[3]
+-- the DUMP's size and sha1, 's' its size, '' no DUMP; ARGV[4] 'u' when the
+-- user may run every command on every key (ScriptCache::ProbeAcl).
+local rule, want, dump_rule, unrestricted = ARGV[1], ARGV[2], ARGV[3], ARGV[4] == 'u'
+
 -- A key that exists is never empty, so an empty read means "not this type
 -- or gone": only then is TYPE asked.
 local function type_and_flat(key)
@@ -53,7 +55,7 @@ local texts = {}
 if want == 'string' and #KEYS > 2 then
   local names = {}
   for i = 1, #KEYS, 2 do names[#names + 1] = KEYS[i] end
-  if redis.acl_check_cmd('MGET', unpack(names)) then texts = redis.call('MGET', unpack(names)) end
+  if unrestricted or redis.acl_check_cmd('MGET', unpack(names)) then texts = redis.call('MGET', unpack(names)) end
 end
 local out = {}
 for i = 1, #KEYS, 2 do out[#out + 1] = read_one(KEYS[i], KEYS[i + 1], texts[(i + 1) / 2]) end
@@ -75,27 +77,10 @@ const char* DumpRule(ReadOptions::Dump dump) {
 }  // namespace
 
 std::string FlatContentDigest(const std::string& type, const std::vector<Reply>& flat) {
-  std::string all = type;
-  if (type == "hash" || type == "set") {
-    bool hash = type == "hash";
-    std::vector<std::string> parts;
-    parts.reserve(flat.size());
-    for (size_t i = 0; i < flat.size(); i += hash ? 2 : 1)
-      parts.push_back(Sha1Hex(hash && i + 1 < flat.size()
-                                  ? std::to_string(flat[i].str.size()) + ":" + flat[i].str + flat[i + 1].str
-                                  : flat[i].str));
-    std::sort(parts.begin(), parts.end());  // bytewise, as hex_less in the script
-    all += "|";
-    for (const auto& p : parts) all += p;
-    return Sha1Hex(all);
-  }
-  for (const Reply& e : flat) {
-    all += "|";
-    all += std::to_string(e.str.size());
-    all += ":";
-    all += e.str;
-  }
-  return Sha1Hex(all);
+  std::vector<std::string_view> elements;
+  elements.reserve(flat.size());
+  for (const Reply& e : flat) elements.push_back(e.str);
+  return FlatContentDigest(std::string_view(type), elements);
 }
 
 Value ValueFromReplies(KeyType type, const std::vector<Reply>& el, size_t from, size_t to) {
@@ -116,12 +101,6 @@ Value ValueFromReplies(KeyType type, const std::vector<Reply>& el, size_t from, 
 }
 
 namespace {
-
-// A script call's keys, for an error about the call as a whole.
-std::string CallKeys(const char* verb, const std::vector<std::string>& keys, size_t from, size_t to) {
-  if (to - from == 1) return fmt::format("{} key '{}'", verb, keys[from]);
-  return fmt::format("{} keys '{}' to '{}' ({} keys in one script call)", verb, keys[from], keys[to - 1], to - from);
-}
 
 size_t FlatBytes(const std::vector<Reply>& flat) {
   size_t n = 0;
@@ -164,12 +143,13 @@ Command ReadCall(ScriptCache& scripts, const StateKeys& state, long long version
   for (size_t i = from; i < to; ++i) names.insert(names.end(), {keys[i], state.journal(version, keys[i])});
   const char* done_rule = options.catchup ? "c" : options.skip_done ? "1" : "0";
   return scripts.Evalsha(ReadScript(), std::move(names),
-                         {done_rule, options.type ? KeyTypeName(*options.type) : "", DumpRule(options.dump)});
+                         {done_rule, options.type ? KeyTypeName(*options.type) : "", DumpRule(options.dump),
+                          scripts.acl_unrestricted() ? "u" : ""});
 }
 
 Status SnapshotsFromCall(const std::vector<std::string>& keys, size_t from, size_t to, const Reply& reply,
                          std::vector<KeySnapshot>* out, bool digest) {
-  if (reply.is_error()) return KeyRefusal(CallKeys("reading", keys, from, to), reply.str);
+  if (reply.is_error()) return KeyRefusal(CallKeys("reading", keys[from], keys[to - 1], to - from), reply.str);
   if (reply.kind != Reply::kArray || reply.elements.size() != to - from)
     return Fail(fmt::format("reading key '{}': unexpected reply", keys[from]));
   for (size_t i = from; i < to; ++i) {

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "bindings/migration_script.h"
+#include "core/digest.h"
 #include "engine/journal.h"
 #include "engine/rollback.h"
 #include "engine/rollback_internal.h"
@@ -190,33 +191,24 @@ void Rollback::SimulateRestore(const RollbackLoaded& l, const Value* old) {
   if (l.entry.action == KeyAction::kRename) Simulate(l.entry.other_key, nullptr, -1);
 }
 
-// Mirrors content_digest in script_safety.cc over the elements Redis would
-// reply with: a zset in Redis's order (score, then member bytes).
+// The digest over the elements Redis would reply with: a zset in Redis's
+// order (score, then member bytes).
 std::string ContentDigest(const Value& v) {
-  const std::string typ = KeyTypeName(v.type);
-  if (v.type == KeyType::kHash || v.type == KeyType::kSet) {
-    std::vector<std::string> parts;
-    for (const auto& [f, text] : v.pairs) parts.push_back(Sha1Hex(std::to_string(f.size()) + ":" + f + text));
-    for (const auto& item : v.items) parts.push_back(Sha1Hex(item));
-    std::sort(parts.begin(), parts.end());
-    std::string all = typ + "|";
-    for (const auto& part : parts) all += part;
-    return Sha1Hex(all);
-  }
-  std::vector<std::string> flat;
+  std::vector<std::string_view> flat;
   if (v.type == KeyType::kString) flat.push_back(v.str);
-  if (v.type == KeyType::kList) flat = v.items;
+  for (const auto& item : v.items) flat.push_back(item);
+  const auto* pairs = &v.pairs;
+  std::vector<std::pair<std::string, std::string>> by_score;
   if (v.type == KeyType::kZSet) {
-    auto pairs = v.pairs;
-    std::stable_sort(pairs.begin(), pairs.end(), [](const auto& a, const auto& b) {
+    by_score = v.pairs;
+    std::stable_sort(by_score.begin(), by_score.end(), [](const auto& a, const auto& b) {
       double x = std::strtod(a.second.c_str(), nullptr), y = std::strtod(b.second.c_str(), nullptr);
       return x != y ? x < y : a.first < b.first;
     });
-    for (const auto& [member, score] : pairs) flat.insert(flat.end(), {member, score});
+    pairs = &by_score;
   }
-  std::string all = typ;
-  for (const auto& e : flat) all += "|" + std::to_string(e.size()) + ":" + e;
-  return Sha1Hex(all);
+  for (const auto& [name, text] : *pairs) flat.insert(flat.end(), {name, text});
+  return FlatContentDigest(KeyTypeName(v.type), flat);
 }
 
 }  // namespace keyshift

@@ -63,6 +63,11 @@ Error KeyRefusal(const std::string& what, const std::string& redis_error) {
                           what, redis_error));
 }
 
+std::string CallKeys(const char* verb, const std::string& first, const std::string& last, size_t n) {
+  if (n == 1) return fmt::format("{} key '{}'", verb, first);
+  return fmt::format("{} keys '{}' to '{}' ({} keys in one script call)", verb, first, last, n);
+}
+
 Error CorruptState(const std::string& key, const std::string& what) {
   return UsageError(fmt::format("keyshift's state key '{}' {}: keyshift never writes that. Repair the key, or delete "
                                 "it if you know what it recorded",

@@ -68,6 +68,9 @@ Result<Reply> CallState(RedisConnection* conn, const Command& command, const std
 // server check (server_check.h) refuses missing command permissions up
 // front (exit 2), but a user's key patterns show only key by key.
 Error KeyRefusal(const std::string& what, const std::string& redis_error);
+// `what` for a script call refused as a whole: "<verb> key 'k'", or for n > 1
+// keys "<verb> keys 'first' to 'last' (n keys in one script call)".
+std::string CallKeys(const char* verb, const std::string& first, const std::string& last, size_t n);
 bool IsPermissionRefusal(const std::string& redis_error);
 
 // keyshift's own key `key` holds what keyshift never writes (`what`): exit 2,

@@ -190,12 +190,8 @@ Command WriteCall(ScriptCache& scripts, const StateKeys& state, long long versio
 
 Status ResultsFromCall(const std::vector<WriteOp>& ops, size_t from, size_t to, const Reply& reply,
                        std::vector<WriteResult>* out) {
-  if (reply.is_error()) {  // the call as a whole: a NOPERM on one of its keys names none
-    std::string what = to - from == 1 ? fmt::format("writing key '{}'", ops[from].key)
-                                      : fmt::format("writing keys '{}' to '{}' ({} keys in one script call)",
-                                                    ops[from].key, ops[to - 1].key, to - from);
-    return KeyRefusal(what, reply.str);
-  }
+  if (reply.is_error())  // the call as a whole: a NOPERM on one of its keys names none
+    return KeyRefusal(CallKeys("writing", ops[from].key, ops[to - 1].key, to - from), reply.str);
   if (reply.kind != Reply::kArray || reply.elements.size() != to - from)
     return Fail(fmt::format("writing key '{}': unexpected reply", ops[from].key));
   for (size_t i = from; i < to; ++i) {

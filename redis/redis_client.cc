@@ -65,9 +65,9 @@ struct ReaderFree {
   void operator()(redisReader* reader) const { redisReaderFree(reader); }
 };
 
-// Every command of a pipeline in RESP, back to back, ready to send.
-// RESP, written directly: hiredis's formatter allocates per command and
-// prints every length with sprintf, a cost per argument of every key.
+// A RESP length line ("*3\r\n", "$5\r\n"), written directly: hiredis's
+// formatter allocates per command and prints every length with sprintf, a
+// cost per argument of every key.
 void AppendLength(char kind, size_t n, std::string* out) {
   char buf[24];
   buf[0] = kind;
@@ -77,6 +77,7 @@ void AppendLength(char kind, size_t n, std::string* out) {
   out->append(buf, end);
 }
 
+// Every command of a pipeline in RESP, back to back, ready to send.
 std::string FormatCommands(const std::vector<Command>& commands) {
   size_t size = 0;
   for (const Command& command : commands)

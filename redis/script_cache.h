@@ -65,8 +65,8 @@ class ScriptCache {
   std::deque<Reply> read_;    // replies read ahead for sent_'s first entries
   size_t on_wire_ = 0;        // of sent_, replies not yet read
   bool acl_probed_ = false, acl_unrestricted_ = false;
-  std::map<std::string, const LuaScript*> scripts_;
-  std::set<std::string> loaded_;  // shas this cache has sent SCRIPT LOAD for  // sha1 -> script; scripts outlive the cache's use
+  std::map<std::string, const LuaScript*> scripts_;  // sha1 -> script; scripts outlive the cache's use
+  std::set<std::string> loaded_;                     // shas this cache has sent SCRIPT LOAD for
 };
 
 }  // namespace keyshift

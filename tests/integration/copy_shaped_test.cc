@@ -9,6 +9,7 @@
 
 #include "engine/copy_shaped.h"
 #include "tests/support/integration_fixtures.h"
+#include "tests/support/values.h"
 
 using namespace keyshift;
 using namespace keyshift::testing;
@@ -32,19 +33,7 @@ SourceKey Expired(const std::string& key, Value value) {
   return k;
 }
 
-Value Text(const std::string& s) {
-  Value v;
-  v.type = KeyType::kString;
-  v.str = s;
-  return v;
-}
-
-Value Hash() {
-  Value v;
-  v.type = KeyType::kHash;
-  v.pairs = {{"f", "v"}};
-  return v;
-}
+Value Hash() { return Pairs(KeyType::kHash, {{"f", "v"}}); }
 
 }  // namespace
 

@@ -11,6 +11,7 @@
 #include "engine/writer.h"
 #include "redis/script_safety.h"
 #include "tests/support/integration_fixtures.h"
+#include "tests/support/values.h"
 
 using namespace keyshift;
 using namespace keyshift::testing;
@@ -28,13 +29,6 @@ void SeedEveryType(RedisConnection& conn) {
   Cmd(conn, {"SADD", "t:set", "m1", "m2", "z", ""});
   Cmd(conn, {"ZADD", "t:zset", "1.5", "a", "-inf", "b", "1e300", "c", "0.1", "d", "1.5", "0"});
   Cmd(conn, {"PEXPIRE", "t:hash", "900000"});
-}
-
-Value Text(const std::string& text) {
-  Value v;
-  v.type = KeyType::kString;
-  v.str = text;
-  return v;
 }
 
 const std::vector<std::string> kEveryType{"t:string", "t:empty", "t:hash", "t:list", "t:set", "t:zset"};
@@ -284,13 +278,7 @@ TEST_CASE("WriteBatch: the journal's post digest is the content digest Redis com
 
 namespace {
 
-Value HashOf(const std::vector<std::pair<std::string, std::string>>& pairs) {
-  Value v;
-  v.type = KeyType::kHash;
-  v.pairs = pairs;
-  v.Normalize();
-  return v;
-}
+Value HashOf(std::vector<std::pair<std::string, std::string>> pairs) { return Pairs(KeyType::kHash, std::move(pairs)); }
 
 std::vector<std::pair<std::string, std::string>> Fields(const std::string& prefix, int from, int to,
                                                        const std::string& value) {
